@@ -1,0 +1,560 @@
+//! The kind registry and the typed specs of the built-in kinds.
+//!
+//! Each kind is one [`KindDef`]: its names (`Service`, `service`, `services`, short names), how its
+//! spec is validated, and which environment a resource of it belongs to (for environment-scoped
+//! permissions). Later kinds are added by appending a `KindDef` with a typed spec struct to
+//! [`KINDS`]; the store, API and CLI handle every registered kind generically.
+
+use crate::diagnostic::Diagnostic;
+use crate::resource::{json_type, prefixed};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One registered kind.
+pub struct KindDef {
+    /// The `kind` field, e.g. `Service`.
+    pub kind: &'static str,
+    /// Lower-case singular, e.g. `service`.
+    pub singular: &'static str,
+    /// Lower-case plural, used in URLs, e.g. `services`.
+    pub plural: &'static str,
+    /// Extra accepted names, e.g. `svc`.
+    pub short_names: &'static [&'static str],
+    /// Validates a spec; returns diagnostics with paths starting at `spec`.
+    pub validate_spec: fn(&Value) -> Vec<Diagnostic>,
+    /// Which environment a resource of this kind belongs to, if any.
+    pub environment_of: fn(&str, &Value) -> Option<String>,
+    /// Names of other resources this spec refers to, as (kind, name, field path).
+    pub references: fn(&Value) -> Vec<Reference>,
+}
+
+/// A reference from one resource's spec to another resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub kind: &'static str,
+    pub name: String,
+    pub path: String,
+}
+
+impl std::fmt::Debug for KindDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind)
+    }
+}
+
+/// Every kind this build knows.
+pub static KINDS: &[KindDef] = &[
+    KindDef {
+        kind: "Team",
+        singular: "team",
+        plural: "teams",
+        short_names: &[],
+        validate_spec: validate_typed::<TeamSpec>,
+        environment_of: no_environment,
+        references: |spec| {
+            typed::<TeamSpec>(spec)
+                .and_then(|s| s.parent)
+                .map(|p| vec![reference("Team", p, "spec.parent")])
+                .unwrap_or_default()
+        },
+    },
+    KindDef {
+        kind: "User",
+        singular: "user",
+        plural: "users",
+        short_names: &[],
+        validate_spec: validate_typed::<UserSpec>,
+        environment_of: no_environment,
+        references: |spec| {
+            typed::<UserSpec>(spec)
+                .map(|s| {
+                    s.teams
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, t)| reference("Team", t, &format!("spec.teams[{i}]")))
+                        .collect()
+                })
+                .unwrap_or_default()
+        },
+    },
+    KindDef {
+        kind: "Role",
+        singular: "role",
+        plural: "roles",
+        short_names: &[],
+        validate_spec: validate_typed::<RoleSpec>,
+        environment_of: no_environment,
+        references: |_| Vec::new(),
+    },
+    KindDef {
+        kind: "RoleBinding",
+        singular: "rolebinding",
+        plural: "rolebindings",
+        short_names: &["rb"],
+        validate_spec: validate_typed::<RoleBindingSpec>,
+        environment_of: no_environment,
+        references: |spec| {
+            typed::<RoleBindingSpec>(spec)
+                .map(|s| {
+                    let mut refs = vec![reference("Role", s.role, "spec.role")];
+                    for (i, subject) in s.subjects.into_iter().enumerate() {
+                        let kind = match subject.kind {
+                            SubjectKind::User => "User",
+                            SubjectKind::Team => "Team",
+                        };
+                        refs.push(reference(
+                            kind,
+                            subject.name,
+                            &format!("spec.subjects[{i}].name"),
+                        ));
+                    }
+                    for (i, env) in s.environments.unwrap_or_default().into_iter().enumerate() {
+                        if env != "*" {
+                            refs.push(reference(
+                                "Environment",
+                                env,
+                                &format!("spec.environments[{i}]"),
+                            ));
+                        }
+                    }
+                    refs
+                })
+                .unwrap_or_default()
+        },
+    },
+    KindDef {
+        kind: "Service",
+        singular: "service",
+        plural: "services",
+        short_names: &["svc"],
+        validate_spec: validate_typed::<ServiceSpec>,
+        environment_of: no_environment,
+        references: |spec| {
+            typed::<ServiceSpec>(spec)
+                .map(|s| {
+                    let mut refs = vec![reference("Team", s.owner, "spec.owner")];
+                    for (i, dep) in s.depends_on.into_iter().enumerate() {
+                        refs.push(reference("Service", dep, &format!("spec.dependsOn[{i}]")));
+                    }
+                    refs
+                })
+                .unwrap_or_default()
+        },
+    },
+    KindDef {
+        kind: "Environment",
+        singular: "environment",
+        plural: "environments",
+        short_names: &["env"],
+        validate_spec: validate_typed::<EnvironmentSpec>,
+        environment_of: |name, _| Some(name.to_string()),
+        references: |spec| {
+            typed::<EnvironmentSpec>(spec)
+                .and_then(|s| s.promotion_source)
+                .map(|p| vec![reference("Environment", p, "spec.promotionSource")])
+                .unwrap_or_default()
+        },
+    },
+];
+
+fn reference(kind: &'static str, name: String, path: &str) -> Reference {
+    Reference {
+        kind,
+        name,
+        path: path.to_string(),
+    }
+}
+
+fn no_environment(_: &str, _: &Value) -> Option<String> {
+    None
+}
+
+/// Deserializes a spec into its typed form; `None` when it does not validate.
+pub fn typed<T: DeserializeOwned>(spec: &Value) -> Option<T> {
+    T::deserialize(spec).ok()
+}
+
+/// Validates a spec against a typed struct (unknown fields refused), naming the failing field,
+/// then runs the type's own semantic checks.
+pub fn validate_typed<T: DeserializeOwned + SpecRules>(spec: &Value) -> Vec<Diagnostic> {
+    if !spec.is_object() && !spec.is_null() {
+        return vec![Diagnostic::new(
+            "spec",
+            format!("must be a mapping, found {}", json_type(spec)),
+        )];
+    }
+    let empty = Value::Object(Default::default());
+    let spec = if spec.is_null() { &empty } else { spec };
+    match serde_path_to_error::deserialize::<_, T>(spec) {
+        Ok(typed) => typed.rules(),
+        Err(e) => vec![Diagnostic::new(
+            prefixed("spec", &e.path().to_string()),
+            e.inner().to_string(),
+        )],
+    }
+}
+
+/// Semantic checks beyond the shape, e.g. ranges and duplicates.
+pub trait SpecRules {
+    fn rules(&self) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+}
+
+/// Finds a kind by any of its names, case-insensitively (`Service`, `service`, `services`, `svc`).
+pub fn lookup(name: &str) -> Option<&'static KindDef> {
+    let lower = name.to_ascii_lowercase();
+    KINDS.iter().find(|k| {
+        k.kind.eq_ignore_ascii_case(&lower)
+            || k.singular == lower
+            || k.plural == lower
+            || k.short_names.contains(&lower.as_str())
+    })
+}
+
+/// Finds a kind by its exact `kind` spelling, as documents must use it.
+pub fn lookup_exact(kind: &str) -> Option<&'static KindDef> {
+    KINDS.iter().find(|k| k.kind == kind)
+}
+
+/// The `kind` names of all registered kinds.
+pub fn kind_names() -> Vec<&'static str> {
+    KINDS.iter().map(|k| k.kind).collect()
+}
+
+// ----- typed specs of the built-in kinds -----
+
+/// A team: owns services, receives notifications, groups users for permissions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TeamSpec {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub chat: Option<String>,
+    /// The team this one belongs to (organisation structure).
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+impl SpecRules for TeamSpec {}
+
+/// A person or robot account. Tokens belong to users.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserSpec {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// A disabled user's tokens are refused.
+    #[serde(default)]
+    pub disabled: bool,
+}
+impl SpecRules for UserSpec {
+    fn rules(&self) -> Vec<Diagnostic> {
+        duplicates("spec.teams", &self.teams)
+    }
+}
+
+/// What a permission rule allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verb {
+    Get,
+    List,
+    Create,
+    Update,
+    Delete,
+    Approve,
+    Deploy,
+    #[serde(rename = "*")]
+    Any,
+}
+
+impl Verb {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "get",
+            Verb::List => "list",
+            Verb::Create => "create",
+            Verb::Update => "update",
+            Verb::Delete => "delete",
+            Verb::Approve => "approve",
+            Verb::Deploy => "deploy",
+            Verb::Any => "*",
+        }
+    }
+}
+
+/// A set of permission rules.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleSpec {
+    #[serde(default)]
+    pub description: Option<String>,
+    pub rules: Vec<PermissionRule>,
+}
+
+/// Allows `verbs` on `kinds` (plural names, or `*`; also `tokens`, `audit`, `metrics`), in the
+/// listed environments only when `environments` is given.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PermissionRule {
+    pub verbs: Vec<Verb>,
+    pub kinds: Vec<String>,
+    #[serde(default)]
+    pub environments: Option<Vec<String>>,
+}
+
+/// The non-resource permission targets.
+pub const EXTRA_PERMISSION_TARGETS: &[&str] = &["tokens", "audit", "metrics"];
+
+impl SpecRules for RoleSpec {
+    fn rules(&self) -> Vec<Diagnostic> {
+        let mut d = Vec::new();
+        if self.rules.is_empty() {
+            d.push(Diagnostic::new("spec.rules", "must hold at least one rule"));
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            if rule.verbs.is_empty() {
+                d.push(Diagnostic::new(
+                    format!("spec.rules[{i}].verbs"),
+                    "must not be empty",
+                ));
+            }
+            if rule.kinds.is_empty() {
+                d.push(Diagnostic::new(
+                    format!("spec.rules[{i}].kinds"),
+                    "must not be empty",
+                ));
+            }
+            for (j, kind) in rule.kinds.iter().enumerate() {
+                let known = kind == "*"
+                    || EXTRA_PERMISSION_TARGETS.contains(&kind.as_str())
+                    || KINDS.iter().any(|k| k.plural == kind);
+                if !known {
+                    d.push(Diagnostic::new(
+                        format!("spec.rules[{i}].kinds[{j}]"),
+                        format!(
+                            "unknown permission target {kind:?}; use a kind's plural name (e.g. services), tokens, audit, metrics or *"
+                        ),
+                    ));
+                }
+            }
+        }
+        d
+    }
+}
+
+/// Who a binding grants a role to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SubjectKind {
+    User,
+    Team,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Subject {
+    pub kind: SubjectKind,
+    pub name: String,
+}
+
+/// Grants `role` to `subjects`, optionally only in some environments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleBindingSpec {
+    pub role: String,
+    pub subjects: Vec<Subject>,
+    #[serde(default)]
+    pub environments: Option<Vec<String>>,
+}
+impl SpecRules for RoleBindingSpec {
+    fn rules(&self) -> Vec<Diagnostic> {
+        if self.subjects.is_empty() {
+            vec![Diagnostic::new(
+                "spec.subjects",
+                "must name at least one user or team",
+            )]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// How much a service matters to the business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceTier {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+/// A deployable service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceSpec {
+    /// The owning team.
+    pub owner: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub repository: Option<String>,
+    pub tier: ServiceTier,
+    /// Services this one calls; they deploy first.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub provides_apis: Vec<String>,
+    #[serde(default)]
+    pub consumes_apis: Vec<String>,
+}
+impl SpecRules for ServiceSpec {
+    fn rules(&self) -> Vec<Diagnostic> {
+        let mut d = duplicates("spec.dependsOn", &self.depends_on);
+        d.extend(duplicates("spec.providesApis", &self.provides_apis));
+        d.extend(duplicates("spec.consumesApis", &self.consumes_apis));
+        d
+    }
+}
+
+/// What kind of environment this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvironmentTier {
+    Development,
+    Test,
+    Staging,
+    Production,
+}
+
+/// A place services are deployed to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvironmentSpec {
+    pub tier: EnvironmentTier,
+    /// Position in the promotion path (lower deploys first).
+    pub order: u32,
+    /// The environment a version must have reached before it can be promoted here.
+    #[serde(default)]
+    pub promotion_source: Option<String>,
+    #[serde(default)]
+    pub protection: Protection,
+}
+
+/// Controls on deploying to an environment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Protection {
+    /// Deployments need an authorised change request.
+    #[serde(default)]
+    pub require_change_request: bool,
+    /// How many distinct approvers a deployment needs.
+    #[serde(default)]
+    pub required_approvals: u32,
+    /// Only members of these teams may deploy (empty: anyone with the permission).
+    #[serde(default)]
+    pub deployer_teams: Vec<String>,
+}
+
+impl SpecRules for EnvironmentSpec {
+    fn rules(&self) -> Vec<Diagnostic> {
+        let mut d = Vec::new();
+        if self.protection.required_approvals > 10 {
+            d.push(Diagnostic::new(
+                "spec.protection.requiredApprovals",
+                format!(
+                    "{} is more than the maximum of 10",
+                    self.protection.required_approvals
+                ),
+            ));
+        }
+        d
+    }
+}
+
+fn duplicates(path: &str, items: &[String]) -> Vec<Diagnostic> {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| !seen.insert(item.as_str()))
+        .map(|(i, item)| {
+            Diagnostic::new(format!("{path}[{i}]"), format!("{item:?} is listed twice"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(kind: &str, spec: Value, expected: &[&str]) {
+        let def = lookup(kind).unwrap();
+        let got: Vec<String> = (def.validate_spec)(&spec)
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(got, expected, "{kind} {spec}");
+    }
+
+    #[test]
+    fn spec_errors_name_the_field_path() {
+        check(
+            "service",
+            json!({"owner": "payments", "tier": "critical"}),
+            &[],
+        );
+        check(
+            "service",
+            json!({"owner": "payments", "tier": "urgent"}),
+            &[
+                "spec.tier: unknown variant `urgent`, expected one of `critical`, `high`, `medium`, `low`",
+            ],
+        );
+        check(
+            "service",
+            json!({"owner": "payments", "tier": "low", "dependsOn": ["a", 3]}),
+            &["spec.dependsOn[1]: invalid type: integer `3`, expected a string"],
+        );
+        check(
+            "service",
+            json!({"owner": "payments", "tier": "low", "dependsOn": ["a", "a"]}),
+            &["spec.dependsOn[1]: \"a\" is listed twice"],
+        );
+        check(
+            "service",
+            json!({"tier": "low"}),
+            &["spec: missing field `owner`"],
+        );
+        check(
+            "role",
+            json!({"rules": [{"verbs": ["get"], "kinds": ["widgets"]}]}),
+            &[
+                "spec.rules[0].kinds[0]: unknown permission target \"widgets\"; use a kind's plural name (e.g. services), tokens, audit, metrics or *",
+            ],
+        );
+        check(
+            "environment",
+            json!("x"),
+            &["spec: must be a mapping, found a string"],
+        );
+    }
+
+    #[test]
+    fn lookup_accepts_every_spelling() {
+        for name in ["Service", "service", "services", "svc", "SERVICES"] {
+            assert_eq!(lookup(name).unwrap().kind, "Service");
+        }
+        assert!(lookup("widget").is_none());
+        assert_eq!(lookup_exact("service").map(|k| k.kind), None);
+    }
+}

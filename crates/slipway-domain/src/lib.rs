@@ -1,0 +1,15 @@
+//! Slipway's pure domain core.
+//!
+//! Everything here takes values and returns values: no file, network, clock or database access.
+//! Bad input never panics; it comes back as [`diagnostic::Diagnostic`]s or typed errors. The store,
+//! the API and the CLI build on these types and rules; none of them is known here.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod authz;
+pub mod canonical;
+pub mod diagnostic;
+pub mod diff;
+pub mod kinds;
+pub mod references;
+pub mod resource;

@@ -1,0 +1,236 @@
+//! Slipway's persistence layer.
+//!
+//! [`Store`] is the one interface the rest of Slipway uses to read and change state. Every
+//! mutation goes through it and is written in ONE transaction together with its audit entry and
+//! the new right edge of the audit Merkle tree, so there is no state change without its entry
+//! and no entry without its state. The embedded default is SQLite (WAL) inside the data dir;
+//! PostgreSQL serves several replicas. Both run the same SQL through [`sql::SqlStore`], with
+//! per-backend migrations, and both pass the same conformance suite (`tests/conformance.rs`).
+#![forbid(unsafe_code)]
+
+pub mod migrate;
+pub mod sql;
+
+use async_trait::async_trait;
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use slipway_domain::audit::proof_bundle::ExportedEntry;
+use slipway_domain::audit::verify::Report;
+use slipway_domain::audit::{AuditEntry, Hash, SignedCheckpoint};
+use slipway_domain::resource::Resource;
+use std::collections::BTreeSet;
+
+pub use sql::SqlStore;
+
+/// Who is making a change, and under which request and change reference.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: String,
+    pub request_id: String,
+    pub change_ref: Option<String>,
+}
+
+impl Actor {
+    /// An actor for work Slipway does itself (`system:<what>`).
+    pub fn system(what: &str) -> Self {
+        Actor {
+            user: format!("system:{what}"),
+            request_id: String::new(),
+            change_ref: None,
+        }
+    }
+}
+
+/// One change in a batch.
+#[derive(Debug, Clone)]
+pub enum Mutation {
+    /// Create or update. `resource.metadata.revision`, when set, must equal the current
+    /// revision (0 or absent for "must not exist yet" is not implied: absent means "any").
+    Put(Resource),
+    /// Delete; `expected_revision`, when set, must equal the current revision.
+    Delete {
+        kind: String,
+        name: String,
+        expected_revision: Option<i64>,
+    },
+}
+
+/// What happened (or would happen, in a dry run) to one document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Applied {
+    pub kind: String,
+    pub name: String,
+    pub action: AppliedAction,
+    pub revision: i64,
+    /// The declared content before the change, when the resource existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<serde_json::Value>,
+    /// The audit entry written, when something changed and it was not a dry run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_seq: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppliedAction {
+    Created,
+    Updated,
+    Unchanged,
+    Deleted,
+}
+
+/// A stored API token. The secret itself is never stored, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRecord {
+    pub id: String,
+    pub user: String,
+    #[serde(skip_serializing)]
+    pub secret_hash: String,
+    pub description: String,
+    pub revision: i64,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl TokenRecord {
+    /// The audited content of a token: everything but nothing secret (the hash of a
+    /// high-entropy secret reveals nothing and ties the row to its entry).
+    pub fn declared_content(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "user": self.user,
+            "secretHash": self.secret_hash,
+            "description": self.description,
+            "createdAt": self.created_at,
+            "expiresAt": self.expires_at,
+            "revokedAt": self.revoked_at,
+        })
+    }
+
+    pub fn digest(&self) -> String {
+        slipway_domain::canonical::value_digest(&self.declared_content())
+    }
+}
+
+/// The audit kind under which tokens are logged.
+pub const TOKEN_KIND: &str = "Token";
+
+/// Errors from the store. Messages never contain connection strings or secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "{kind} {name} is at revision {actual}, not {expected}: it was changed since you read it (get it again and retry)"
+    )]
+    StaleRevision {
+        kind: String,
+        name: String,
+        expected: i64,
+        actual: i64,
+    },
+    #[error("{kind} {name} does not exist")]
+    NotFound { kind: String, name: String },
+    #[error("unsupported database url: use sqlite://PATH or postgres://USER@HOST:PORT/DB")]
+    UnsupportedUrl,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("the store is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration {
+        version: i64,
+        name: String,
+        source: sqlx::Error,
+    },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The store's interface. Implemented by [`SqlStore`] for SQLite and PostgreSQL.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Applies a batch atomically: all mutations and their audit entries, or nothing.
+    /// With `dry_run` nothing is written and the outcome says what would happen.
+    async fn apply(
+        &self,
+        actor: &Actor,
+        batch: Vec<Mutation>,
+        dry_run: bool,
+    ) -> Result<Vec<Applied>>;
+    async fn get(&self, kind: &str, name: &str) -> Result<Option<Resource>>;
+    async fn list(&self, kind: &str) -> Result<Vec<Resource>>;
+    async fn list_all(&self) -> Result<Vec<Resource>>;
+    /// (kind, name) of every resource.
+    async fn keys(&self) -> Result<BTreeSet<(String, String)>>;
+    /// Writes server-owned status. Status is bookkeeping: not part of the digest, not audited.
+    async fn set_status(&self, kind: &str, name: &str, status: &serde_json::Value) -> Result<()>;
+
+    async fn create_token(&self, actor: &Actor, token: TokenRecord) -> Result<u64>;
+    async fn token(&self, id: &str) -> Result<Option<TokenRecord>>;
+    async fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenRecord>>;
+    /// Revokes a token; `Ok(false)` when it was already revoked.
+    async fn revoke_token(&self, actor: &Actor, id: &str) -> Result<bool>;
+
+    /// Audit entries from `from` (inclusive), at most `limit`, with their recorded leaf hashes.
+    async fn audit_entries(&self, from: u64, limit: u64) -> Result<Vec<ExportedEntry>>;
+    /// Number of entries and current root.
+    async fn audit_head(&self) -> Result<(u64, Hash)>;
+    /// Recorded leaf hashes of the first `size` entries, for proofs.
+    async fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>>;
+    /// Signs and stores a checkpoint of the current tree unless the latest checkpoint already
+    /// covers it. Returns the new checkpoint, if one was written.
+    async fn checkpoint(&self, key: &SigningKey) -> Result<Option<SignedCheckpoint>>;
+    async fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>>;
+    /// Verifies the whole log, its checkpoints and all audited state against `key`.
+    async fn verify(&self, key: &VerifyingKey) -> Result<Report>;
+
+    async fn meta(&self, key: &str) -> Result<Option<String>>;
+    async fn set_meta(&self, key: &str, value: &str) -> Result<()>;
+}
+
+/// Formats a timestamp as RFC 3339 UTC with milliseconds.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now
+        .replace_nanosecond((now.nanosecond() / 1_000_000) * 1_000_000)
+        .unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}
+
+/// Converts a row of the log into the domain entry; used by both backends.
+pub(crate) fn entry_from_parts(parts: EntryParts) -> Result<ExportedEntry> {
+    Ok(ExportedEntry {
+        leaf_hash: hex::encode(&parts.leaf_hash),
+        entry: AuditEntry {
+            seq: u64::try_from(parts.seq)
+                .map_err(|_| StoreError::Corrupt(format!("negative audit seq {}", parts.seq)))?,
+            timestamp: parts.ts,
+            actor: parts.actor,
+            action: parts.action,
+            kind: parts.kind,
+            name: parts.name,
+            revision: parts.revision,
+            digest: parts.digest,
+            request_id: parts.request_id,
+            change_ref: parts.change_ref,
+        },
+    })
+}
+
+/// The columns of one audit row.
+pub(crate) struct EntryParts {
+    pub seq: i64,
+    pub ts: String,
+    pub actor: String,
+    pub action: String,
+    pub kind: String,
+    pub name: String,
+    pub revision: i64,
+    pub digest: String,
+    pub request_id: String,
+    pub change_ref: Option<String>,
+    pub leaf_hash: Vec<u8>,
+}

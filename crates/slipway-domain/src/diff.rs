@@ -1,10 +1,10 @@
 //! Field-level differences between two JSON documents, for `slipway diff` and dry runs.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// One changed field. `before`/`after` are `None` when the field was added/removed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -8,6 +8,7 @@
 //! per-backend migrations, and both pass the same conformance suite (`tests/conformance.rs`).
 #![forbid(unsafe_code)]
 
+pub mod data_dir;
 pub mod migrate;
 pub mod sql;
 
@@ -86,7 +87,7 @@ pub enum AppliedAction {
 pub struct TokenRecord {
     pub id: String,
     pub user: String,
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, default)]
     pub secret_hash: String,
     pub description: String,
     pub revision: i64,

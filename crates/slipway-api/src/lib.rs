@@ -1,0 +1,29 @@
+//! Slipway's HTTP API under `/api/v1`, plus `/healthz`, `/readyz` and `/metrics`.
+//!
+//! This is the only crate that knows HTTP and JSON shapes. It authenticates every call except
+//! the health probes and the OpenAPI document, asks [`access`] whether the principal may do it,
+//! and turns store and domain results into responses with one error shape
+//! (`{code, message, details}`). [`server::run`] serves it with graceful shutdown.
+#![forbid(unsafe_code)]
+
+pub mod access;
+pub mod audit_routes;
+pub mod auth;
+pub mod bootstrap;
+pub mod error;
+pub mod observability;
+pub mod openapi;
+pub mod resource_routes;
+pub mod server;
+pub mod token_routes;
+
+use ed25519_dalek::SigningKey;
+use slipway_store::Store;
+use std::sync::Arc;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub signing_key: Arc<SigningKey>,
+}

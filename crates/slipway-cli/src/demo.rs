@@ -1,0 +1,321 @@
+//! `slipway demo`: Slipway's main job on the embedded default, end to end, on a temporary data
+//! dir. It initialises a data dir, starts the server on a free loopback port, applies the example
+//! system from `examples/`, shows it, exercises identity and access (a second user, a refused
+//! privilege escalation, a reviewed change), proves an audit entry's inclusion, stops the server
+//! gracefully, verifies the data dir offline, and finally tampers with a copy of the log to show
+//! that verification names the altered entry. With `--ci` the last line is one JSON object.
+
+use crate::client::ApiClient;
+use crate::failure::{CliResult, Failure};
+use crate::manifests::parse_text;
+use crate::output::{Format, print_resources};
+use crate::server_commands::{open, stop_on_signal};
+use anyhow::Context;
+use clap::Args;
+use serde_json::json;
+use slipway_api::resource_routes::{ApplyRequest, ApplyResponse, ResourceList};
+use slipway_api::server::{ServeOptions, run as serve};
+use slipway_api::token_routes::CreatedToken;
+use slipway_domain::audit::proof_bundle::AuditDocument;
+use slipway_store::data_dir::DataDir;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// The example system, embedded so the demo runs from any directory.
+const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "examples/access.yaml",
+        include_str!("../../../examples/access.yaml"),
+    ),
+    (
+        "examples/environments.yaml",
+        include_str!("../../../examples/environments.yaml"),
+    ),
+    (
+        "examples/services.yaml",
+        include_str!("../../../examples/services.yaml"),
+    ),
+    (
+        "examples/teams.yaml",
+        include_str!("../../../examples/teams.yaml"),
+    ),
+];
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Non-interactive: plain output, and the last line is a JSON summary.
+    #[arg(long)]
+    pub ci: bool,
+    /// Keep the server running after the walkthrough (until Ctrl-C) to explore it.
+    #[arg(long, conflicts_with = "ci")]
+    pub keep_running: bool,
+}
+
+fn step(title: &str) {
+    println!("\n== {title}");
+}
+
+pub async fn run(args: DemoArgs) -> CliResult {
+    let started = Instant::now();
+    let tmp = tempfile::Builder::new()
+        .prefix("slipway-demo-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let data = DataDir::new(tmp.path().join("data"));
+
+    step("1. slipway init: data dir, audit signing key, built-in roles, first admin");
+    slipway_api::bootstrap::init(&data, None, "admin")
+        .await
+        .map_err(|e| Failure::new(1, e))?;
+    println!(
+        "data dir {} (admin token in {})",
+        data.root.display(),
+        data.admin_token_path().display()
+    );
+
+    step("2. slipway server on a free loopback port");
+    let state = open(&data.root, None).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot bind a loopback port")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let shutdown = CancellationToken::new();
+    let options = ServeOptions {
+        checkpoint_interval: Duration::from_secs(5),
+        drain_timeout: Duration::from_secs(5),
+    };
+    let server = tokio::spawn(serve(listener, state, options, shutdown.clone()));
+    println!("listening on {url}");
+    let admin = ApiClient::new(
+        &url,
+        Some(data.admin_token().map_err(|e| Failure::new(1, e))?),
+    )?;
+
+    step("3. slipway apply -f examples/ (one atomic, audited batch)");
+    let mut documents = Vec::new();
+    for (name, text) in EXAMPLES {
+        documents.extend(parse_text(name, text)?);
+    }
+    let applied: ApplyResponse = admin
+        .post(
+            "/api/v1/apply",
+            &ApplyRequest {
+                documents,
+                dry_run: false,
+                change_ref: Some("CHG-1001".into()),
+            },
+        )
+        .await?;
+    for r in &applied.results {
+        println!(
+            "{} {} {} (revision {})",
+            r.kind, r.name, r.action, r.revision
+        );
+    }
+
+    step("4. slipway get services / environments");
+    let services: ResourceList = admin.get("/api/v1/services").await?;
+    print_resources(Format::Table, "Service", &services.items)?;
+    let envs: ResourceList = admin.get("/api/v1/environments").await?;
+    print_resources(Format::Table, "Environment", &envs.items)?;
+
+    step("5. identity: a token for rita (release manager), shown once");
+    let created: CreatedToken = admin
+        .post(
+            "/api/v1/tokens",
+            &json!({"user": "rita", "expiresIn": "1d", "description": "demo"}),
+        )
+        .await?;
+    println!(
+        "token {} for rita expires {}",
+        created.record.id,
+        created.record.expires_at.as_deref().unwrap_or("never")
+    );
+    let rita = ApiClient::new(&url, Some(created.token))?;
+    let escalation = json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "RoleBinding", "metadata": {"name": "rita-admin"},
+        "spec": {"role": "admin", "subjects": [{"kind": "User", "name": "rita"}]}});
+    let refused = match rita
+        .put::<_, serde_json::Value>("/api/v1/rolebindings/rita-admin", &escalation)
+        .await
+    {
+        Err(f) => {
+            println!("rita tries to make herself admin: refused ({:#})", f.error);
+            true
+        }
+        Ok(_) => false,
+    };
+    if !refused {
+        return Err(Failure::new(
+            1,
+            "the demo expected rita's privilege escalation to be refused",
+        ));
+    }
+
+    step("6. slipway diff, then apply, as rita: production needs three approvals now");
+    let (_, env_text) = EXAMPLES[1];
+    let changed = env_text.replace("requiredApprovals: 2", "requiredApprovals: 3");
+    let docs = parse_text("examples/environments.yaml", &changed)?;
+    let diff: ApplyResponse = rita
+        .post(
+            "/api/v1/apply",
+            &ApplyRequest {
+                documents: docs.clone(),
+                dry_run: true,
+                change_ref: None,
+            },
+        )
+        .await?;
+    for r in diff.results.iter().filter(|r| r.action != "unchanged") {
+        for c in &r.changes {
+            println!(
+                "~ {} {}: {}: {} → {}",
+                r.kind,
+                r.name,
+                c.path,
+                show(&c.before),
+                show(&c.after)
+            );
+        }
+    }
+    let done: ApplyResponse = rita
+        .post(
+            "/api/v1/apply",
+            &ApplyRequest {
+                documents: docs,
+                dry_run: false,
+                change_ref: Some("CHG-1002".into()),
+            },
+        )
+        .await?;
+    let rita_entry = done
+        .results
+        .iter()
+        .find_map(|r| r.audit_seq)
+        .ok_or_else(|| Failure::new(1, "the demo's change wrote no audit entry"))?;
+    println!("applied as audit entry #{rita_entry}");
+
+    step("7. slipway audit proof: rita's change is in the signed log");
+    let proof: AuditDocument = admin
+        .get(&format!(
+            "/api/v1/audit/proofs/inclusion?entry={rita_entry}"
+        ))
+        .await?;
+    let key = data.public_key().map_err(|e| Failure::new(1, e))?;
+    let verdict = proof.verify(Some(&key));
+    println!(
+        "{}: {}",
+        if verdict.ok { "verified" } else { "FAILED" },
+        verdict.summary
+    );
+
+    if args.keep_running {
+        println!(
+            "\nthe server keeps running at {url}; try:\n  export SLIPWAY_SERVER={url} SLIPWAY_TOKEN=$(cat {})\n  slipway get services\npress Ctrl-C to stop",
+            data.admin_token_path().display()
+        );
+        stop_on_signal(shutdown.clone()).await;
+    }
+
+    step("8. graceful shutdown: drain, final signed checkpoint");
+    shutdown.cancel();
+    server
+        .await
+        .context("the server task failed")?
+        .context("the server failed")?;
+    println!("server stopped");
+
+    step("9. slipway audit verify --data-dir (offline)");
+    let report = crate::audit_commands::data_dir_report(&data.root, None, None).await?;
+    println!(
+        "{}: {} entries, {} signed checkpoints, {} audited objects match",
+        if report.ok() { "verified" } else { "FAILED" },
+        report.entries,
+        report.checkpoints_verified,
+        report.state_rows_checked
+    );
+
+    step(&format!(
+        "10. tamper with a copy: someone rewrites who made entry #{rita_entry}"
+    ));
+    let copy = DataDir::new(tmp.path().join("tampered"));
+    copy.create().map_err(|e| Failure::new(1, e))?;
+    for file in ["slipway.db", "audit-signing.pub"] {
+        std::fs::copy(data.root.join(file), copy.root.join(file))
+            .with_context(|| format!("cannot copy {file}"))?;
+    }
+    tamper(&copy, rita_entry).await?;
+    let tampered = crate::audit_commands::data_dir_report(&copy.root, None, Some(key)).await?;
+    let detected = tampered
+        .first_problem()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    println!(
+        "verification of the copy: {}",
+        if tampered.ok() {
+            "passed (unexpected!)"
+        } else {
+            "FAILED, as it must"
+        }
+    );
+    println!("first problem: {detected}");
+    let tamper_entry = tampered.first_problem().and_then(|p| p.entry);
+
+    let ok =
+        report.ok() && verdict.ok && refused && !tampered.ok() && tamper_entry == Some(rita_entry);
+    step("summary");
+    println!(
+        "{} resources applied in one audited batch; escalation refused; {} audit entries in a signed Merkle log; offline verification {}; tampering with entry #{rita_entry} {} ({:.1} s)",
+        applied.results.len(),
+        report.entries,
+        if report.ok() { "passed" } else { "FAILED" },
+        if tamper_entry == Some(rita_entry) {
+            "detected and named"
+        } else {
+            "NOT detected"
+        },
+        started.elapsed().as_secs_f64()
+    );
+    if args.ci {
+        println!(
+            "{}",
+            json!({
+                "ok": ok,
+                "resources_applied": applied.results.len(),
+                "audit_entries": report.entries,
+                "checkpoints_verified": report.checkpoints_verified,
+                "audit_verified": report.ok(),
+                "inclusion_proof_verified": verdict.ok,
+                "escalation_refused": refused,
+                "tamper_detected_entry": tamper_entry,
+                "elapsed_ms": started.elapsed().as_millis() as u64,
+            })
+        );
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::new(1, "the demo's checks did not all pass"))
+    }
+}
+
+fn show(v: &Option<serde_json::Value>) -> String {
+    v.as_ref()
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "(absent)".into())
+}
+
+/// Rewrites the actor of one audit entry directly in the database, as an attacker with database
+/// access would.
+async fn tamper(dir: &DataDir, seq: u64) -> CliResult {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&format!("{}?mode=rw", dir.sqlite_url()))
+        .await
+        .context("cannot open the copy")?;
+    sqlx::query("UPDATE audit_entries SET actor = 'mallory' WHERE seq = $1")
+        .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+        .execute(&pool)
+        .await
+        .context("cannot tamper with the copy")?;
+    pool.close().await;
+    Ok(())
+}

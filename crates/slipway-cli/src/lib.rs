@@ -1,0 +1,171 @@
+//! Slipway's command line.
+//!
+//! The command line is parsed and the configuration read before any runtime starts; then one
+//! tokio runtime runs the command. Most commands are clients of the API (`--server`/`--token`,
+//! `SLIPWAY_SERVER`/`SLIPWAY_TOKEN`, or `slipway login`); `init`, `server`, `audit verify` and
+//! `demo` work on a data dir directly. This is the only crate that knows terminals.
+#![forbid(unsafe_code)]
+
+pub mod audit_commands;
+pub mod client;
+pub mod config;
+pub mod demo;
+pub mod failure;
+pub mod identity_commands;
+pub mod manifests;
+pub mod output;
+pub mod resource_commands;
+pub mod server_commands;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use client::ApiClient;
+use failure::{CliResult, Failure};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "slipway",
+    version,
+    about = "Release governance and progressive delivery: from a built artifact to production, under control.",
+    after_help = "Exit codes: 0 ok, 1 failure, 2 bad command line, 3 invalid input, 4 not found, 5 conflict, 6 not authenticated or not allowed, 7 audit verification failed, 8 server unreachable."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The server's URL, e.g. http://127.0.0.1:7878.
+    #[arg(long, global = true, env = "SLIPWAY_SERVER")]
+    pub server: Option<String>,
+    /// An API token (slw_...).
+    #[arg(long, global = true, env = "SLIPWAY_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Log format for the server and diagnostics.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a data dir: signing key, database, built-in roles, the first admin and its token.
+    Init(server_commands::InitArgs),
+    /// Run the API server.
+    Server(server_commands::ServerArgs),
+    /// Run the demo on a temporary data dir with the example system.
+    Demo(demo::DemoArgs),
+    /// Save a server URL and token for later commands.
+    Login(identity_commands::LoginArgs),
+    /// Show who the token belongs to.
+    Whoami,
+    /// Create or update resources from files (YAML or JSON, one or many documents).
+    Apply(resource_commands::ApplyArgs),
+    /// Show what apply would change, without changing anything.
+    Diff(resource_commands::FileArgs),
+    /// List resources of a kind, or show one.
+    Get(resource_commands::GetArgs),
+    /// Delete a resource.
+    Delete(resource_commands::DeleteArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(identity_commands::UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(identity_commands::TokenCommand),
+    /// Inspect and verify the audit log.
+    #[command(subcommand)]
+    Audit(audit_commands::AuditCommand),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Parses the command line, runs the command and maps failures to exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {:#}", f.error);
+            ExitCode::from(f.exit)
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let default = match cli.command {
+        Command::Server(_) => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match cli.global.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Runs one parsed command.
+pub async fn run(cli: Cli) -> CliResult {
+    let g = &cli.global;
+    match cli.command {
+        Command::Init(args) => server_commands::init(args).await,
+        Command::Server(args) => server_commands::server(args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Login(args) => identity_commands::login(g, args).await,
+        Command::Whoami => identity_commands::whoami(&client(g)?).await,
+        Command::Apply(args) => resource_commands::apply(&client(g)?, args).await,
+        Command::Diff(args) => resource_commands::diff(&client(g)?, args).await,
+        Command::Get(args) => resource_commands::get(&client(g)?, args).await,
+        Command::Delete(args) => resource_commands::delete(&client(g)?, args).await,
+        Command::User(cmd) => identity_commands::user(&client(g)?, cmd).await,
+        Command::Token(cmd) => identity_commands::token(&client(g)?, cmd).await,
+        Command::Audit(cmd) => audit_commands::run(g, cmd).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "slipway",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The API client from flags, environment or the saved login.
+pub fn client(g: &GlobalArgs) -> CliResult<ApiClient> {
+    let saved = config::load()?;
+    let server = g.server.clone().or(saved.server).ok_or_else(|| {
+        Failure::new(
+            failure::INVALID,
+            "no server: pass --server URL, set SLIPWAY_SERVER, or run slipway login",
+        )
+    })?;
+    ApiClient::new(&server, g.token.clone().or(saved.token))
+}

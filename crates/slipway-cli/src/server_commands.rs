@@ -1,0 +1,133 @@
+//! `init` and `server`: the commands that own a data dir.
+
+use crate::failure::{self, CliResult, Failure};
+use anyhow::Context;
+use clap::Args;
+use slipway_api::AppState;
+use slipway_api::auth::parse_duration;
+use slipway_api::server::{ServeOptions, run};
+use slipway_store::data_dir::DataDir;
+use slipway_store::{SqlStore, Store};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[arg(long, env = "SLIPWAY_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL instead of the data dir's SQLite file: postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "SLIPWAY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Name of the first administrator.
+    #[arg(long, default_value = "admin")]
+    pub admin: String,
+}
+
+pub async fn init(args: InitArgs) -> CliResult {
+    let dir = DataDir::new(&args.data_dir);
+    let done = slipway_api::bootstrap::init(&dir, args.database_url.as_deref(), &args.admin)
+        .await
+        .map_err(|e| Failure::new(1, format!("cannot initialise {}: {e}", dir.root.display())))?;
+    println!(
+        "initialised {} (database: {})",
+        dir.root.display(),
+        done.database
+    );
+    println!("audit signing key: {}", dir.signing_key_path().display());
+    println!(
+        "admin token for {}: {} (mode 0600)",
+        args.admin,
+        dir.admin_token_path().display()
+    );
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    #[arg(long, env = "SLIPWAY_DATA_DIR")]
+    pub data_dir: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:7878", env = "SLIPWAY_LISTEN")]
+    pub listen: String,
+    /// PostgreSQL instead of the data dir's SQLite file.
+    #[arg(long, env = "SLIPWAY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// How often to sign an audit checkpoint while the log grows.
+    #[arg(long, default_value = "60s", value_parser = duration)]
+    pub checkpoint_interval: std::time::Duration,
+    /// How long in-flight requests may take to finish at shutdown.
+    #[arg(long, default_value = "10s", value_parser = duration)]
+    pub drain_timeout: std::time::Duration,
+}
+
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    parse_duration(text)
+}
+
+/// Opens the store and key of an initialised data dir.
+pub async fn open(data_dir: &std::path::Path, database_url: Option<&str>) -> CliResult<AppState> {
+    let dir = DataDir::new(data_dir);
+    if !dir.is_initialised() {
+        return Err(Failure::new(
+            failure::INVALID,
+            format!(
+                "{} is not a slipway data dir: run slipway init --data-dir {} first",
+                dir.root.display(),
+                dir.root.display()
+            ),
+        ));
+    }
+    let key = dir
+        .signing_key()
+        .map_err(|e| Failure::new(failure::INVALID, e))?;
+    let url = database_url
+        .map(str::to_string)
+        .unwrap_or_else(|| dir.sqlite_url());
+    let store = SqlStore::open(&url)
+        .await
+        .context("cannot open the database")?;
+    Ok(AppState {
+        store: Arc::new(store) as Arc<dyn Store>,
+        signing_key: Arc::new(key),
+    })
+}
+
+pub async fn server(args: ServerArgs) -> CliResult {
+    let state = open(&args.data_dir, args.database_url.as_deref()).await?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data_dir = %args.data_dir.display(), "slipway server listening");
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let options = ServeOptions {
+        checkpoint_interval: args.checkpoint_interval,
+        drain_timeout: args.drain_timeout,
+    };
+    run(listener, state, options, shutdown)
+        .await
+        .context("the server failed")?;
+    tracing::info!("slipway server stopped");
+    Ok(())
+}
+
+/// Cancels `token` on SIGINT or SIGTERM.
+pub async fn stop_on_signal(token: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the server");
+            let _ = ctrl_c.await;
+            token.cancel();
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+    tracing::info!("shutting down");
+    token.cancel();
+}

@@ -382,9 +382,20 @@ pub async fn delete_one(
     let found = state.store.get(def.kind, &name).await?;
     let spec = found.as_ref().map(|r| r.spec.clone()).unwrap_or_default();
     // Authorize before saying whether it exists, so existence does not leak.
-    authorize(&state, &caller, Verb::Delete, def.plural, (def.environment_of)(&name, &spec), false).await?;
+    authorize(
+        &state,
+        &caller,
+        Verb::Delete,
+        def.plural,
+        (def.environment_of)(&name, &spec),
+        false,
+    )
+    .await?;
     if found.is_none() {
-        return Err(ApiError::not_found(format!("{} {name} does not exist", def.kind)));
+        return Err(ApiError::not_found(format!(
+            "{} {name} does not exist",
+            def.kind
+        )));
     }
     let users = referrers(&state.store.list_all().await?, def.kind, &name);
     if !users.is_empty() {

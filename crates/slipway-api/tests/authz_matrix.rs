@@ -1,6 +1,7 @@
 //! The authorization matrix: every endpoint × every role, over real HTTP against a real server
 //! on a SQLite data dir. The expected outcome of each cell is written out by hand below, so a
 //! change in what a role may do shows up here as a failing cell.
+#![allow(clippy::unwrap_used)] // in tests a panic is a failing test, which is the point
 
 use serde_json::{Value, json};
 use slipway_api::AppState;

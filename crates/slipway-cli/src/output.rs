@@ -48,8 +48,11 @@ fn spec_str(r: &Resource, field: &str) -> String {
     }
 }
 
+/// A table column: its header and how to compute a cell.
+type Column = (&'static str, fn(&Resource) -> String);
+
 /// Kind-specific summary columns for `get`.
-fn columns(kind: &str) -> Vec<(&'static str, fn(&Resource) -> String)> {
+fn columns(kind: &str) -> Vec<Column> {
     match kind {
         "Service" => vec![
             ("OWNER", |r| spec_str(r, "owner")),

@@ -123,21 +123,17 @@ impl SqlStore {
         frontier: &mut Frontier,
         actor: &Actor,
         timestamp: &str,
-        action: &str,
-        kind: &str,
-        name: &str,
-        revision: i64,
-        digest: &str,
+        change: Change<'_>,
     ) -> Result<u64> {
         let entry = AuditEntry {
             seq: frontier.size(),
             timestamp: timestamp.to_string(),
             actor: actor.user.clone(),
-            action: action.to_string(),
-            kind: kind.to_string(),
-            name: name.to_string(),
-            revision,
-            digest: digest.to_string(),
+            action: change.action.to_string(),
+            kind: change.kind.to_string(),
+            name: change.name.to_string(),
+            revision: change.revision,
+            digest: change.digest.to_string(),
             request_id: actor.request_id.clone(),
             change_ref: actor.change_ref.clone(),
         };
@@ -162,6 +158,15 @@ impl SqlStore {
         frontier.push(leaf);
         Ok(entry.seq)
     }
+}
+
+/// What one audit entry records about the object it changed.
+struct Change<'a> {
+    action: &'a str,
+    kind: &'a str,
+    name: &'a str,
+    revision: i64,
+    digest: &'a str,
 }
 
 fn to_i64(n: u64) -> Result<i64> {
@@ -330,11 +335,13 @@ impl Store for SqlStore {
                                 &mut frontier,
                                 actor,
                                 &now,
-                                verb,
-                                &kind,
-                                &name,
-                                revision,
-                                &digest,
+                                Change {
+                                    action: verb,
+                                    kind: &kind,
+                                    name: &name,
+                                    revision,
+                                    digest: &digest,
+                                },
                             )
                             .await?,
                         );
@@ -365,11 +372,13 @@ impl Store for SqlStore {
                                 &mut frontier,
                                 actor,
                                 &now,
-                                "delete",
-                                &kind,
-                                &name,
-                                revision,
-                                "",
+                                Change {
+                                    action: "delete",
+                                    kind: &kind,
+                                    name: &name,
+                                    revision,
+                                    digest: "",
+                                },
                             )
                             .await?,
                         );
@@ -479,11 +488,13 @@ impl Store for SqlStore {
             &mut frontier,
             actor,
             &now,
-            "create",
-            TOKEN_KIND,
-            &token.id,
-            token.revision,
-            &token.digest(),
+            Change {
+                action: "create",
+                kind: TOKEN_KIND,
+                name: &token.id,
+                revision: token.revision,
+                digest: &token.digest(),
+            },
         )
         .await?;
         Self::finish_write(&mut tx, &frontier).await?;
@@ -563,11 +574,13 @@ impl Store for SqlStore {
             &mut frontier,
             actor,
             &now,
-            "revoke",
-            TOKEN_KIND,
-            id,
-            token.revision,
-            &token.digest(),
+            Change {
+                action: "revoke",
+                kind: TOKEN_KIND,
+                name: id,
+                revision: token.revision,
+                digest: &token.digest(),
+            },
         )
         .await?;
         Self::finish_write(&mut tx, &frontier).await?;

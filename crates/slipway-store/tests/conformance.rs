@@ -1,5 +1,6 @@
 //! The store conformance suite: every test runs against SQLite and against a throwaway
 //! PostgreSQL cluster, through the same `Store` trait.
+#![allow(clippy::unwrap_used)] // in tests a panic is a failing test, which is the point
 
 use ed25519_dalek::SigningKey;
 use serde_json::json;

@@ -6,6 +6,7 @@
 //! `demo` work on a data dir directly. This is the only crate that knows terminals.
 #![forbid(unsafe_code)]
 
+pub mod analysis_commands;
 pub mod audit_commands;
 pub mod client;
 pub mod config;
@@ -84,6 +85,9 @@ pub enum Command {
     /// Inspect and verify the audit log.
     #[command(subcommand)]
     Audit(audit_commands::AuditCommand),
+    /// Canary analysis offline: classify one metric or judge a configuration.
+    #[command(subcommand)]
+    Analysis(analysis_commands::AnalysisCommand),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -146,6 +150,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::User(cmd) => identity_commands::user(&client(g)?, cmd).await,
         Command::Token(cmd) => identity_commands::token(&client(g)?, cmd).await,
         Command::Audit(cmd) => audit_commands::run(g, cmd).await,
+        Command::Analysis(cmd) => analysis_commands::run(cmd),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

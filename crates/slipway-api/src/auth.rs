@@ -164,6 +164,16 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<(Principal, S
         .get("User", &record.user)
         .await?
         .ok_or_else(refused)?;
+    // A token belongs to the user who held the name when it was made: if the user was deleted
+    // and the name created again later, the old tokens must not work for the new user.
+    let parse = |t: &str| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    };
+    let user_created = user.metadata.created_at.as_deref().and_then(parse);
+    match (user_created, parse(&record.created_at)) {
+        (Some(u), Some(t)) if u <= t => {}
+        _ => return Err(refused()),
+    }
     let spec: UserSpec = typed(&user.spec).ok_or_else(refused)?;
     if spec.disabled {
         return Err(refused());

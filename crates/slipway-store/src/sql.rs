@@ -32,6 +32,8 @@ pub struct SqlStore {
     /// Serialises this process's writers so they queue here instead of spinning on SQLite's
     /// busy handler; other processes and replicas are serialised by the `audit_head` lock.
     write_lock: tokio::sync::Mutex<()>,
+    /// The SQLite file, for the bulk read of [`Store::verify`].
+    sqlite_path: Option<std::path::PathBuf>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -73,10 +75,15 @@ impl SqlStore {
             .connect_with(options)
             .await?;
         migrate::run(&pool, backend).await?;
+        let sqlite_path = (backend == Backend::Sqlite).then(|| {
+            let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+            std::path::PathBuf::from(rest.split('?').next().unwrap_or(rest))
+        });
         Ok(SqlStore {
             pool,
             backend,
             write_lock: tokio::sync::Mutex::new(()),
+            sqlite_path,
         })
     }
 
@@ -679,22 +686,25 @@ impl Store for SqlStore {
     }
 
     async fn verify(&self, key: &VerifyingKey) -> Result<Report> {
-        let mut verifier = LogVerifier::new(*key, self.checkpoints().await?);
-        {
-            let mut rows = sqlx::query(concat!(
-                "SELECT ",
-                entry_columns!(),
-                " FROM audit_entries ORDER BY seq"
-            ))
-            .fetch(&self.pool);
-            while let Some(row) = rows.try_next().await? {
-                let e = entry_from_row(&row)?;
-                let recorded: Option<Hash> = hex::decode(&e.leaf_hash)
-                    .ok()
-                    .and_then(|b| b.try_into().ok());
-                verifier.push(&e.entry, recorded.as_ref());
+        let verifier = LogVerifier::new(*key, self.checkpoints().await?);
+        let verifier = match &self.sqlite_path {
+            Some(path) => {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || sqlite_log_pass(&path, verifier))
+                    .await
+                    .map_err(|e| StoreError::Corrupt(format!("the verification task failed: {e}")))??
             }
-        }
+            None => {
+                let mut verifier = verifier;
+                let mut rows = sqlx::query(concat!("SELECT ", entry_columns!(), " FROM audit_entries ORDER BY seq")).fetch(&self.pool);
+                while let Some(row) = rows.try_next().await? {
+                    let e = entry_from_row(&row)?;
+                    let recorded: Option<Hash> = hex::decode(&e.leaf_hash).ok().and_then(|b| b.try_into().ok());
+                    verifier.push(&e.entry, recorded.as_ref());
+                }
+                verifier
+            }
+        };
         let head: i64 = sqlx::query_scalar("SELECT size FROM audit_head WHERE id = 1")
             .fetch_one(&self.pool)
             .await?;
@@ -742,4 +752,34 @@ impl Store for SqlStore {
             .await?;
         Ok(())
     }
+}
+
+/// Feeds every audit entry of the SQLite file at `path` to `verifier`. SQLite's own driver reads
+/// rows several times faster than sqlx's worker thread, which matters for million-entry logs.
+fn sqlite_log_pass(path: &std::path::Path, mut verifier: LogVerifier) -> Result<LogVerifier> {
+    let db = |e: rusqlite::Error| StoreError::Corrupt(format!("{}: {e}", path.display()));
+    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db)?;
+    let mut stmt = conn
+        .prepare(concat!("SELECT ", entry_columns!(), " FROM audit_entries ORDER BY seq"))
+        .map_err(db)?;
+    let mut rows = stmt.query([]).map_err(db)?;
+    while let Some(row) = rows.next().map_err(db)? {
+        let seq: i64 = row.get(0).map_err(db)?;
+        let entry = AuditEntry {
+            seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("negative audit seq {seq}")))?,
+            timestamp: row.get(1).map_err(db)?,
+            actor: row.get(2).map_err(db)?,
+            action: row.get(3).map_err(db)?,
+            kind: row.get(4).map_err(db)?,
+            name: row.get(5).map_err(db)?,
+            revision: row.get(6).map_err(db)?,
+            digest: row.get(7).map_err(db)?,
+            request_id: row.get(8).map_err(db)?,
+            change_ref: row.get(9).map_err(db)?,
+        };
+        let leaf = row.get_ref(10).map_err(db)?;
+        let recorded: Option<Hash> = leaf.as_blob().ok().and_then(|b| b.try_into().ok());
+        verifier.push(&entry, recorded.as_ref());
+    }
+    Ok(verifier)
 }

@@ -81,7 +81,9 @@ pub struct LogVerifier {
     checkpoints_verified: usize,
     latest_checkpoint: Option<u64>,
     expected_seq: u64,
-    latest: HashMap<(String, String), Latest>,
+    /// Latest entry per object, keyed `kind \0 name` so lookups need no allocation.
+    latest: HashMap<String, Latest>,
+    key_buffer: String,
     /// The first entry since the last good checkpoint that was out of place or whose recorded
     /// leaf did not match: the entry a checkpoint mismatch is blamed on.
     first_bad_leaf: Option<u64>,
@@ -116,6 +118,7 @@ impl LogVerifier {
             latest_checkpoint: None,
             expected_seq: 0,
             latest: HashMap::new(),
+            key_buffer: String::new(),
             first_bad_leaf: None,
             problems,
         };
@@ -166,15 +169,29 @@ impl LogVerifier {
         }
         self.frontier.push(leaf);
         self.expected_seq = self.expected_seq.max(entry.seq) + 1;
-        self.latest.insert(
-            (entry.kind.clone(), entry.name.clone()),
-            Latest {
-                seq: entry.seq,
-                removal: entry.is_removal(),
-                revision: entry.revision,
-                digest: entry.digest.clone(),
-            },
-        );
+        self.key_buffer.clear();
+        self.key_buffer.push_str(&entry.kind);
+        self.key_buffer.push('\0');
+        self.key_buffer.push_str(&entry.name);
+        match self.latest.get_mut(self.key_buffer.as_str()) {
+            Some(latest) => {
+                latest.seq = entry.seq;
+                latest.removal = entry.is_removal();
+                latest.revision = entry.revision;
+                latest.digest.clone_from(&entry.digest);
+            }
+            None => {
+                self.latest.insert(
+                    self.key_buffer.clone(),
+                    Latest {
+                        seq: entry.seq,
+                        removal: entry.is_removal(),
+                        revision: entry.revision,
+                        digest: entry.digest.clone(),
+                    },
+                );
+            }
+        }
         self.check_checkpoints_at_current_size();
     }
 
@@ -244,7 +261,7 @@ impl LogVerifier {
         let mut rows = 0;
         for row in state.into_iter().flatten() {
             rows += 1;
-            let key = (row.kind.clone(), row.name.clone());
+            let key = format!("{}\0{}", row.kind, row.name);
             match self.latest.get(&key) {
                 None => self.problems.push(Problem {
                     entry: None,
@@ -273,13 +290,14 @@ impl LogVerifier {
             }
             seen.insert(key);
         }
-        let mut missing: Vec<(&(String, String), &Latest)> = self
+        let mut missing: Vec<(&String, &Latest)> = self
             .latest
             .iter()
             .filter(|(k, l)| check_state && !l.removal && !seen.contains(*k))
             .collect();
         missing.sort_by_key(|(_, l)| l.seq);
-        for ((kind, name), latest) in missing {
+        for (key, latest) in missing {
+            let (kind, name) = key.split_once('\0').unwrap_or((key.as_str(), ""));
             self.problems.push(Problem {
                 entry: Some(latest.seq),
                 message: format!(

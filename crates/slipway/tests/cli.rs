@@ -1,0 +1,1256 @@
+//! End-to-end tests of the `slipway` binary: every test runs the real executable as separate
+//! processes, against a real `slipway server` process reached over real HTTP on a free loopback
+//! port, with its own temporary data dir (SQLite, or a fresh database in a throwaway PostgreSQL
+//! cluster). They check what a user sees: exit codes, what stdout and stderr say, that batches
+//! are atomic, that stale writes and dangling deletes are refused, that tokens and access work,
+//! that the audit log survives a graceful shutdown and that `audit verify` names the entry an
+//! attacker with database access altered, and that secrets stay out of logs and the audit log.
+#![allow(clippy::unwrap_used)] // in tests a panic is a failing test, which is the point
+
+use serde_json::Value;
+use sqlx::AnyPool;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+// Exit codes (crates/slipway-cli/src/failure.rs).
+const OK: i32 = 0;
+const INVALID: i32 = 3;
+const NOT_FOUND: i32 = 4;
+const CONFLICT: i32 = 5;
+const DENIED: i32 = 6;
+const VERIFY_FAILED: i32 = 7;
+
+/// How long one CLI command may take before it is killed and the test fails.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a new server may take to answer `/healthz`.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a server may take to exit after SIGTERM (its drain timeout is 10 s).
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Documents in `examples/*.yaml`.
+const EXAMPLE_DOCUMENTS: usize = 15;
+
+/// Variables that would change what the binary does if the developer's shell set them.
+const INHERITED_VARIABLES: &[&str] = &[
+    "SLIPWAY_SERVER",
+    "SLIPWAY_TOKEN",
+    "SLIPWAY_CONFIG",
+    "SLIPWAY_DATA_DIR",
+    "SLIPWAY_DATABASE_URL",
+    "SLIPWAY_LISTEN",
+    "RUST_LOG",
+];
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .canonicalize()
+        .expect("the repository's examples/ directory")
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+/// Runs a future to completion on a small runtime (for sqlx and reqwest).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
+
+/// Sends `sig` (TERM, KILL) to a process.
+fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Waits for `child` to exit, at most `limit`.
+fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// One finished run of the binary.
+struct Run {
+    command: String,
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Asserts the exit code, showing everything the command said when it differs.
+    #[track_caller]
+    fn expect(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "`{}` exited with {} instead of {code}\n--- stdout\n{}\n--- stderr\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Stdout parsed as JSON.
+    #[track_caller]
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "`{}` did not print JSON ({e}):\n{}",
+                self.command, self.stdout
+            )
+        })
+    }
+}
+
+/// Runs `slipway ARGS` with only the given environment (plus `SLIPWAY_CONFIG=config`, so the
+/// user's own saved login is never read or written), bounded by [`COMMAND_TIMEOUT`].
+fn slipway(config: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let command = format!("slipway {}", args.join(" "));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in INHERITED_VARIABLES {
+        cmd.env_remove(var);
+    }
+    cmd.env("SLIPWAY_CONFIG", config);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run `{command}`: {e}"));
+    let pid = child.id();
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    let output = match finished.recv_timeout(COMMAND_TIMEOUT) {
+        Ok(output) => output.unwrap_or_else(|e| panic!("`{command}`: {e}")),
+        Err(_) => {
+            signal(pid, "KILL");
+            panic!("`{command}` did not finish within {COMMAND_TIMEOUT:?}");
+        }
+    };
+    Run {
+        command,
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// An HTTP response, read whole.
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+fn http_get(url: &str, token: Option<&str>, timeout: Duration) -> Result<Reply, reqwest::Error> {
+    block_on(async {
+        let client = reqwest::Client::builder().timeout(timeout).build()?;
+        let mut request = client.get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await?;
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    })
+}
+
+/// Runs one SQL statement against a database, behind Slipway's back.
+fn execute_sql(url: &str, statement: &str) {
+    block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPool::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        pool.close().await;
+    });
+}
+
+/// A fresh, empty database in the shared throwaway PostgreSQL cluster; returns its URL.
+fn fresh_postgres_database(name: &str) -> String {
+    let cluster = slipway_pgtest::PgCluster::shared();
+    let db = format!("cli_{name}_{}", std::process::id());
+    block_on(async {
+        sqlx::any::install_default_drivers();
+        let admin = AnyPool::connect(&cluster.url("postgres"))
+            .await
+            .expect("connect to the throwaway cluster");
+        for statement in [
+            format!("DROP DATABASE IF EXISTS {db}"),
+            format!("CREATE DATABASE {db}"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+                .execute(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+        admin.close().await;
+    });
+    cluster.url(&db)
+}
+
+/// A free loopback port: bind port 0 and let it go.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// A `slipway server` process on its own initialised data dir, stopped with SIGTERM on drop.
+struct Server {
+    root: TempDir,
+    data_dir: PathBuf,
+    database_url: Option<String>,
+    url: String,
+    admin_token: String,
+    child: Option<Child>,
+}
+
+impl Server {
+    /// A server on the data dir's SQLite database.
+    fn start() -> Server {
+        Server::start_with(None, "info")
+    }
+
+    /// A server on a PostgreSQL database.
+    fn start_postgres(database_url: String) -> Server {
+        Server::start_with(Some(database_url), "info")
+    }
+
+    /// Runs `slipway init`, then `slipway server` (its stderr, at `log_filter`, goes to
+    /// `server.log` in the temp dir) and waits until `/healthz` answers.
+    fn start_with(database_url: Option<String>, log_filter: &str) -> Server {
+        let root = tempfile::Builder::new()
+            .prefix("slipway-cli-test-")
+            .tempdir()
+            .expect("a temporary directory");
+        let data_dir = root.path().join("data");
+        let config = root.path().join("config.json");
+        let mut init = vec!["init", "--data-dir", path_str(&data_dir)];
+        if let Some(url) = &database_url {
+            init.extend(["--database-url", url]);
+        }
+        slipway(&config, &[], &init).expect(OK);
+        let admin_token = std::fs::read_to_string(data_dir.join("admin-token"))
+            .expect("init writes DATA_DIR/admin-token")
+            .trim()
+            .to_string();
+        let log_path = root.path().join("server.log");
+        // Another process may take the port between our probe and the server's bind: retry.
+        for attempt in 1..=3 {
+            let listen = format!("127.0.0.1:{}", free_port());
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
+            cmd.args(["server", "--data-dir", path_str(&data_dir)])
+                .args(["--listen", &listen])
+                .args(["--checkpoint-interval", "1h"]);
+            if let Some(url) = &database_url {
+                cmd.args(["--database-url", url]);
+            }
+            for var in INHERITED_VARIABLES {
+                cmd.env_remove(var);
+            }
+            let log = File::create(&log_path).expect("the server log file");
+            let mut child = cmd
+                .env("SLIPWAY_CONFIG", &config)
+                .env("RUST_LOG", log_filter)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::from(log))
+                .spawn()
+                .expect("spawn slipway server");
+            let url = format!("http://{listen}");
+            match wait_until_healthy(&mut child, &url) {
+                Ok(()) => {
+                    return Server {
+                        root,
+                        data_dir,
+                        database_url,
+                        url,
+                        admin_token,
+                        child: Some(child),
+                    };
+                }
+                Err(problem) => {
+                    signal(child.id(), "KILL");
+                    let _ = child.wait();
+                    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                    if attempt < 3 && log.contains("cannot listen") {
+                        continue;
+                    }
+                    panic!("slipway server did not start: {problem}\n--- server log\n{log}");
+                }
+            }
+        }
+        unreachable!("the loop returns or panics")
+    }
+
+    /// Runs the CLI against this server as the first admin.
+    fn cli(&self, args: &[&str]) -> Run {
+        self.cli_as(&self.admin_token, args)
+    }
+
+    /// Runs the CLI against this server with `token`.
+    fn cli_as(&self, token: &str, args: &[&str]) -> Run {
+        slipway(
+            &self.config_path(),
+            &[("SLIPWAY_SERVER", &self.url), ("SLIPWAY_TOKEN", token)],
+            args,
+        )
+    }
+
+    /// `slipway audit verify --data-dir D [--database-url URL] EXTRA...`, offline.
+    fn verify_data_dir(&self, extra: &[&str]) -> Run {
+        let mut args = vec!["audit", "verify", "--data-dir", path_str(&self.data_dir)];
+        if let Some(url) = &self.database_url {
+            args.extend(["--database-url", url]);
+        }
+        args.extend(extra);
+        slipway(&self.config_path(), &[], &args)
+    }
+
+    /// Where this server's data lives: SQLite file (writable) or its PostgreSQL database.
+    fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rw",
+                path_str(&self.data_dir.join("slipway.db"))
+            ),
+        }
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.root.path().join("config.json")
+    }
+
+    /// A path in this test's temp dir.
+    fn file(&self, name: &str) -> PathBuf {
+        self.root.path().join(name)
+    }
+
+    /// Everything the server wrote to stderr so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.file("server.log")).unwrap_or_default()
+    }
+
+    fn http_get(&self, path: &str, token: Option<&str>) -> Reply {
+        http_get(
+            &format!("{}{path}", self.url),
+            token,
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// Stops the server with SIGTERM and asserts it exited 0 (after its final checkpoint).
+    fn stop(&mut self) {
+        match self.terminate() {
+            Some(Ok(status)) => assert!(
+                status.success(),
+                "slipway server exited with {status} after SIGTERM\n--- server log\n{}",
+                self.log()
+            ),
+            Some(Err(problem)) => panic!("{problem}\n--- server log\n{}", self.log()),
+            None => panic!("the server was already stopped"),
+        }
+    }
+
+    /// SIGTERM, then a bounded wait (SIGKILL when it runs out). `None` if already stopped.
+    fn terminate(&mut self) -> Option<Result<ExitStatus, String>> {
+        let mut child = self.child.take()?;
+        signal(child.id(), "TERM");
+        Some(match wait_bounded(&mut child, STOP_TIMEOUT) {
+            Some(status) => Ok(status),
+            None => {
+                signal(child.id(), "KILL");
+                let _ = child.wait();
+                Err(format!(
+                    "slipway server did not exit within {STOP_TIMEOUT:?} of SIGTERM"
+                ))
+            }
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.terminate();
+    }
+}
+
+fn wait_until_healthy(child: &mut Child, url: &str) -> Result<(), String> {
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("it exited with {status}"));
+        }
+        if let Ok(reply) = http_get(&format!("{url}/healthz"), None, Duration::from_millis(500))
+            && reply.status == 200
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "GET {url}/healthz did not answer within {STARTUP_TIMEOUT:?}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Writes a file in the test's temp dir and returns its path.
+fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("create the directory");
+    }
+    std::fs::write(&path, text).expect("write the file");
+    path
+}
+
+/// Names of the items of a JSON list of resources.
+fn names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .expect("a JSON list")
+        .iter()
+        .map(|r| r["metadata"]["name"].as_str().expect("a name").to_string())
+        .collect()
+}
+
+/// A revision from `get -o yaml` output.
+fn yaml_revision(yaml: &str) -> i64 {
+    yaml.lines()
+        .find_map(|l| l.trim().strip_prefix("revision: "))
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no revision in\n{yaml}"))
+}
+
+fn apply_examples(server: &Server) -> Run {
+    server
+        .cli(&["apply", "-f", path_str(&examples_dir())])
+        .expect(OK)
+}
+
+#[test]
+fn apply_examples_is_idempotent_and_get_shows_them() {
+    let server = Server::start();
+    let first = apply_examples(&server);
+    let lines: Vec<&str> = first.stdout.lines().collect();
+    assert_eq!(lines.len(), EXAMPLE_DOCUMENTS, "{}", first.stdout);
+    for line in &lines {
+        assert!(
+            line.ends_with(" created (revision 1)"),
+            "not created: {line}"
+        );
+    }
+    for wanted in [
+        "Service payments-api",
+        "Team payments",
+        "Environment production",
+    ] {
+        assert!(first.stdout.contains(wanted), "{}", first.stdout);
+    }
+
+    let again = server
+        .cli(&["apply", "-f", path_str(&examples_dir()), "-o", "json"])
+        .expect(OK)
+        .json();
+    let results = again.as_array().expect("a list of results");
+    assert_eq!(results.len(), EXAMPLE_DOCUMENTS);
+    for r in results {
+        assert_eq!(r["action"], "unchanged", "{r}");
+        assert_eq!(r["revision"], 1, "{r}");
+    }
+
+    let services = server.cli(&["get", "services", "-o", "json"]).expect(OK);
+    assert_eq!(
+        names(&services.json()),
+        ["auth-api", "checkout-web", "ledger", "payments-api"]
+    );
+
+    let one = server
+        .cli(&["get", "svc", "payments-api", "-o", "yaml"])
+        .expect(OK);
+    assert!(one.stdout.contains("owner: payments"), "{}", one.stdout);
+    assert!(one.stdout.contains("name: payments-api"), "{}", one.stdout);
+
+    let unknown = server.cli(&["get", "widgets"]).expect(NOT_FOUND);
+    assert!(unknown.stderr.contains("widgets"), "{}", unknown.stderr);
+}
+
+const TEAM_T1: &str = "apiVersion: slipway.dev/v1alpha1
+kind: Team
+metadata:
+  name: t1
+spec:
+  displayName: Team One
+";
+
+const TEAM_T2_AND_URGENT_SERVICE: &str = "apiVersion: slipway.dev/v1alpha1
+kind: Team
+metadata:
+  name: t2
+spec:
+  displayName: Team Two
+---
+apiVersion: slipway.dev/v1alpha1
+kind: Service
+metadata:
+  name: s1
+spec:
+  owner: t1
+  tier: urgent
+";
+
+#[test]
+fn invalid_batches_name_the_problem_and_apply_nothing() {
+    let server = Server::start();
+    let batch = server.file("batch");
+    write_file(&batch, "a.yaml", TEAM_T1);
+    let second = write_file(&batch, "b.yaml", TEAM_T2_AND_URGENT_SERVICE);
+    let refused = server
+        .cli(&["apply", "-f", path_str(&batch)])
+        .expect(INVALID);
+    for wanted in [
+        format!("{} (document 2)", second.display()),
+        "spec.tier".to_string(),
+        "unknown variant `urgent`".to_string(),
+    ] {
+        assert!(
+            refused.stderr.contains(&wanted),
+            "{wanted:?} missing from {}",
+            refused.stderr
+        );
+    }
+    assert!(
+        refused.stderr.contains("nothing was applied"),
+        "{}",
+        refused.stderr
+    );
+    // All or nothing: not even the valid documents before the bad one were applied.
+    let teams = server.cli(&["get", "teams", "-o", "json"]).expect(OK);
+    assert!(names(&teams.json()).is_empty(), "{}", teams.stdout);
+    let services = server.cli(&["get", "services", "-o", "json"]).expect(OK);
+    assert!(names(&services.json()).is_empty(), "{}", services.stdout);
+
+    let dangling = write_file(
+        server.root.path(),
+        "dangling.yaml",
+        "apiVersion: slipway.dev/v1alpha1
+kind: Service
+metadata:
+  name: orphan
+spec:
+  owner: nobody
+  tier: low
+",
+    );
+    let refused = server
+        .cli(&["apply", "-f", path_str(&dangling)])
+        .expect(INVALID);
+    for wanted in [
+        "dangling.yaml (document 1)",
+        "spec.owner",
+        "\"nobody\"",
+        "does not exist",
+    ] {
+        assert!(
+            refused.stderr.contains(wanted),
+            "{wanted:?} missing from {}",
+            refused.stderr
+        );
+    }
+
+    let cycle = write_file(
+        server.root.path(),
+        "cycle.yaml",
+        "apiVersion: slipway.dev/v1alpha1
+kind: Team
+metadata:
+  name: t1
+spec:
+  displayName: Team One
+---
+apiVersion: slipway.dev/v1alpha1
+kind: Service
+metadata:
+  name: c1
+spec:
+  owner: t1
+  tier: low
+  dependsOn: [c2]
+---
+apiVersion: slipway.dev/v1alpha1
+kind: Service
+metadata:
+  name: c2
+spec:
+  owner: t1
+  tier: low
+  dependsOn: [c1]
+",
+    );
+    let refused = server
+        .cli(&["apply", "-f", path_str(&cycle)])
+        .expect(INVALID);
+    assert!(refused.stderr.contains("cycle"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("spec.dependsOn"),
+        "{}",
+        refused.stderr
+    );
+    let teams = server.cli(&["get", "teams", "-o", "json"]).expect(OK);
+    assert!(names(&teams.json()).is_empty(), "{}", teams.stdout);
+}
+
+#[test]
+fn a_stale_revision_is_refused_with_the_current_one() {
+    let server = Server::start();
+    apply_examples(&server);
+    let read = server
+        .cli(&["get", "team", "payments", "-o", "yaml"])
+        .expect(OK)
+        .stdout;
+    let read_revision = yaml_revision(&read);
+    assert!(read.contains("displayName: Payments\n"), "{read}");
+
+    let file = server.file("payments.yaml");
+    std::fs::write(
+        &file,
+        read.replace("displayName: Payments", "displayName: Payments Team"),
+    )
+    .expect("write");
+    let applied = server.cli(&["apply", "-f", path_str(&file)]).expect(OK);
+    assert_eq!(
+        applied.stdout.trim(),
+        format!("Team payments updated (revision {})", read_revision + 1)
+    );
+
+    // Someone edits the copy they read before that change: refused, nothing changes.
+    std::fs::write(
+        &file,
+        read.replace("displayName: Payments", "displayName: Payments Again"),
+    )
+    .expect("write");
+    let stale = server
+        .cli(&["apply", "-f", path_str(&file)])
+        .expect(CONFLICT);
+    assert!(
+        stale
+            .stderr
+            .contains(&format!("is at revision {}", read_revision + 1)),
+        "{}",
+        stale.stderr
+    );
+    let now = server
+        .cli(&["get", "team", "payments", "-o", "json"])
+        .expect(OK)
+        .json();
+    assert_eq!(now["spec"]["displayName"], "Payments Team");
+    assert_eq!(now["metadata"]["revision"], read_revision + 1);
+}
+
+#[test]
+fn diff_shows_field_changes_and_changes_nothing() {
+    let server = Server::start();
+    apply_examples(&server);
+    let before = server
+        .cli(&["get", "team", "payments", "-o", "json"])
+        .expect(OK)
+        .json();
+    let changed = std::fs::read_to_string(examples_dir().join("teams.yaml"))
+        .expect("examples/teams.yaml")
+        .replace("displayName: Payments", "displayName: Payments Team");
+    let file = write_file(server.root.path(), "teams.yaml", &changed);
+    let diff = server.cli(&["diff", "-f", path_str(&file)]).expect(OK);
+    assert!(
+        diff.stdout
+            .contains(r#"spec.displayName: "Payments" → "Payments Team""#),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout
+            .contains("~ Team payments would be updated to revision 2"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout.contains("1 of 4 documents would change"),
+        "{}",
+        diff.stdout
+    );
+
+    let after = server
+        .cli(&["get", "team", "payments", "-o", "json"])
+        .expect(OK)
+        .json();
+    assert_eq!(
+        after["metadata"]["revision"],
+        before["metadata"]["revision"]
+    );
+    assert_eq!(after["spec"]["displayName"], "Payments");
+}
+
+#[test]
+fn delete_refuses_referenced_resources_and_reports_missing_ones() {
+    let server = Server::start();
+    apply_examples(&server);
+    let refused = server.cli(&["delete", "team", "payments"]).expect(CONFLICT);
+    for wanted in [
+        "still referred to",
+        "Service ledger",
+        "Service payments-api",
+    ] {
+        assert!(
+            refused.stderr.contains(wanted),
+            "{wanted:?} missing from {}",
+            refused.stderr
+        );
+    }
+    server.cli(&["get", "team", "payments"]).expect(OK);
+
+    // Nothing depends on the checkout pages.
+    let deleted = server.cli(&["delete", "svc", "checkout-web"]).expect(OK);
+    assert!(
+        deleted.stdout.contains("Service checkout-web deleted"),
+        "{}",
+        deleted.stdout
+    );
+    let again = server
+        .cli(&["delete", "svc", "checkout-web"])
+        .expect(NOT_FOUND);
+    assert!(again.stderr.contains("does not exist"), "{}", again.stderr);
+    server
+        .cli(&["get", "svc", "checkout-web"])
+        .expect(NOT_FOUND);
+}
+
+/// Every CLI run of [`identity_walkthrough`], and alice's token.
+struct Walkthrough {
+    runs: Vec<Run>,
+    alice_token: String,
+}
+
+/// A second user, a token for her shown once, what she may and may not do, and revocation.
+fn identity_walkthrough(server: &Server) -> Walkthrough {
+    let mut runs = Vec::new();
+    let teams = examples_dir().join("teams.yaml");
+    runs.push(server.cli(&["apply", "-f", path_str(&teams)]).expect(OK));
+    runs.push(
+        server
+            .cli(&[
+                "user", "create", "alice", "--team", "payments", "--role", "viewer",
+            ])
+            .expect(OK),
+    );
+
+    let created = server
+        .cli(&["token", "create", "--user", "alice", "--expires", "1d"])
+        .expect(OK);
+    let alice_token = created.stdout.trim().to_string();
+    assert!(alice_token.starts_with("slw_"), "{}", created.stdout);
+    assert_eq!(created.stdout.lines().count(), 1, "{}", created.stdout);
+    assert!(
+        !created.stderr.contains(&alice_token),
+        "the token is printed twice: {}",
+        created.stderr
+    );
+    assert!(
+        created.stderr.contains("shown only this once"),
+        "{}",
+        created.stderr
+    );
+    runs.push(created);
+
+    let me = server.cli_as(&alice_token, &["whoami"]).expect(OK);
+    assert!(
+        me.stdout.starts_with("alice (teams: payments"),
+        "{}",
+        me.stdout
+    );
+    runs.push(me);
+
+    let services = examples_dir().join("services.yaml");
+    let refused = server
+        .cli_as(&alice_token, &["apply", "-f", path_str(&services)])
+        .expect(DENIED);
+    assert!(refused.stderr.contains("alice"), "{}", refused.stderr);
+    runs.push(refused);
+    runs.push(server.cli_as(&alice_token, &["get", "teams"]).expect(OK));
+
+    let listed = server
+        .cli(&["token", "list", "--user", "alice", "-o", "json"])
+        .expect(OK);
+    let secret = alice_token.rsplit('_').next().expect("slw_ID_SECRET");
+    assert!(!listed.stdout.contains(secret), "{}", listed.stdout);
+    let tokens = listed.json();
+    let tokens = tokens.as_array().expect("a list of tokens");
+    assert_eq!(tokens.len(), 1, "{}", listed.stdout);
+    let id = tokens[0]["id"].as_str().expect("a token id").to_string();
+    assert!(alice_token.starts_with(&format!("slw_{id}_")));
+    runs.push(listed);
+    let table = server.cli(&["token", "list"]).expect(OK);
+    assert!(!table.stdout.contains(secret), "{}", table.stdout);
+    runs.push(table);
+
+    runs.push(server.cli(&["token", "revoke", &id]).expect(OK));
+    let revoked = server.cli_as(&alice_token, &["whoami"]).expect(DENIED);
+    assert!(
+        revoked.stderr.contains("invalid, expired or revoked"),
+        "{}",
+        revoked.stderr
+    );
+    runs.push(revoked);
+
+    runs.push(server.cli_as("garbage", &["whoami"]).expect(DENIED));
+    let forged = format!("slw_{id}_{}", "0".repeat(64));
+    runs.push(server.cli_as(&forged, &["whoami"]).expect(DENIED));
+    Walkthrough { runs, alice_token }
+}
+
+#[test]
+fn identity_tokens_access_and_revocation() {
+    let server = Server::start();
+    identity_walkthrough(&server);
+}
+
+#[test]
+fn secrets_stay_out_of_outputs_logs_and_the_audit_log() {
+    // Debug logging: the most a server ever writes.
+    let mut server = Server::start_with(None, "debug");
+    let walkthrough = identity_walkthrough(&server);
+    let admin = server.admin_token.clone();
+    let alice = walkthrough.alice_token.clone();
+    let secret_of = |token: &str| token.rsplit('_').next().expect("slw_ID_SECRET").to_string();
+    let secrets = [
+        admin.clone(),
+        secret_of(&admin),
+        alice.clone(),
+        secret_of(&alice),
+    ];
+
+    for run in &walkthrough.runs {
+        assert!(
+            !run.stdout.contains(&admin) && !run.stderr.contains(&admin),
+            "`{}` printed the admin token",
+            run.command
+        );
+        if !run.command.starts_with("slipway token create") {
+            for secret in &secrets {
+                assert!(
+                    !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                    "`{}` printed a token secret",
+                    run.command
+                );
+            }
+        }
+    }
+    let entries = server
+        .cli(&["audit", "entries", "--limit", "10000", "-o", "json"])
+        .expect(OK);
+    assert!(entries.json().as_array().is_some_and(|e| e.len() > 10));
+    server.stop();
+    let log = server.log();
+    assert!(log.contains("slipway server listening"), "{log}");
+    for secret in &secrets {
+        assert!(
+            !entries.stdout.contains(secret),
+            "a token secret is in the audit log"
+        );
+        for line in log.lines() {
+            assert!(
+                !line.contains(secret),
+                "a token secret is in the server log: {line}"
+            );
+        }
+    }
+}
+
+/// Applies the examples, lists the audit log, stops the server gracefully and checks that its
+/// data dir verifies, with a final checkpoint covering every entry. Returns the log's entries.
+fn stop_with_verified_log(server: &mut Server) -> Vec<Value> {
+    apply_examples(server);
+    let listed = server
+        .cli(&["audit", "entries", "--limit", "10000", "-o", "json"])
+        .expect(OK)
+        .json();
+    let log = listed.as_array().expect("a list of entries").clone();
+    assert!(log.len() > EXAMPLE_DOCUMENTS, "{listed}");
+    server.stop();
+    let report = server.verify_data_dir(&["-o", "json"]).expect(OK).json();
+    assert_eq!(
+        report["entries"].as_u64(),
+        Some(log.len() as u64),
+        "{report}"
+    );
+    assert_eq!(report["problems"], serde_json::json!([]), "{report}");
+    // The graceful shutdown signed a final checkpoint covering every entry.
+    assert_eq!(report["latest_checkpoint"], report["entries"], "{report}");
+    server.verify_data_dir(&[]).expect(OK);
+    log
+}
+
+#[test]
+fn audit_verify_names_a_rewritten_entry() {
+    let mut server = Server::start();
+    stop_with_verified_log(&mut server);
+    execute_sql(
+        &server.database_url(),
+        "UPDATE audit_entries SET actor = 'mallory' WHERE seq = 5",
+    );
+    let failed = server.verify_data_dir(&[]).expect(VERIFY_FAILED);
+    assert!(
+        failed
+            .stderr
+            .contains("audit verification failed: entry #5:"),
+        "{}",
+        failed.stderr
+    );
+    assert!(failed.stderr.contains("was modified"), "{}", failed.stderr);
+}
+
+#[test]
+fn audit_verify_names_where_a_truncated_log_ends() {
+    let mut server = Server::start();
+    let entries = stop_with_verified_log(&mut server).len();
+    execute_sql(
+        &server.database_url(),
+        "DELETE FROM audit_entries WHERE seq >= (SELECT MAX(seq) - 1 FROM audit_entries)",
+    );
+    let failed = server.verify_data_dir(&[]).expect(VERIFY_FAILED);
+    let first_missing = entries - 2;
+    assert!(
+        failed.stderr.contains(&format!(
+            "audit verification failed: entry #{first_missing}:"
+        )),
+        "{}",
+        failed.stderr
+    );
+    assert!(failed.stderr.contains("truncated"), "{}", failed.stderr);
+}
+
+#[test]
+fn audit_verify_finds_state_changed_behind_slipways_back() {
+    let mut server = Server::start();
+    let log = stop_with_verified_log(&mut server);
+    let ledger = log
+        .iter()
+        .rev()
+        .find(|e| e["kind"] == "Service" && e["name"] == "ledger")
+        .and_then(|e| e["seq"].as_u64())
+        .expect("the ledger's audit entry");
+    execute_sql(
+        &server.database_url(),
+        "UPDATE resources SET content = replace(content, 'double-entry ledger of every payment', 'nothing to see here') \
+         WHERE kind = 'Service' AND name = 'ledger'",
+    );
+    let failed = server.verify_data_dir(&[]).expect(VERIFY_FAILED);
+    assert!(
+        failed
+            .stderr
+            .contains(&format!("entry #{ledger}: Service ledger in the store")),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed.stderr.contains("behind Slipway's back"),
+        "{}",
+        failed.stderr
+    );
+}
+
+/// Flips one byte of `text` at `at` to another character of the same class (hex stays hex),
+/// keeping it valid JSON.
+fn flip_byte(text: &str, at: usize) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    bytes[at] = match bytes[at] {
+        // Stepping down from the last hex digit or letter keeps hex hex and letters letters.
+        b @ (b'9' | b'f' | b'F' | b'z' | b'Z') => b - 1,
+        b if b.is_ascii_alphanumeric() => b + 1,
+        other => panic!("will not flip {:?}", other as char),
+    };
+    String::from_utf8(bytes).expect("still UTF-8")
+}
+
+/// The position of the first character of the string value after `key` at or after `from`.
+fn value_position(text: &str, from: usize, key: &str) -> usize {
+    let needle = format!("\"{key}\": \"");
+    from + text[from..]
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no {needle} after byte {from}"))
+        + needle.len()
+}
+
+#[test]
+fn offline_audit_documents_verify_and_reveal_tampering() {
+    let server = Server::start();
+    apply_examples(&server);
+    let export = server.file("export.json");
+    let proof = server.file("proof.json");
+    let consistency = server.file("consistency.json");
+    let exported = server
+        .cli(&["audit", "export", "--out", path_str(&export)])
+        .expect(OK);
+    assert!(exported.stdout.starts_with("wrote "), "{}", exported.stdout);
+    server
+        .cli(&["audit", "proof", "--entry", "3", "--out", path_str(&proof)])
+        .expect(OK);
+
+    server.cli(&["audit", "checkpoint"]).expect(OK);
+    let more = write_file(server.root.path(), "more.yaml", TEAM_T1);
+    server.cli(&["apply", "-f", path_str(&more)]).expect(OK);
+    server.cli(&["audit", "checkpoint"]).expect(OK);
+    let checkpoints = server
+        .cli(&["audit", "checkpoints", "-o", "json"])
+        .expect(OK)
+        .json();
+    let sizes: Vec<u64> = checkpoints
+        .as_array()
+        .expect("a list of checkpoints")
+        .iter()
+        .map(|c| c["size"].as_u64().expect("a size"))
+        .collect();
+    assert!(sizes.len() >= 3, "init, then two more: {sizes:?}");
+    let (older, newer) = (sizes[sizes.len() - 2], sizes[sizes.len() - 1]);
+    assert_eq!(newer, older + 1, "{sizes:?}");
+    server
+        .cli(&[
+            "audit",
+            "consistency",
+            "--from",
+            &older.to_string(),
+            "--out",
+            path_str(&consistency),
+        ])
+        .expect(OK);
+
+    let public_key = server.data_dir.join("audit-signing.pub");
+    for document in [&export, &proof, &consistency] {
+        let verified = server
+            .cli(&["audit", "verify", "--export", path_str(document)])
+            .expect(OK);
+        assert!(
+            verified.stdout.starts_with("verified: "),
+            "{}",
+            verified.stdout
+        );
+        server
+            .cli(&[
+                "audit",
+                "verify",
+                "--export",
+                path_str(document),
+                "--public-key",
+                path_str(&public_key),
+            ])
+            .expect(OK);
+    }
+
+    // One byte of entry #4's actor in the export.
+    let text = std::fs::read_to_string(&export).expect("the export");
+    let entry = text.find("\"seq\": 4,").expect("entry #4 in the export");
+    let tampered = server.file("export-tampered.json");
+    std::fs::write(
+        &tampered,
+        flip_byte(&text, value_position(&text, entry, "actor")),
+    )
+    .expect("write");
+    let failed = server
+        .cli(&["audit", "verify", "--export", path_str(&tampered)])
+        .expect(VERIFY_FAILED);
+    assert!(failed.stderr.contains("entry #4"), "{}", failed.stderr);
+
+    // One byte of the inclusion proof's first hash.
+    let text = std::fs::read_to_string(&proof).expect("the proof");
+    let path = text.find("\"proof\": [").expect("the proof's hashes");
+    let first_hash = path + text[path..].find("\n    \"").expect("a hash") + "\n    \"".len();
+    let tampered = server.file("proof-tampered.json");
+    std::fs::write(&tampered, flip_byte(&text, first_hash)).expect("write");
+    let failed = server
+        .cli(&[
+            "audit",
+            "verify",
+            "--export",
+            path_str(&tampered),
+            "--public-key",
+            path_str(&public_key),
+        ])
+        .expect(VERIFY_FAILED);
+    assert!(
+        failed
+            .stderr
+            .contains("entry #3: the inclusion proof does not lead to the checkpoint's root"),
+        "{}",
+        failed.stderr
+    );
+
+    // And one of the consistency proof's.
+    let text = std::fs::read_to_string(&consistency).expect("the consistency proof");
+    let path = text.find("\"proof\": [").expect("the proof's hashes");
+    let first_hash = path + text[path..].find("\n    \"").expect("a hash") + "\n    \"".len();
+    let tampered = server.file("consistency-tampered.json");
+    std::fs::write(&tampered, flip_byte(&text, first_hash)).expect("write");
+    let failed = server
+        .cli(&["audit", "verify", "--export", path_str(&tampered)])
+        .expect(VERIFY_FAILED);
+    assert!(
+        failed.stderr.contains("is not an extension"),
+        "{}",
+        failed.stderr
+    );
+}
+
+#[test]
+fn postgres_store_serves_and_verifies() {
+    let url = fresh_postgres_database("serves_and_verifies");
+    let mut server = Server::start_postgres(url);
+    apply_examples(&server);
+    let services = server.cli(&["get", "services", "-o", "json"]).expect(OK);
+    assert_eq!(names(&services.json()).len(), 4, "{}", services.stdout);
+    server.stop();
+    assert!(
+        !server.data_dir.join("slipway.db").exists(),
+        "a PostgreSQL data dir must not grow a SQLite file"
+    );
+    let report = server.verify_data_dir(&["-o", "json"]).expect(OK).json();
+    assert_eq!(report["latest_checkpoint"], report["entries"], "{report}");
+    execute_sql(
+        &server.database_url(),
+        "UPDATE audit_entries SET actor = 'mallory' WHERE seq = 5",
+    );
+    let failed = server.verify_data_dir(&[]).expect(VERIFY_FAILED);
+    assert!(
+        failed
+            .stderr
+            .contains("audit verification failed: entry #5:"),
+        "{}",
+        failed.stderr
+    );
+}
+
+#[test]
+fn http_edges_openapi_errors_and_metrics() {
+    let server = Server::start();
+    let openapi = server.http_get("/api/v1/openapi.json", None);
+    assert_eq!(openapi.status, 200);
+    let document: Value = serde_json::from_str(&openapi.body).expect("OpenAPI JSON");
+    assert!(
+        document["paths"].get("/api/v1/apply").is_some(),
+        "{}",
+        openapi.body
+    );
+
+    let refused = server.http_get("/api/v1/services", None);
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    let body: Value = serde_json::from_str(&refused.body).expect("an error body");
+    assert_eq!(body["code"], "unauthenticated", "{}", refused.body);
+    assert!(body["message"].is_string(), "{}", refused.body);
+    let request_id = refused
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        !request_id.is_empty(),
+        "no x-request-id: {:?}",
+        refused.headers
+    );
+
+    let wrong = server.http_get("/api/v1/services", Some("slw_nope_nope"));
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+
+    let metrics = server.http_get("/metrics", Some(&server.admin_token));
+    assert_eq!(metrics.status, 200, "{}", metrics.body);
+    assert!(
+        metrics.body.contains("slipway_http_requests_total"),
+        "{}",
+        metrics.body
+    );
+    assert_eq!(server.http_get("/metrics", None).status, 401);
+}
+
+#[test]
+fn demo_ci_ends_with_a_json_summary() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let demo = slipway(&dir.path().join("config.json"), &[], &["demo", "--ci"]).expect(OK);
+    let last = demo
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .expect("the demo printed something");
+    let summary: Value = serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("the last line is not JSON ({e}): {last}"));
+    assert_eq!(summary["ok"], true, "{summary}");
+    assert!(!dir.path().join("config.json").exists());
+}
+
+#[test]
+fn tokens_of_a_deleted_user_do_not_return_with_the_name() {
+    let server = Server::start();
+    let teams = examples_dir().join("teams.yaml");
+    server.cli(&["apply", "-f", path_str(&teams)]).expect(OK);
+    server
+        .cli(&["user", "create", "carol", "--team", "payments"])
+        .expect(OK);
+    let old = server
+        .cli(&["token", "create", "--user", "carol"])
+        .expect(OK)
+        .stdout
+        .trim()
+        .to_string();
+    server.cli_as(&old, &["whoami"]).expect(OK);
+    server.cli(&["delete", "user", "carol"]).expect(OK);
+    server.cli_as(&old, &["whoami"]).expect(DENIED);
+    // Someone else gets the name later: the first carol's token must stay dead.
+    std::thread::sleep(Duration::from_millis(5));
+    server
+        .cli(&["user", "create", "carol", "--team", "platform"])
+        .expect(OK);
+    server.cli_as(&old, &["whoami"]).expect(DENIED);
+    let new = server
+        .cli(&["token", "create", "--user", "carol"])
+        .expect(OK)
+        .stdout
+        .trim()
+        .to_string();
+    let me = server.cli_as(&new, &["whoami"]).expect(OK);
+    assert!(me.stdout.contains("platform"), "{}", me.stdout);
+}

@@ -29,9 +29,17 @@ async fn main() {
         "postgres" => {
             let cluster = slipway_pgtest::PgCluster::shared();
             sqlx::any::install_default_drivers();
-            let admin = AnyPool::connect(&cluster.url("postgres")).await.expect("connect");
-            sqlx::query("DROP DATABASE IF EXISTS bench").execute(&admin).await.expect("drop");
-            sqlx::query("CREATE DATABASE bench").execute(&admin).await.expect("create");
+            let admin = AnyPool::connect(&cluster.url("postgres"))
+                .await
+                .expect("connect");
+            sqlx::query("DROP DATABASE IF EXISTS bench")
+                .execute(&admin)
+                .await
+                .expect("drop");
+            sqlx::query("CREATE DATABASE bench")
+                .execute(&admin)
+                .await
+                .expect("create");
             cluster.url("bench")
         }
         other => panic!("unknown backend {other}: use sqlite or postgres"),
@@ -39,11 +47,18 @@ async fn main() {
     let store = SqlStore::open(&url).await.expect("open store");
     let raw = AnyPool::connect(&url).await.expect("raw pool");
     let key = SigningKey::from_bytes(&[5u8; 32]);
-    let actor = Actor { user: "bench".into(), request_id: "bench".into(), change_ref: None };
+    let actor = Actor {
+        user: "bench".into(),
+        request_id: "bench".into(),
+        change_ref: None,
+    };
 
     // 1. Audited appends: 1,000 resources updated over and over, `batch` per transaction.
     let team = parse_document(&json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Team", "metadata": {"name": "t"}, "spec": {}})).expect("doc");
-    store.apply(&actor, vec![Mutation::Put(team)], false).await.expect("team");
+    store
+        .apply(&actor, vec![Mutation::Put(team)], false)
+        .await
+        .expect("team");
     let started = Instant::now();
     let mut written = 0;
     let mut round = 0;
@@ -79,14 +94,18 @@ async fn main() {
     while (id as usize) < entries {
         let mut tx = raw.begin().await.expect("begin");
         for _ in 0..batch.min(entries - id as usize) {
-            sqlx::query("INSERT INTO bench_plain (id, kind, name, content) VALUES ($1, $2, $3, $4)")
-                .bind(id)
-                .bind("Service")
-                .bind(format!("s{}", id % 1000))
-                .bind(format!("{{\"owner\":\"t\",\"tier\":\"low\",\"description\":\"item {id}\"}}"))
-                .execute(&mut *tx)
-                .await
-                .expect("insert");
+            sqlx::query(
+                "INSERT INTO bench_plain (id, kind, name, content) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind("Service")
+            .bind(format!("s{}", id % 1000))
+            .bind(format!(
+                "{{\"owner\":\"t\",\"tier\":\"low\",\"description\":\"item {id}\"}}"
+            ))
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
             id += 1;
         }
         tx.commit().await.expect("commit");

@@ -68,6 +68,7 @@ impl SqlStore {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA synchronous = FULL").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA cache_size = -65536").await?;
                     }
                     Ok(())
                 })
@@ -97,7 +98,7 @@ impl SqlStore {
     }
 
     /// Starts a write transaction holding the log head; returns it with the current frontier.
-    async fn begin_write(&self) -> Result<(Transaction<'static, Any>, Frontier)> {
+    async fn begin_write(&self) -> Result<(Transaction<'static, Any>, LogAppender)> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE audit_head SET size = size WHERE id = 1")
             .execute(&mut *tx)
@@ -112,28 +113,30 @@ impl SqlStore {
             .ok_or_else(|| {
                 StoreError::Corrupt(format!("the audit head (size {size}) is unreadable"))
             })?;
-        Ok((tx, frontier))
+        Ok((
+            tx,
+            LogAppender {
+                frontier,
+                pending: Vec::new(),
+            },
+        ))
     }
+}
 
-    async fn finish_write(tx: &mut Transaction<'static, Any>, frontier: &Frontier) -> Result<()> {
-        sqlx::query("UPDATE audit_head SET size = $1, frontier = $2 WHERE id = 1")
-            .bind(to_i64(frontier.size())?)
-            .bind(frontier.to_bytes())
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
+/// The audit entries a write transaction appends: computed and hashed as the transaction goes,
+/// inserted together (a few multi-row statements) just before commit, with the new head.
+struct LogAppender {
+    frontier: Frontier,
+    pending: Vec<(AuditEntry, Hash)>,
+}
 
-    /// Appends one entry to the log inside `tx` and advances `frontier`.
-    async fn append(
-        tx: &mut Transaction<'static, Any>,
-        frontier: &mut Frontier,
-        actor: &Actor,
-        timestamp: &str,
-        change: Change<'_>,
-    ) -> Result<u64> {
+/// Rows per multi-row INSERT: 11 parameters each, well under every backend's limit.
+const ENTRIES_PER_INSERT: usize = 64;
+
+impl LogAppender {
+    fn append(&mut self, actor: &Actor, timestamp: &str, change: Change<'_>) -> u64 {
         let entry = AuditEntry {
-            seq: frontier.size(),
+            seq: self.frontier.size(),
             timestamp: timestamp.to_string(),
             actor: actor.user.clone(),
             action: change.action.to_string(),
@@ -145,26 +148,123 @@ impl SqlStore {
             change_ref: actor.change_ref.clone(),
         };
         let leaf = entry.leaf_hash();
-        sqlx::query(
-            "INSERT INTO audit_entries (seq, ts, actor, action, kind, name, revision, digest, request_id, change_ref, leaf_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(to_i64(entry.seq)?)
-        .bind(&entry.timestamp)
-        .bind(&entry.actor)
-        .bind(&entry.action)
-        .bind(&entry.kind)
-        .bind(&entry.name)
-        .bind(entry.revision)
-        .bind(&entry.digest)
-        .bind(&entry.request_id)
-        .bind(entry.change_ref.as_deref())
-        .bind(leaf.to_vec())
-        .execute(&mut **tx)
-        .await?;
-        frontier.push(leaf);
-        Ok(entry.seq)
+        self.frontier.push(leaf);
+        let seq = entry.seq;
+        self.pending.push((entry, leaf));
+        seq
     }
+
+    /// Inserts the pending entries and moves the head, inside `tx`.
+    async fn flush(self, tx: &mut Transaction<'static, Any>) -> Result<()> {
+        for chunk in self.pending.chunks(ENTRIES_PER_INSERT) {
+            let mut sql = String::from(
+                "INSERT INTO audit_entries (seq, ts, actor, action, kind, name, revision, digest, request_id, change_ref, leaf_hash) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let p = i * 11;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7,
+                    p + 8,
+                    p + 9,
+                    p + 10,
+                    p + 11
+                ));
+            }
+            // The statement is built from placeholders only; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (entry, leaf) in chunk {
+                query = query
+                    .bind(to_i64(entry.seq)?)
+                    .bind(entry.timestamp.clone())
+                    .bind(entry.actor.clone())
+                    .bind(entry.action.clone())
+                    .bind(entry.kind.clone())
+                    .bind(entry.name.clone())
+                    .bind(entry.revision)
+                    .bind(entry.digest.clone())
+                    .bind(entry.request_id.clone())
+                    .bind(entry.change_ref.clone())
+                    .bind(leaf.to_vec());
+            }
+            query.execute(&mut **tx).await?;
+        }
+        sqlx::query("UPDATE audit_head SET size = $1, frontier = $2 WHERE id = 1")
+            .bind(to_i64(self.frontier.size())?)
+            .bind(self.frontier.to_bytes())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// (kind, name).
+type Key = (String, String);
+
+/// A resource row as a write transaction sees it.
+#[derive(Debug, Clone)]
+struct Current {
+    revision: i64,
+    content: String,
+    digest: String,
+}
+
+/// Keys per multi-row statement.
+const KEYS_PER_STATEMENT: usize = 64;
+
+fn mutation_key(m: &Mutation) -> Key {
+    match m {
+        Mutation::Put(r) => (r.kind.clone(), r.metadata.name.clone()),
+        Mutation::Delete { kind, name, .. } => (kind.clone(), name.clone()),
+    }
+}
+
+/// `(kind = $1 AND name = $2) OR (kind = $3 AND name = $4) …` for `n` keys.
+fn key_conditions(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("(kind = ${} AND name = ${})", 2 * i + 1, 2 * i + 2))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+/// Reads the current rows of `keys` in a few statements; absent keys map to `None`.
+async fn read_current(
+    tx: &mut Transaction<'static, Any>,
+    keys: &BTreeSet<Key>,
+) -> Result<std::collections::HashMap<Key, Option<Current>>> {
+    let mut out: std::collections::HashMap<Key, Option<Current>> =
+        keys.iter().map(|k| (k.clone(), None)).collect();
+    let keys: Vec<&Key> = keys.iter().collect();
+    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT kind, name, revision, content, digest FROM resources WHERE {}",
+            key_conditions(chunk.len())
+        )));
+        for (kind, name) in chunk {
+            query = query.bind(kind.clone()).bind(name.clone());
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let key: Key = (row.try_get(0)?, row.try_get(1)?);
+            out.insert(
+                key,
+                Some(Current {
+                    revision: row.try_get(2)?,
+                    content: row.try_get(3)?,
+                    digest: row.try_get(4)?,
+                }),
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// What one audit entry records about the object it changed.
@@ -259,27 +359,19 @@ impl Store for SqlStore {
         dry_run: bool,
     ) -> Result<Vec<Applied>> {
         let _guard = self.write_lock.lock().await;
-        let (mut tx, mut frontier) = self.begin_write().await?;
+        let (mut tx, mut log) = self.begin_write().await?;
         let now = now_rfc3339();
+        let keys: BTreeSet<Key> = batch.iter().map(mutation_key).collect();
+        let mut state = read_current(&mut tx, &keys).await?;
+        let mut deleted: BTreeSet<Key> = BTreeSet::new();
+        let mut dirty: BTreeSet<Key> = BTreeSet::new();
         let mut out = Vec::with_capacity(batch.len());
         for mutation in batch {
-            let (kind, name) = match &mutation {
-                Mutation::Put(r) => (r.kind.clone(), r.metadata.name.clone()),
-                Mutation::Delete { kind, name, .. } => (kind.clone(), name.clone()),
-            };
-            let current = sqlx::query(
-                "SELECT revision, content, digest FROM resources WHERE kind = $1 AND name = $2",
-            )
-            .bind(&kind)
-            .bind(&name)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let current: Option<(i64, String, String)> = match current {
-                Some(row) => Some((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)),
-                None => None,
-            };
+            let key = mutation_key(&mutation);
+            let (kind, name) = key.clone();
+            let current = state.get(&key).cloned().flatten();
             let before = match &current {
-                Some((_, content, _)) => Some(serde_json::from_str(content).map_err(|e| {
+                Some(c) => Some(serde_json::from_str(&c.content).map_err(|e| {
                     StoreError::Corrupt(format!("{kind} {name}: stored content is not JSON: {e}"))
                 })?),
                 None => None,
@@ -291,7 +383,7 @@ impl Store for SqlStore {
                 } => *expected_revision,
             };
             if let Some(expected) = expected {
-                let actual = current.as_ref().map(|c| c.0).unwrap_or(0);
+                let actual = current.as_ref().map(|c| c.revision).unwrap_or(0);
                 if expected != actual {
                     return Err(StoreError::StaleRevision {
                         kind,
@@ -301,112 +393,127 @@ impl Store for SqlStore {
                     });
                 }
             }
-            match mutation {
+            let (action, revision, digest) = match mutation {
                 Mutation::Put(resource) => {
                     let content = resource.declared_content();
                     let digest = value_digest(&content);
-                    let content = to_canonical_json(&content);
                     let (action, revision) = match &current {
-                        Some((rev, _, old_digest)) if *old_digest == digest => {
-                            (AppliedAction::Unchanged, *rev)
-                        }
-                        Some((rev, _, _)) => (AppliedAction::Updated, rev + 1),
+                        Some(c) if c.digest == digest => (AppliedAction::Unchanged, c.revision),
+                        Some(c) => (AppliedAction::Updated, c.revision + 1),
                         None => (AppliedAction::Created, 1),
                     };
-                    let mut audit_seq = None;
-                    if action != AppliedAction::Unchanged && !dry_run {
-                        if current.is_some() {
-                            sqlx::query(
-                                "UPDATE resources SET revision = $3, content = $4, digest = $5, updated_at = $6, updated_by = $7 WHERE kind = $1 AND name = $2",
-                            )
-                            .bind(&kind).bind(&name).bind(revision).bind(&content).bind(&digest).bind(&now).bind(&actor.user)
-                            .execute(&mut *tx)
-                            .await?;
-                        } else {
-                            sqlx::query(
-                                "INSERT INTO resources (kind, name, revision, content, digest, status, created_at, updated_at, created_by, updated_by) \
-                                 VALUES ($1, $2, $3, $4, $5, NULL, $6, $6, $7, $7)",
-                            )
-                            .bind(&kind).bind(&name).bind(revision).bind(&content).bind(&digest).bind(&now).bind(&actor.user)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        let verb = if action == AppliedAction::Created {
-                            "create"
-                        } else {
-                            "update"
-                        };
-                        audit_seq = Some(
-                            Self::append(
-                                &mut tx,
-                                &mut frontier,
-                                actor,
-                                &now,
-                                Change {
-                                    action: verb,
-                                    kind: &kind,
-                                    name: &name,
-                                    revision,
-                                    digest: &digest,
-                                },
-                            )
-                            .await?,
+                    if action != AppliedAction::Unchanged {
+                        let content = to_canonical_json(&content);
+                        state.insert(
+                            key.clone(),
+                            Some(Current {
+                                revision,
+                                content,
+                                digest: digest.clone(),
+                            }),
                         );
+                        dirty.insert(key.clone());
                     }
-                    out.push(Applied {
-                        kind,
-                        name,
-                        action,
-                        revision,
-                        before,
-                        audit_seq,
-                    });
+                    (action, revision, digest)
                 }
                 Mutation::Delete { .. } => {
-                    let Some((revision, _, _)) = current else {
+                    let Some(c) = current else {
                         return Err(StoreError::NotFound { kind, name });
                     };
-                    let mut audit_seq = None;
-                    if !dry_run {
-                        sqlx::query("DELETE FROM resources WHERE kind = $1 AND name = $2")
-                            .bind(&kind)
-                            .bind(&name)
-                            .execute(&mut *tx)
-                            .await?;
-                        audit_seq = Some(
-                            Self::append(
-                                &mut tx,
-                                &mut frontier,
-                                actor,
-                                &now,
-                                Change {
-                                    action: "delete",
-                                    kind: &kind,
-                                    name: &name,
-                                    revision,
-                                    digest: "",
-                                },
-                            )
-                            .await?,
-                        );
-                    }
-                    out.push(Applied {
-                        kind,
-                        name,
-                        action: AppliedAction::Deleted,
-                        revision,
-                        before,
-                        audit_seq,
-                    });
+                    state.insert(key.clone(), None);
+                    deleted.insert(key.clone());
+                    dirty.insert(key.clone());
+                    (AppliedAction::Deleted, c.revision, String::new())
                 }
-            }
+            };
+            let audit_seq = match action {
+                AppliedAction::Unchanged => None,
+                _ if dry_run => None,
+                _ => {
+                    let verb = match action {
+                        AppliedAction::Created => "create",
+                        AppliedAction::Deleted => "delete",
+                        _ => "update",
+                    };
+                    let change = Change {
+                        action: verb,
+                        kind: &kind,
+                        name: &name,
+                        revision,
+                        digest: &digest,
+                    };
+                    Some(log.append(actor, &now, change))
+                }
+            };
+            out.push(Applied {
+                kind,
+                name,
+                action,
+                revision,
+                before,
+                audit_seq,
+            });
         }
         if dry_run {
             tx.rollback().await?;
-        } else {
-            Self::finish_write(&mut tx, &frontier).await?;
-            tx.commit().await?;
+            return Ok(out);
         }
+        // Write the final state of every key the batch changed: deletions first (so a name
+        // deleted and created again in one batch gets a fresh row), then upserts.
+        let deletions: Vec<&Key> = deleted.iter().collect();
+        for chunk in deletions.chunks(KEYS_PER_STATEMENT) {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM resources WHERE {}",
+                key_conditions(chunk.len())
+            )));
+            for (kind, name) in chunk {
+                query = query.bind(kind.clone()).bind(name.clone());
+            }
+            query.execute(&mut *tx).await?;
+        }
+        let upserts: Vec<(&Key, &Current)> = dirty
+            .iter()
+            .filter_map(|k| state.get(k).and_then(|c| c.as_ref()).map(|c| (k, c)))
+            .collect();
+        for chunk in upserts.chunks(KEYS_PER_STATEMENT) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let p = i * 7;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, NULL, ${}, ${}, ${}, ${})",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5,
+                        p + 6,
+                        p + 6,
+                        p + 7,
+                        p + 7
+                    )
+                })
+                .collect();
+            // Built from placeholders only; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO resources (kind, name, revision, content, digest, status, created_at, updated_at, created_by, updated_by) VALUES {} \
+                 ON CONFLICT (kind, name) DO UPDATE SET revision = excluded.revision, content = excluded.content, \
+                 digest = excluded.digest, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                rows.join(", ")
+            )));
+            for ((kind, name), c) in chunk {
+                query = query
+                    .bind(kind.clone())
+                    .bind(name.clone())
+                    .bind(c.revision)
+                    .bind(c.content.clone())
+                    .bind(c.digest.clone())
+                    .bind(now.clone())
+                    .bind(actor.user.clone());
+            }
+            query.execute(&mut *tx).await?;
+        }
+        log.flush(&mut tx).await?;
+        tx.commit().await?;
         Ok(out)
     }
 
@@ -473,7 +580,7 @@ impl Store for SqlStore {
 
     async fn create_token(&self, actor: &Actor, token: TokenRecord) -> Result<u64> {
         let _guard = self.write_lock.lock().await;
-        let (mut tx, mut frontier) = self.begin_write().await?;
+        let (mut tx, mut log) = self.begin_write().await?;
         sqlx::query(concat!(
             "INSERT INTO tokens (",
             token_columns!(),
@@ -490,9 +597,7 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await?;
         let now = now_rfc3339();
-        let seq = Self::append(
-            &mut tx,
-            &mut frontier,
+        let seq = log.append(
             actor,
             &now,
             Change {
@@ -502,9 +607,8 @@ impl Store for SqlStore {
                 revision: token.revision,
                 digest: &token.digest(),
             },
-        )
-        .await?;
-        Self::finish_write(&mut tx, &frontier).await?;
+        );
+        log.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(seq)
     }
@@ -548,7 +652,7 @@ impl Store for SqlStore {
 
     async fn revoke_token(&self, actor: &Actor, id: &str) -> Result<bool> {
         let _guard = self.write_lock.lock().await;
-        let (mut tx, mut frontier) = self.begin_write().await?;
+        let (mut tx, mut log) = self.begin_write().await?;
         let row = sqlx::query(concat!(
             "SELECT ",
             token_columns!(),
@@ -576,9 +680,7 @@ impl Store for SqlStore {
             .bind(token.revision)
             .execute(&mut *tx)
             .await?;
-        Self::append(
-            &mut tx,
-            &mut frontier,
+        log.append(
             actor,
             &now,
             Change {
@@ -588,9 +690,8 @@ impl Store for SqlStore {
                 revision: token.revision,
                 digest: &token.digest(),
             },
-        )
-        .await?;
-        Self::finish_write(&mut tx, &frontier).await?;
+        );
+        log.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -692,15 +793,24 @@ impl Store for SqlStore {
                 let path = path.clone();
                 tokio::task::spawn_blocking(move || sqlite_log_pass(&path, verifier))
                     .await
-                    .map_err(|e| StoreError::Corrupt(format!("the verification task failed: {e}")))??
+                    .map_err(|e| {
+                        StoreError::Corrupt(format!("the verification task failed: {e}"))
+                    })??
             }
             None => {
                 let mut verifier = verifier;
-                let mut rows = sqlx::query(concat!("SELECT ", entry_columns!(), " FROM audit_entries ORDER BY seq")).fetch(&self.pool);
+                let mut rows = sqlx::query(concat!(
+                    "SELECT ",
+                    entry_columns!(),
+                    " FROM audit_entries ORDER BY seq"
+                ))
+                .fetch(&self.pool);
                 while let Some(row) = rows.try_next().await? {
                     let e = entry_from_row(&row)?;
-                    let recorded: Option<Hash> = hex::decode(&e.leaf_hash).ok().and_then(|b| b.try_into().ok());
-                    verifier.push(&e.entry, recorded.as_ref());
+                    let recorded: Option<Hash> = hex::decode(&e.leaf_hash)
+                        .ok()
+                        .and_then(|b| b.try_into().ok());
+                    verifier.push_entry(&e.entry, recorded.as_ref());
                 }
                 verifier
             }
@@ -755,31 +865,70 @@ impl Store for SqlStore {
 }
 
 /// Feeds every audit entry of the SQLite file at `path` to `verifier`. SQLite's own driver reads
-/// rows several times faster than sqlx's worker thread, which matters for million-entry logs.
+/// rows several times faster than sqlx's worker thread, which matters for million-entry logs;
+/// reading (on a second thread) and hashing (on this one) are pipelined through a bounded
+/// channel of chunks.
 fn sqlite_log_pass(path: &std::path::Path, mut verifier: LogVerifier) -> Result<LogVerifier> {
-    let db = |e: rusqlite::Error| StoreError::Corrupt(format!("{}: {e}", path.display()));
-    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db)?;
-    let mut stmt = conn
-        .prepare(concat!("SELECT ", entry_columns!(), " FROM audit_entries ORDER BY seq"))
-        .map_err(db)?;
-    let mut rows = stmt.query([]).map_err(db)?;
-    while let Some(row) = rows.next().map_err(db)? {
-        let seq: i64 = row.get(0).map_err(db)?;
-        let entry = AuditEntry {
-            seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("negative audit seq {seq}")))?,
-            timestamp: row.get(1).map_err(db)?,
-            actor: row.get(2).map_err(db)?,
-            action: row.get(3).map_err(db)?,
-            kind: row.get(4).map_err(db)?,
-            name: row.get(5).map_err(db)?,
-            revision: row.get(6).map_err(db)?,
-            digest: row.get(7).map_err(db)?,
-            request_id: row.get(8).map_err(db)?,
-            change_ref: row.get(9).map_err(db)?,
-        };
-        let leaf = row.get_ref(10).map_err(db)?;
-        let recorded: Option<Hash> = leaf.as_blob().ok().and_then(|b| b.try_into().ok());
-        verifier.push(&entry, recorded.as_ref());
+    const CHUNK: usize = 4096;
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(AuditEntry, Option<Hash>)>>(8);
+    let path_buf = path.to_path_buf();
+    let reader = std::thread::spawn(move || -> Result<()> {
+        let path = path_buf.as_path();
+        let db = |e: rusqlite::Error| StoreError::Corrupt(format!("{}: {e}", path.display()));
+        let conn =
+            rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(db)?;
+        let mut stmt = conn
+            .prepare(concat!(
+                "SELECT ",
+                entry_columns!(),
+                " FROM audit_entries ORDER BY seq"
+            ))
+            .map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
+        let mut chunk = Vec::with_capacity(CHUNK);
+        while let Some(row) = rows.next().map_err(db)? {
+            let seq: i64 = row.get(0).map_err(db)?;
+            let entry = AuditEntry {
+                seq: u64::try_from(seq)
+                    .map_err(|_| StoreError::Corrupt(format!("negative audit seq {seq}")))?,
+                timestamp: row.get(1).map_err(db)?,
+                actor: row.get(2).map_err(db)?,
+                action: row.get(3).map_err(db)?,
+                kind: row.get(4).map_err(db)?,
+                name: row.get(5).map_err(db)?,
+                revision: row.get(6).map_err(db)?,
+                digest: row.get(7).map_err(db)?,
+                request_id: row.get(8).map_err(db)?,
+                change_ref: row.get(9).map_err(db)?,
+            };
+            let recorded: Option<Hash> = row
+                .get_ref(10)
+                .map_err(db)?
+                .as_blob()
+                .ok()
+                .and_then(|b| b.try_into().ok());
+            chunk.push((entry, recorded));
+            if chunk.len() == CHUNK
+                && sender
+                    .send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
+                    .is_err()
+            {
+                return Ok(());
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = sender.send(chunk);
+        }
+        Ok(())
+    });
+    for chunk in receiver {
+        for (entry, recorded) in &chunk {
+            verifier.push(entry.view(), recorded.as_ref());
+        }
     }
+    reader
+        .join()
+        .map_err(|_| StoreError::Corrupt("the audit reader thread panicked".into()))??;
     Ok(verifier)
 }

@@ -33,28 +33,81 @@ pub struct AuditEntry {
 
 const LEAF_TAG: &[u8] = b"slipway.dev/audit-entry/v1";
 
+/// A borrowed view of an entry, so a verifier can hash rows without copying their fields.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditEntryRef<'a> {
+    pub seq: u64,
+    pub timestamp: &'a str,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub revision: i64,
+    pub digest: &'a str,
+    pub request_id: &'a str,
+    pub change_ref: Option<&'a str>,
+}
+
 impl AuditEntry {
+    /// The borrowed view.
+    pub fn view(&self) -> AuditEntryRef<'_> {
+        AuditEntryRef {
+            seq: self.seq,
+            timestamp: &self.timestamp,
+            actor: &self.actor,
+            action: &self.action,
+            kind: &self.kind,
+            name: &self.name,
+            revision: self.revision,
+            digest: &self.digest,
+            request_id: &self.request_id,
+            change_ref: self.change_ref.as_deref(),
+        }
+    }
+
+    /// The bytes the leaf hash is computed over.
+    pub fn leaf_bytes(&self) -> Vec<u8> {
+        self.view().leaf_bytes()
+    }
+
+    /// RFC 9162 leaf hash of [`AuditEntry::leaf_bytes`].
+    pub fn leaf_hash(&self) -> Hash {
+        self.view().leaf_hash()
+    }
+
+    /// Whether this entry removed the resource.
+    pub fn is_removal(&self) -> bool {
+        self.view().is_removal()
+    }
+}
+
+impl AuditEntryRef<'_> {
     /// The bytes the leaf hash is computed over.
     pub fn leaf_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
-        put(&mut out, LEAF_TAG);
+        self.write_leaf_bytes(&mut out);
+        out
+    }
+
+    /// Appends the leaf bytes to `out` (a reused buffer saves an allocation per entry).
+    pub fn write_leaf_bytes(&self, out: &mut Vec<u8>) {
+        put(out, LEAF_TAG);
         out.extend_from_slice(&self.seq.to_be_bytes());
-        put(&mut out, self.timestamp.as_bytes());
-        put(&mut out, self.actor.as_bytes());
-        put(&mut out, self.action.as_bytes());
-        put(&mut out, self.kind.as_bytes());
-        put(&mut out, self.name.as_bytes());
+        put(out, self.timestamp.as_bytes());
+        put(out, self.actor.as_bytes());
+        put(out, self.action.as_bytes());
+        put(out, self.kind.as_bytes());
+        put(out, self.name.as_bytes());
         out.extend_from_slice(&self.revision.to_be_bytes());
-        put(&mut out, self.digest.as_bytes());
-        put(&mut out, self.request_id.as_bytes());
-        match &self.change_ref {
+        put(out, self.digest.as_bytes());
+        put(out, self.request_id.as_bytes());
+        match self.change_ref {
             None => out.push(0),
             Some(c) => {
                 out.push(1);
-                put(&mut out, c.as_bytes());
+                put(out, c.as_bytes());
             }
         }
-        out
     }
 
     /// RFC 9162 leaf hash of [`AuditEntry::leaf_bytes`].

@@ -130,13 +130,13 @@ impl AuditDocument {
                 let mut v = LogVerifier::new(key, checkpoints.clone());
                 for e in entries {
                     match hashes(std::slice::from_ref(&e.leaf_hash)) {
-                        Ok(h) => v.push(&e.entry, h.first()),
+                        Ok(h) => v.push_entry(&e.entry, h.first()),
                         Err(_) => {
                             problems.push(format!(
                                 "entry #{}: leafHash is not a hex hash",
                                 e.entry.seq
                             ));
-                            v.push(&e.entry, None);
+                            v.push_entry(&e.entry, None);
                         }
                     }
                 }

@@ -8,7 +8,8 @@
 //! latest audit entry (changed, added or removed behind Slipway's back).
 
 use super::checkpoint::SignedCheckpoint;
-use super::entry::AuditEntry;
+use super::entry::{AuditEntry, AuditEntryRef};
+use super::merkle::leaf_hash;
 use super::merkle::{Frontier, Hash};
 use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
@@ -84,6 +85,7 @@ pub struct LogVerifier {
     /// Latest entry per object, keyed `kind \0 name` so lookups need no allocation.
     latest: HashMap<String, Latest>,
     key_buffer: String,
+    leaf_buffer: Vec<u8>,
     /// The first entry since the last good checkpoint that was out of place or whose recorded
     /// leaf did not match: the entry a checkpoint mismatch is blamed on.
     first_bad_leaf: Option<u64>,
@@ -119,6 +121,7 @@ impl LogVerifier {
             expected_seq: 0,
             latest: HashMap::new(),
             key_buffer: String::new(),
+            leaf_buffer: Vec::with_capacity(512),
             first_bad_leaf: None,
             problems,
         };
@@ -132,7 +135,12 @@ impl LogVerifier {
     }
 
     /// Feeds the next entry, with the leaf hash the store recorded for it, if any.
-    pub fn push(&mut self, entry: &AuditEntry, recorded_leaf: Option<&Hash>) {
+    pub fn push_entry(&mut self, entry: &AuditEntry, recorded_leaf: Option<&Hash>) {
+        self.push(entry.view(), recorded_leaf);
+    }
+
+    /// Feeds the next entry (borrowed), with the leaf hash the store recorded for it, if any.
+    pub fn push(&mut self, entry: AuditEntryRef<'_>, recorded_leaf: Option<&Hash>) {
         if entry.seq != self.expected_seq {
             let message = if entry.seq > self.expected_seq {
                 format!(
@@ -154,7 +162,9 @@ impl LogVerifier {
                 message,
             });
         }
-        let leaf = entry.leaf_hash();
+        self.leaf_buffer.clear();
+        entry.write_leaf_bytes(&mut self.leaf_buffer);
+        let leaf = leaf_hash(&self.leaf_buffer);
         if let Some(recorded) = recorded_leaf
             && *recorded != leaf
         {
@@ -170,15 +180,16 @@ impl LogVerifier {
         self.frontier.push(leaf);
         self.expected_seq = self.expected_seq.max(entry.seq) + 1;
         self.key_buffer.clear();
-        self.key_buffer.push_str(&entry.kind);
+        self.key_buffer.push_str(entry.kind);
         self.key_buffer.push('\0');
-        self.key_buffer.push_str(&entry.name);
+        self.key_buffer.push_str(entry.name);
         match self.latest.get_mut(self.key_buffer.as_str()) {
             Some(latest) => {
                 latest.seq = entry.seq;
                 latest.removal = entry.is_removal();
                 latest.revision = entry.revision;
-                latest.digest.clone_from(&entry.digest);
+                latest.digest.clear();
+                latest.digest.push_str(entry.digest);
             }
             None => {
                 self.latest.insert(
@@ -187,7 +198,7 @@ impl LogVerifier {
                         seq: entry.seq,
                         removal: entry.is_removal(),
                         revision: entry.revision,
-                        digest: entry.digest.clone(),
+                        digest: entry.digest.to_string(),
                     },
                 );
             }
@@ -402,7 +413,7 @@ mod tests {
     fn run(log: &Log) -> Report {
         let mut v = LogVerifier::new(key().verifying_key(), log.checkpoints.clone());
         for (e, l) in log.entries.iter().zip(&log.leaves) {
-            v.push(e, Some(l));
+            v.push_entry(e, Some(l));
         }
         v.finish(Some(log.head), Some(log.state.clone()))
     }

@@ -35,7 +35,6 @@ CREATE TABLE audit_entries (
     change_ref TEXT,
     leaf_hash BYTEA NOT NULL
 );
-CREATE INDEX audit_by_object ON audit_entries (kind, name, seq);
 CREATE TABLE audit_head (
     id BIGINT PRIMARY KEY,
     size BIGINT NOT NULL,

@@ -13,8 +13,9 @@ use crate::{
 use async_trait::async_trait;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use futures_util::TryStreamExt;
+use slipway_domain::audit::entry::AuditEntryRef;
 use slipway_domain::audit::proof_bundle::ExportedEntry;
-use slipway_domain::audit::verify::{LogVerifier, Report, StateRow};
+use slipway_domain::audit::verify::{HashedEntry, LogVerifier, Report, StateRow};
 use slipway_domain::audit::{AuditEntry, Checkpoint, Frontier, Hash, SignedCheckpoint};
 use slipway_domain::canonical::{to_canonical_json, value_digest};
 use slipway_domain::resource::{Metadata, Resource};
@@ -865,70 +866,107 @@ impl Store for SqlStore {
 }
 
 /// Feeds every audit entry of the SQLite file at `path` to `verifier`. SQLite's own driver reads
-/// rows several times faster than sqlx's worker thread, which matters for million-entry logs;
-/// reading (on a second thread) and hashing (on this one) are pipelined through a bounded
-/// channel of chunks.
+/// rows several times faster than sqlx's worker thread, which matters for million-entry logs.
+/// The log is split into as many `seq` ranges as there are cores; each range is read and hashed
+/// on its own thread (no copies of the row's text but what verification keeps), and the hashed
+/// entries are fed to the verifier in order.
 fn sqlite_log_pass(path: &std::path::Path, mut verifier: LogVerifier) -> Result<LogVerifier> {
-    const CHUNK: usize = 4096;
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(AuditEntry, Option<Hash>)>>(8);
-    let path_buf = path.to_path_buf();
-    let reader = std::thread::spawn(move || -> Result<()> {
-        let path = path_buf.as_path();
-        let db = |e: rusqlite::Error| StoreError::Corrupt(format!("{}: {e}", path.display()));
-        let conn =
-            rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .map_err(db)?;
-        let mut stmt = conn
-            .prepare(concat!(
-                "SELECT ",
-                entry_columns!(),
-                " FROM audit_entries ORDER BY seq"
-            ))
-            .map_err(db)?;
-        let mut rows = stmt.query([]).map_err(db)?;
-        let mut chunk = Vec::with_capacity(CHUNK);
-        while let Some(row) = rows.next().map_err(db)? {
-            let seq: i64 = row.get(0).map_err(db)?;
-            let entry = AuditEntry {
-                seq: u64::try_from(seq)
-                    .map_err(|_| StoreError::Corrupt(format!("negative audit seq {seq}")))?,
-                timestamp: row.get(1).map_err(db)?,
-                actor: row.get(2).map_err(db)?,
-                action: row.get(3).map_err(db)?,
-                kind: row.get(4).map_err(db)?,
-                name: row.get(5).map_err(db)?,
-                revision: row.get(6).map_err(db)?,
-                digest: row.get(7).map_err(db)?,
-                request_id: row.get(8).map_err(db)?,
-                change_ref: row.get(9).map_err(db)?,
-            };
-            let recorded: Option<Hash> = row
-                .get_ref(10)
-                .map_err(db)?
-                .as_blob()
-                .ok()
-                .and_then(|b| b.try_into().ok());
-            chunk.push((entry, recorded));
-            if chunk.len() == CHUNK
-                && sender
-                    .send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
-                    .is_err()
-            {
-                return Ok(());
-            }
-        }
-        if !chunk.is_empty() {
-            let _ = sender.send(chunk);
-        }
-        Ok(())
+    let db = |e: rusqlite::Error| StoreError::Corrupt(format!("{}: {e}", path.display()));
+    let open = || {
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(db)
+    };
+    let (low, high): (Option<i64>, Option<i64>) = open()?
+        .query_row("SELECT MIN(seq), MAX(seq) FROM audit_entries", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(db)?;
+    let (Some(low), Some(high)) = (low, high) else {
+        return Ok(verifier);
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8) as i64;
+    let threads = if high - low < 4096 { 1 } else { threads };
+    let span = (high - low) / threads + 1;
+    let parts: Vec<Result<Vec<HashedEntry>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let (from, to) = (low + i * span, (low + (i + 1) * span).min(high + 1));
+                scope.spawn(move || hash_range(path, from, to))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(StoreError::Corrupt(
+                        "an audit reader thread panicked".into(),
+                    ))
+                })
+            })
+            .collect()
     });
-    for chunk in receiver {
-        for (entry, recorded) in &chunk {
-            verifier.push(entry.view(), recorded.as_ref());
+    for part in parts {
+        for entry in &part? {
+            verifier.push_hashed(entry);
         }
     }
-    reader
-        .join()
-        .map_err(|_| StoreError::Corrupt("the audit reader thread panicked".into()))??;
     Ok(verifier)
+}
+
+/// Reads and hashes the entries with `from <= seq < to`.
+fn hash_range(path: &std::path::Path, from: i64, to: i64) -> Result<Vec<HashedEntry>> {
+    let db = |e: rusqlite::Error| StoreError::Corrupt(format!("{}: {e}", path.display()));
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(db)?;
+    let mut stmt = conn
+        .prepare(concat!(
+            "SELECT ",
+            entry_columns!(),
+            " FROM audit_entries WHERE seq >= ?1 AND seq < ?2 ORDER BY seq"
+        ))
+        .map_err(db)?;
+    let mut rows = stmt.query([from, to]).map_err(db)?;
+    let mut out = Vec::with_capacity(usize::try_from(to - from).unwrap_or(0));
+    let mut buffer = Vec::with_capacity(512);
+    while let Some(row) = rows.next().map_err(db)? {
+        let seq: i64 = row.get(0).map_err(db)?;
+        let text = |i: usize| -> Result<&str> {
+            row.get_ref(i)
+                .map_err(db)?
+                .as_str()
+                .map_err(|e| StoreError::Corrupt(format!("audit entry #{seq} column {i}: {e}")))
+        };
+        let change_ref =
+            match row.get_ref(9).map_err(db)? {
+                rusqlite::types::ValueRef::Null => None,
+                v => Some(v.as_str().map_err(|e| {
+                    StoreError::Corrupt(format!("audit entry #{seq} change_ref: {e}"))
+                })?),
+            };
+        let entry = AuditEntryRef {
+            seq: u64::try_from(seq)
+                .map_err(|_| StoreError::Corrupt(format!("negative audit seq {seq}")))?,
+            timestamp: text(1)?,
+            actor: text(2)?,
+            action: text(3)?,
+            kind: text(4)?,
+            name: text(5)?,
+            revision: row.get(6).map_err(db)?,
+            digest: text(7)?,
+            request_id: text(8)?,
+            change_ref,
+        };
+        let recorded: Option<Hash> = row
+            .get_ref(10)
+            .map_err(db)?
+            .as_blob()
+            .ok()
+            .and_then(|b| b.try_into().ok());
+        out.push(HashedEntry::new(entry, recorded, &mut buffer));
+    }
+    Ok(out)
 }

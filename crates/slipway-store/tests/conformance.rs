@@ -80,6 +80,8 @@ conformance!(
     concurrent_writers_never_fork_the_log,
     inclusion_proofs_match_checkpoints,
     status_is_not_audited_content,
+    large_logs_verify_and_name_the_bad_entry,
+    a_batch_sees_its_own_changes,
 );
 
 fn actor() -> Actor {
@@ -519,4 +521,71 @@ async fn status_is_not_audited_content(s: Subject) {
         s.store.set_status("Team", "nope", &json!({})).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+async fn large_logs_verify_and_name_the_bad_entry(s: Subject) {
+    // Big enough that SQLite verification splits the log across threads.
+    for round in 0..10 {
+        let batch = (0..1000)
+            .map(|i| Mutation::Put(team(&format!("t{i}"), &format!("round {round}"))))
+            .collect();
+        s.store.apply(&actor(), batch, false).await.unwrap();
+    }
+    s.store.checkpoint(&key()).await.unwrap();
+    let report = s.store.verify(&key().verifying_key()).await.unwrap();
+    assert!(report.ok(), "{:?}", report.first_problem());
+    assert_eq!(report.entries, 10_000);
+    sqlx::query("UPDATE audit_entries SET actor = 'eve' WHERE seq = 7777")
+        .execute(&s.raw)
+        .await
+        .unwrap();
+    let p = verify_first_problem(&s).await.unwrap();
+    assert!(p.starts_with("entry #7777:"), "{p}");
+}
+
+async fn a_batch_sees_its_own_changes(s: Subject) {
+    s.store
+        .apply(&actor(), vec![Mutation::Put(team("a", "A"))], false)
+        .await
+        .unwrap();
+    let del = Mutation::Delete {
+        kind: "Team".into(),
+        name: "a".into(),
+        expected_revision: Some(1),
+    };
+    let mut second = team("b", "B2");
+    second.metadata.revision = Some(1);
+    let out = s
+        .store
+        .apply(
+            &actor(),
+            vec![
+                Mutation::Put(team("b", "B1")),
+                Mutation::Put(second),
+                del,
+                Mutation::Put(team("a", "again")),
+            ],
+            false,
+        )
+        .await
+        .unwrap();
+    let got: Vec<(AppliedAction, i64)> = out.iter().map(|a| (a.action, a.revision)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (AppliedAction::Created, 1),
+            (AppliedAction::Updated, 2),
+            (AppliedAction::Deleted, 1),
+            (AppliedAction::Created, 1)
+        ]
+    );
+    assert_eq!(
+        s.store.get("Team", "b").await.unwrap().unwrap().spec["displayName"],
+        "B2"
+    );
+    assert_eq!(
+        s.store.get("Team", "a").await.unwrap().unwrap().spec["displayName"],
+        "again"
+    );
+    assert_eq!(verify_first_problem(&s).await, None);
 }

@@ -73,6 +73,49 @@ struct Latest {
     digest: String,
 }
 
+/// An entry reduced to what verification needs, with its leaf hash computed. Making these is
+/// the expensive part of verification and needs no shared state, so it can run on several
+/// threads; [`LogVerifier::push_hashed`] then consumes them in order.
+#[derive(Debug, Clone)]
+pub struct HashedEntry {
+    pub seq: u64,
+    pub leaf: Hash,
+    /// `kind \0 name`.
+    pub object: String,
+    pub revision: i64,
+    pub digest: String,
+    pub removal: bool,
+    /// Set when the recorded leaf hash differs: what the entry says, for the report.
+    pub mismatch: Option<String>,
+}
+
+impl HashedEntry {
+    /// Hashes `entry` (using `buffer` as scratch) and compares with the recorded leaf.
+    pub fn new(entry: AuditEntryRef<'_>, recorded: Option<Hash>, buffer: &mut Vec<u8>) -> Self {
+        buffer.clear();
+        entry.write_leaf_bytes(buffer);
+        let leaf = leaf_hash(buffer);
+        let mut object = String::with_capacity(entry.kind.len() + entry.name.len() + 1);
+        object.push_str(entry.kind);
+        object.push('\0');
+        object.push_str(entry.name);
+        HashedEntry {
+            seq: entry.seq,
+            leaf,
+            object,
+            revision: entry.revision,
+            digest: entry.digest.to_string(),
+            removal: entry.is_removal(),
+            mismatch: recorded.filter(|r| *r != leaf).map(|_| {
+                format!(
+                    "{} {} {} revision {}",
+                    entry.action, entry.kind, entry.name, entry.revision
+                )
+            }),
+        }
+    }
+}
+
 /// Streaming verifier; see the module docs.
 pub struct LogVerifier {
     key: VerifyingKey,
@@ -84,7 +127,6 @@ pub struct LogVerifier {
     expected_seq: u64,
     /// Latest entry per object, keyed `kind \0 name` so lookups need no allocation.
     latest: HashMap<String, Latest>,
-    key_buffer: String,
     leaf_buffer: Vec<u8>,
     /// The first entry since the last good checkpoint that was out of place or whose recorded
     /// leaf did not match: the entry a checkpoint mismatch is blamed on.
@@ -120,7 +162,6 @@ impl LogVerifier {
             latest_checkpoint: None,
             expected_seq: 0,
             latest: HashMap::new(),
-            key_buffer: String::new(),
             leaf_buffer: Vec::with_capacity(512),
             first_bad_leaf: None,
             problems,
@@ -141,6 +182,12 @@ impl LogVerifier {
 
     /// Feeds the next entry (borrowed), with the leaf hash the store recorded for it, if any.
     pub fn push(&mut self, entry: AuditEntryRef<'_>, recorded_leaf: Option<&Hash>) {
+        let hashed = HashedEntry::new(entry, recorded_leaf.copied(), &mut self.leaf_buffer);
+        self.push_hashed(&hashed);
+    }
+
+    /// Feeds the next entry, already hashed (possibly on another thread) by [`HashedEntry::new`].
+    pub fn push_hashed(&mut self, entry: &HashedEntry) {
         if entry.seq != self.expected_seq {
             let message = if entry.seq > self.expected_seq {
                 format!(
@@ -162,43 +209,32 @@ impl LogVerifier {
                 message,
             });
         }
-        self.leaf_buffer.clear();
-        entry.write_leaf_bytes(&mut self.leaf_buffer);
-        let leaf = leaf_hash(&self.leaf_buffer);
-        if let Some(recorded) = recorded_leaf
-            && *recorded != leaf
-        {
+        if let Some(label) = &entry.mismatch {
             self.first_bad_leaf.get_or_insert(entry.seq);
             self.problems.push(Problem {
                 entry: Some(entry.seq),
                 message: format!(
-                    "content does not match its recorded leaf hash: the entry was modified ({} {} {} revision {})",
-                    entry.action, entry.kind, entry.name, entry.revision
+                    "content does not match its recorded leaf hash: the entry was modified ({label})"
                 ),
             });
         }
-        self.frontier.push(leaf);
+        self.frontier.push(entry.leaf);
         self.expected_seq = self.expected_seq.max(entry.seq) + 1;
-        self.key_buffer.clear();
-        self.key_buffer.push_str(entry.kind);
-        self.key_buffer.push('\0');
-        self.key_buffer.push_str(entry.name);
-        match self.latest.get_mut(self.key_buffer.as_str()) {
+        match self.latest.get_mut(entry.object.as_str()) {
             Some(latest) => {
                 latest.seq = entry.seq;
-                latest.removal = entry.is_removal();
+                latest.removal = entry.removal;
                 latest.revision = entry.revision;
-                latest.digest.clear();
-                latest.digest.push_str(entry.digest);
+                latest.digest.clone_from(&entry.digest);
             }
             None => {
                 self.latest.insert(
-                    self.key_buffer.clone(),
+                    entry.object.clone(),
                     Latest {
                         seq: entry.seq,
-                        removal: entry.is_removal(),
+                        removal: entry.removal,
                         revision: entry.revision,
-                        digest: entry.digest.to_string(),
+                        digest: entry.digest.clone(),
                     },
                 );
             }

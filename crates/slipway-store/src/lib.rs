@@ -17,7 +17,7 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use slipway_domain::audit::proof_bundle::ExportedEntry;
 use slipway_domain::audit::verify::Report;
-use slipway_domain::audit::{AuditEntry, Hash, SignedCheckpoint};
+use slipway_domain::audit::{Hash, SignedCheckpoint};
 use slipway_domain::resource::Resource;
 use std::collections::BTreeSet;
 
@@ -199,39 +199,4 @@ pub fn now_rfc3339() -> String {
         .unwrap_or(now);
     now.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| now.unix_timestamp().to_string())
-}
-
-/// Converts a row of the log into the domain entry; used by both backends.
-pub(crate) fn entry_from_parts(parts: EntryParts) -> Result<ExportedEntry> {
-    Ok(ExportedEntry {
-        leaf_hash: hex::encode(&parts.leaf_hash),
-        entry: AuditEntry {
-            seq: u64::try_from(parts.seq)
-                .map_err(|_| StoreError::Corrupt(format!("negative audit seq {}", parts.seq)))?,
-            timestamp: parts.ts,
-            actor: parts.actor,
-            action: parts.action,
-            kind: parts.kind,
-            name: parts.name,
-            revision: parts.revision,
-            digest: parts.digest,
-            request_id: parts.request_id,
-            change_ref: parts.change_ref,
-        },
-    })
-}
-
-/// The columns of one audit row.
-pub(crate) struct EntryParts {
-    pub seq: i64,
-    pub ts: String,
-    pub actor: String,
-    pub action: String,
-    pub kind: String,
-    pub name: String,
-    pub revision: i64,
-    pub digest: String,
-    pub request_id: String,
-    pub change_ref: Option<String>,
-    pub leaf_hash: Vec<u8>,
 }

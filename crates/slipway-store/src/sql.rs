@@ -7,8 +7,8 @@
 
 use crate::migrate::{self, Backend};
 use crate::{
-    Actor, Applied, AppliedAction, EntryParts, Mutation, Result, Store, StoreError, TOKEN_KIND,
-    TokenRecord, entry_from_parts, now_rfc3339,
+    Actor, Applied, AppliedAction, Mutation, Result, Store, StoreError, TOKEN_KIND, TokenRecord,
+    now_rfc3339,
 };
 use async_trait::async_trait;
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -319,18 +319,23 @@ fn token_from_row(row: &AnyRow) -> Result<TokenRecord> {
 }
 
 fn entry_from_row(row: &AnyRow) -> Result<ExportedEntry> {
-    entry_from_parts(EntryParts {
-        seq: row.try_get("seq")?,
-        ts: row.try_get("ts")?,
-        actor: row.try_get("actor")?,
-        action: row.try_get("action")?,
-        kind: row.try_get("kind")?,
-        name: row.try_get("name")?,
-        revision: row.try_get("revision")?,
-        digest: row.try_get("digest")?,
-        request_id: row.try_get("request_id")?,
-        change_ref: row.try_get("change_ref")?,
-        leaf_hash: row.try_get("leaf_hash")?,
+    let seq: i64 = row.try_get("seq")?;
+    let leaf: Vec<u8> = row.try_get("leaf_hash")?;
+    Ok(ExportedEntry {
+        leaf_hash: hex::encode(leaf),
+        entry: AuditEntry {
+            seq: u64::try_from(seq)
+                .map_err(|_| StoreError::Corrupt(format!("negative audit seq {seq}")))?,
+            timestamp: row.try_get("ts")?,
+            actor: row.try_get("actor")?,
+            action: row.try_get("action")?,
+            kind: row.try_get("kind")?,
+            name: row.try_get("name")?,
+            revision: row.try_get("revision")?,
+            digest: row.try_get("digest")?,
+            request_id: row.try_get("request_id")?,
+            change_ref: row.try_get("change_ref")?,
+        },
     })
 }
 

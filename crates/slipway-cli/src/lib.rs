@@ -11,6 +11,7 @@ pub mod audit_commands;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod example_service;
 pub mod failure;
 pub mod identity_commands;
 pub mod manifests;
@@ -88,6 +89,9 @@ pub enum Command {
     /// Canary analysis offline: classify one metric or judge a configuration.
     #[command(subcommand)]
     Analysis(analysis_commands::AnalysisCommand),
+    /// The example service the demo deploys (serves a version banner; can be told to fail).
+    #[command(hide = true)]
+    ExampleService(example_service::ExampleServiceArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -151,6 +155,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Token(cmd) => identity_commands::token(&client(g)?, cmd).await,
         Command::Audit(cmd) => audit_commands::run(g, cmd).await,
         Command::Analysis(cmd) => analysis_commands::run(cmd),
+        Command::ExampleService(args) => example_service::run(args).await,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -10,6 +10,7 @@ pub mod authz;
 pub mod canonical;
 pub mod diagnostic;
 pub mod diff;
+pub mod guardrail;
 pub mod kinds;
 pub mod references;
 pub mod resource;

@@ -114,9 +114,9 @@ impl fmt::Display for Guardrail {
 }
 
 fn show_duration(ms: u64) -> String {
-    if ms % 60_000 == 0 {
+    if ms.is_multiple_of(60_000) {
         format!("{}m", ms / 60_000)
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
@@ -144,7 +144,7 @@ pub fn parse_duration_ms(text: &str) -> Result<u64, String> {
         }
     };
     let ms = n * factor;
-    if !ms.is_finite() || ms < 0.0 || ms > 7.0 * 86_400_000.0 {
+    if !(0.0..=7.0 * 86_400_000.0).contains(&ms) {
         return Err(format!("{text:?} is out of range"));
     }
     Ok(ms.round() as u64)

@@ -156,6 +156,38 @@ pub static KINDS: &[KindDef] = &[
                 .unwrap_or_default()
         },
     },
+    KindDef {
+        kind: "Artifact",
+        singular: "artifact",
+        plural: "artifacts",
+        short_names: &["art"],
+        validate_spec: validate_typed::<ArtifactSpec>,
+        environment_of: no_environment,
+        references: |spec| {
+            typed::<ArtifactSpec>(spec)
+                .map(|s| vec![reference("Service", s.service, "spec.service")])
+                .unwrap_or_default()
+        },
+    },
+    KindDef {
+        kind: "Rollout",
+        singular: "rollout",
+        plural: "rollouts",
+        short_names: &["ro"],
+        validate_spec: validate_typed::<RolloutSpec>,
+        environment_of: |_, spec| typed::<RolloutSpec>(spec).map(|s| s.environment),
+        references: |spec| {
+            typed::<RolloutSpec>(spec)
+                .map(|s| {
+                    vec![
+                        reference("Service", s.service, "spec.service"),
+                        reference("Environment", s.environment, "spec.environment"),
+                        reference("Artifact", s.artifact, "spec.artifact"),
+                    ]
+                })
+                .unwrap_or_default()
+        },
+    },
 ];
 
 fn reference(kind: &'static str, name: String, path: &str) -> Reference {
@@ -556,5 +588,169 @@ mod tests {
         }
         assert!(lookup("widget").is_none());
         assert_eq!(lookup_exact("service").map(|k| k.kind), None);
+    }
+}
+
+/// A built version of a service: what to run. `location` is an executable file (for the local
+/// target) or a URL; `digest`, when given, is checked against the file before it runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArtifactSpec {
+    pub service: String,
+    pub version: String,
+    pub location: String,
+    #[serde(default)]
+    pub digest: Option<String>,
+    /// Arguments after the executable.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Environment of every instance (besides PORT and SLIPWAY_* set by the target).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+}
+impl SpecRules for ArtifactSpec {
+    fn rules(&self) -> Vec<Diagnostic> {
+        let mut d = Vec::new();
+        if self.version.trim().is_empty() {
+            d.push(Diagnostic::new("spec.version", "must not be empty"));
+        }
+        if let Some(digest) = &self.digest {
+            let ok = digest
+                .strip_prefix("sha256:")
+                .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()));
+            if !ok {
+                d.push(Diagnostic::new(
+                    "spec.digest",
+                    format!("{digest:?} is not sha256:<64 hex digits>"),
+                ));
+            }
+        }
+        d
+    }
+}
+
+/// How a rollout moves traffic to the new version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum Strategy {
+    /// Replace the running version at once (first deployments, non-production).
+    Direct {},
+    /// Shift traffic in weighted steps, each held for its pause while guardrails watch.
+    Canary { steps: Vec<CanaryStep> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CanaryStep {
+    /// Percent of traffic on the canary during this step.
+    pub weight: u32,
+    /// How long to hold the step, e.g. `30s`.
+    pub pause: String,
+}
+
+/// An HTTP health check of every instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthCheck {
+    #[serde(default = "default_health_path")]
+    pub path: String,
+    /// How long an instance may take to become healthy, e.g. `20s`.
+    #[serde(default = "default_ready_timeout")]
+    pub ready_timeout: String,
+}
+
+fn default_health_path() -> String {
+    "/healthz".into()
+}
+
+fn default_ready_timeout() -> String {
+    "20s".into()
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        HealthCheck {
+            path: default_health_path(),
+            ready_timeout: default_ready_timeout(),
+        }
+    }
+}
+
+/// Put an artifact version of a service into an environment by a strategy, under guardrails.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RolloutSpec {
+    pub service: String,
+    pub environment: String,
+    /// The Artifact resource to deploy.
+    pub artifact: String,
+    /// Instances of the new version.
+    #[serde(default = "one")]
+    pub instances: u32,
+    /// Where the service's traffic router listens in this environment, e.g. `127.0.0.1:18080`.
+    pub listen: String,
+    pub strategy: Strategy,
+    #[serde(default)]
+    pub health_check: HealthCheck,
+    /// Rollback criteria, e.g. `error_rate > 5% for 1s`; watched continuously.
+    #[serde(default)]
+    pub guardrails: Vec<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl SpecRules for RolloutSpec {
+    fn rules(&self) -> Vec<Diagnostic> {
+        let mut d = Vec::new();
+        if self.instances == 0 || self.instances > 64 {
+            d.push(Diagnostic::new(
+                "spec.instances",
+                format!("{} is outside 1..=64", self.instances),
+            ));
+        }
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            d.push(Diagnostic::new(
+                "spec.listen",
+                format!("{:?} is not an address like 127.0.0.1:18080", self.listen),
+            ));
+        }
+        if let Strategy::Canary { steps } = &self.strategy {
+            if steps.is_empty() {
+                d.push(Diagnostic::new(
+                    "spec.strategy.canary.steps",
+                    "must hold at least one step",
+                ));
+            }
+            let mut last = 0;
+            for (i, step) in steps.iter().enumerate() {
+                if step.weight == 0 || step.weight > 100 || step.weight < last {
+                    d.push(Diagnostic::new(
+                        format!("spec.strategy.canary.steps[{i}].weight"),
+                        format!(
+                            "{} must be 1..=100 and not below the previous step's weight",
+                            step.weight
+                        ),
+                    ));
+                }
+                last = step.weight;
+                if let Err(e) = crate::guardrail::parse_duration_ms(&step.pause) {
+                    d.push(Diagnostic::new(
+                        format!("spec.strategy.canary.steps[{i}].pause"),
+                        e,
+                    ));
+                }
+            }
+        }
+        if let Err(e) = crate::guardrail::parse_duration_ms(&self.health_check.ready_timeout) {
+            d.push(Diagnostic::new("spec.healthCheck.readyTimeout", e));
+        }
+        for (i, g) in self.guardrails.iter().enumerate() {
+            if let Err(e) = g.parse::<crate::guardrail::Guardrail>() {
+                d.push(Diagnostic::new(format!("spec.guardrails[{i}]"), e));
+            }
+        }
+        d
     }
 }

@@ -1,0 +1,273 @@
+//! Targets: where service instances run. [`Target`] is the plug-in point (local processes
+//! today; SSH hosts and Kubernetes later); [`LocalTarget`] is the embedded default.
+//!
+//! `LocalTarget` runs each instance as a child process with its own port (`PORT`), version
+//! (`SLIPWAY_VERSION`) and working directory, keeps its last output lines for evidence, and
+//! restarts it with exponential backoff when it exits until it is stopped.
+
+use crate::EngineError;
+use async_trait::async_trait;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio_util::sync::CancellationToken;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct InstanceSpec {
+    pub service: String,
+    pub environment: String,
+    pub version: String,
+    /// Index among the instances of this version.
+    pub index: u32,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+impl InstanceSpec {
+    /// `service/environment/version#index`.
+    pub fn id(&self) -> String {
+        format!(
+            "{}/{}/{}#{}",
+            self.service, self.environment, self.version, self.index
+        )
+    }
+}
+
+/// A started instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub id: String,
+    pub version: String,
+    pub addr: SocketAddr,
+}
+
+/// Where instances run.
+#[async_trait]
+pub trait Target: Send + Sync {
+    /// Starts an instance and returns where it listens (it may not be ready yet).
+    async fn start(&self, spec: &InstanceSpec) -> Result<Instance, EngineError>;
+    /// Stops an instance; stopping an unknown or stopped instance is not an error.
+    async fn stop(&self, id: &str);
+    /// The instance's last output lines, for evidence.
+    async fn last_output(&self, id: &str) -> Vec<String>;
+    /// How many times the instance was restarted after exiting.
+    async fn restarts(&self, id: &str) -> u32;
+}
+
+const KEPT_LINES: usize = 50;
+
+struct Supervised {
+    stop: CancellationToken,
+    output: Arc<Mutex<VecDeque<String>>>,
+    restarts: Arc<std::sync::atomic::AtomicU32>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Runs instances as local child processes.
+pub struct LocalTarget {
+    work_dir: PathBuf,
+    instances: Mutex<HashMap<String, Supervised>>,
+}
+
+impl LocalTarget {
+    /// Instances get working directories under `work_dir/<service>/<environment>/<version>/<index>`.
+    pub fn new(work_dir: impl Into<PathBuf>) -> Self {
+        LocalTarget {
+            work_dir: work_dir.into(),
+            instances: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Supervised>> {
+        self.instances
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Stops every instance (at shutdown).
+    pub async fn stop_all(&self) {
+        let ids: Vec<String> = self.lock().keys().cloned().collect();
+        for id in ids {
+            self.stop(&id).await;
+        }
+    }
+}
+
+fn free_port() -> Result<u16, std::io::Error> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+#[async_trait]
+impl Target for LocalTarget {
+    async fn start(&self, spec: &InstanceSpec) -> Result<Instance, EngineError> {
+        let id = spec.id();
+        let fail = |reason: String| EngineError::Instance {
+            instance: id.clone(),
+            reason,
+        };
+        let port = free_port().map_err(|e| fail(format!("no free port: {e}")))?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let dir = self
+            .work_dir
+            .join(&spec.service)
+            .join(&spec.environment)
+            .join(&spec.version)
+            .join(spec.index.to_string());
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+        let stop = CancellationToken::new();
+        let output = Arc::new(Mutex::new(VecDeque::with_capacity(KEPT_LINES)));
+        let restarts = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let version = spec.version.clone();
+        let spec = spec.clone();
+        let (stop_task, output_task, restarts_task) =
+            (stop.clone(), output.clone(), restarts.clone());
+        let instance_id = id.clone();
+        let task = tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let mut cmd = tokio::process::Command::new(&spec.program);
+                cmd.args(&spec.args)
+                    .envs(&spec.env)
+                    .env("PORT", port.to_string())
+                    .env("SLIPWAY_VERSION", &spec.version)
+                    .env("SLIPWAY_SERVICE", &spec.service)
+                    .env("SLIPWAY_ENVIRONMENT", &spec.environment)
+                    .env("SLIPWAY_INSTANCE", &instance_id)
+                    .current_dir(&dir)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .kill_on_drop(true);
+                let mut child = match cmd.spawn() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        push_line(
+                            &output_task,
+                            format!("[slipway] cannot start {}: {e}", spec.program.display()),
+                        );
+                        tokio::select! {
+                            () = stop_task.cancelled() => return,
+                            () = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                };
+                for stream in [
+                    child
+                        .stdout
+                        .take()
+                        .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+                    child
+                        .stderr
+                        .take()
+                        .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    let output = output_task.clone();
+                    tokio::spawn(async move {
+                        let mut lines = BufReader::new(stream).lines();
+                        while let Ok(Some(line)) = lines.next_line().await {
+                            push_line(&output, line);
+                        }
+                    });
+                }
+                let started = std::time::Instant::now();
+                tokio::select! {
+                    () = stop_task.cancelled() => {
+                        terminate(&mut child).await;
+                        return;
+                    }
+                    status = child.wait() => {
+                        let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                        push_line(&output_task, format!("[slipway] instance exited: {status}"));
+                        tracing::warn!(instance = %instance_id, %status, "instance exited; restarting");
+                    }
+                }
+                if started.elapsed() > Duration::from_secs(30) {
+                    backoff = Duration::from_millis(100);
+                }
+                restarts_task.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tokio::select! {
+                    () = stop_task.cancelled() => return,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        });
+        self.lock().insert(
+            id.clone(),
+            Supervised {
+                stop,
+                output,
+                restarts,
+                task,
+            },
+        );
+        Ok(Instance { id, version, addr })
+    }
+
+    async fn stop(&self, id: &str) {
+        let supervised = self.lock().remove(id);
+        if let Some(s) = supervised {
+            s.stop.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(10), s.task).await;
+        }
+    }
+
+    async fn last_output(&self, id: &str) -> Vec<String> {
+        self.lock()
+            .get(id)
+            .map(|s| {
+                s.output
+                    .lock()
+                    .map(|o| o.iter().cloned().collect())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default()
+    }
+
+    async fn restarts(&self, id: &str) -> u32 {
+        self.lock()
+            .get(id)
+            .map(|s| s.restarts.load(std::sync::atomic::Ordering::Relaxed))
+            .unwrap_or(0)
+    }
+}
+
+fn push_line(output: &Mutex<VecDeque<String>>, line: String) {
+    if let Ok(mut o) = output.lock() {
+        if o.len() == KEPT_LINES {
+            o.pop_front();
+        }
+        o.push_back(line);
+    }
+}
+
+/// SIGTERM through `kill`, then SIGKILL after 5 s.
+async fn terminate(child: &mut tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        let _ = tokio::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .await;
+        if tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
+    let _ = child.kill().await;
+}

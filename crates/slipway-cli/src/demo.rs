@@ -84,6 +84,7 @@ pub async fn run(args: DemoArgs) -> CliResult {
         checkpoint_interval: Duration::from_secs(5),
         drain_timeout: Duration::from_secs(5),
     };
+    let engine = crate::server_commands::start_engine(&data.root, &state, &shutdown)?;
     let server = tokio::spawn(serve(listener, state, options, shutdown.clone()));
     println!("listening on {url}");
     let admin = ApiClient::new(
@@ -208,6 +209,11 @@ pub async fn run(args: DemoArgs) -> CliResult {
         verdict.summary
     );
 
+    step(
+        "8. a release: payments-api v1 to staging and production, v2 as a canary, v3 as a failing canary",
+    );
+    let release = release_walkthrough(&admin).await?;
+
     if args.keep_running {
         println!(
             "\nthe server keeps running at {url}; try:\n  export SLIPWAY_SERVER={url} SLIPWAY_TOKEN=$(cat {})\n  slipway get services\npress Ctrl-C to stop",
@@ -216,15 +222,16 @@ pub async fn run(args: DemoArgs) -> CliResult {
         stop_on_signal(shutdown.clone()).await;
     }
 
-    step("8. graceful shutdown: drain, final signed checkpoint");
+    step("9. graceful shutdown: drain, final signed checkpoint, instances stopped");
     shutdown.cancel();
     server
         .await
         .context("the server task failed")?
         .context("the server failed")?;
+    engine.stop().await;
     println!("server stopped");
 
-    step("9. slipway audit verify --data-dir (offline)");
+    step("10. slipway audit verify --data-dir (offline)");
     let report = crate::audit_commands::data_dir_report(&data.root, None, None).await?;
     println!(
         "{}: {} entries, {} signed checkpoints, {} audited objects match",
@@ -235,7 +242,7 @@ pub async fn run(args: DemoArgs) -> CliResult {
     );
 
     step(&format!(
-        "10. tamper with a copy: someone rewrites who made entry #{rita_entry}"
+        "11. tamper with a copy: someone rewrites who made entry #{rita_entry}"
     ));
     let copy = DataDir::new(tmp.path().join("tampered"));
     copy.create().map_err(|e| Failure::new(1, e))?;
@@ -260,9 +267,26 @@ pub async fn run(args: DemoArgs) -> CliResult {
     println!("first problem: {detected}");
     let tamper_entry = tampered.first_problem().and_then(|p| p.entry);
 
-    let ok =
-        report.ok() && verdict.ok && refused && !tampered.ok() && tamper_entry == Some(rita_entry);
+    let ok = report.ok()
+        && verdict.ok
+        && refused
+        && !tampered.ok()
+        && tamper_entry == Some(rita_entry)
+        && release.promoted.as_deref() == Some("2.0.0")
+        && release.rolled_back.as_deref() == Some("3.0.0");
     step("summary");
+    println!(
+        "release: {} promoted as a canary; {} rolled back automatically ({}); first failing request to 100% of traffic on stable: {} ms; {} requests sent during the release, {} failed",
+        release.promoted.as_deref().unwrap_or("nothing"),
+        release.rolled_back.as_deref().unwrap_or("nothing"),
+        release.breach.as_deref().unwrap_or("no breach"),
+        release
+            .breach_to_stable_ms
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "n/a".into()),
+        release.requests,
+        release.failures
+    );
     println!(
         "{} resources applied in one audited batch; escalation refused; {} audit entries in a signed Merkle log; offline verification {}; tampering with entry #{rita_entry} {} ({:.1} s)",
         applied.results.len(),
@@ -280,6 +304,12 @@ pub async fn run(args: DemoArgs) -> CliResult {
             "{}",
             json!({
                 "ok": ok,
+                "promoted": release.promoted,
+                "rolled_back": release.rolled_back,
+                "breach_to_stable_ms": release.breach_to_stable_ms,
+                "breach": release.breach,
+                "load_requests": release.requests,
+                "load_failures": release.failures,
                 "resources_applied": applied.results.len(),
                 "audit_entries": report.entries,
                 "checkpoints_verified": report.checkpoints_verified,
@@ -318,4 +348,249 @@ async fn tamper(dir: &DataDir, seq: u64) -> CliResult {
         .context("cannot tamper with the copy")?;
     pool.close().await;
     Ok(())
+}
+
+/// What the release part of the demo saw.
+struct Release {
+    promoted: Option<String>,
+    rolled_back: Option<String>,
+    breach: Option<String>,
+    breach_to_stable_ms: Option<i64>,
+    requests: u64,
+    failures: u64,
+}
+
+fn free_listen() -> CliResult<String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").context("no free port")?;
+    Ok(l.local_addr()?.to_string())
+}
+
+fn artifact(version: &str, env: serde_json::Value) -> serde_json::Value {
+    json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Artifact",
+        "metadata": {"name": format!("payments-api-{}", version.replace('.', "-"))},
+        "spec": {"service": "payments-api", "version": version, "location": "{program}", "args": ["example-service"], "env": env}})
+}
+
+fn rollout(
+    name: &str,
+    environment: &str,
+    version: &str,
+    listen: &str,
+    canary: bool,
+) -> serde_json::Value {
+    let strategy = if canary {
+        json!({"canary": {"steps": [{"weight": 20, "pause": "2s"}, {"weight": 50, "pause": "2s"}]}})
+    } else {
+        json!({"direct": {}})
+    };
+    json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Rollout", "metadata": {"name": name},
+        "spec": {"service": "payments-api", "environment": environment,
+                 "artifact": format!("payments-api-{}", version.replace('.', "-")),
+                 "instances": 2, "listen": listen, "strategy": strategy,
+                 "guardrails": ["error_rate > 5% for 300ms", "p99_latency > 500ms for 1s"]}})
+}
+
+async fn apply_docs(client: &ApiClient, docs: Vec<serde_json::Value>) -> CliResult {
+    let documents = docs
+        .into_iter()
+        .map(|document| slipway_api::resource_routes::ApplyDocument {
+            source: Some("demo".into()),
+            document,
+        })
+        .collect();
+    let _: ApplyResponse = client
+        .post(
+            "/api/v1/apply",
+            &ApplyRequest {
+                documents,
+                dry_run: false,
+                change_ref: Some("CHG-1003".into()),
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Waits until the rollout's status reaches a terminal phase; returns the status.
+async fn wait_for(client: &ApiClient, name: &str) -> CliResult<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut last = String::new();
+    loop {
+        let r: serde_json::Value = client.get(&format!("/api/v1/rollouts/{name}")).await?;
+        let status = r.get("status").cloned().unwrap_or_default();
+        let phase = status
+            .get("phase")
+            .and_then(|p| p.as_str())
+            .unwrap_or("Pending")
+            .to_string();
+        if let Some(history) = status.get("history").and_then(|h| h.as_array())
+            && let Some(what) = history
+                .last()
+                .and_then(|h| h.get("what"))
+                .and_then(|w| w.as_str())
+            && what != last
+        {
+            println!("  {name}: {what}");
+            last = what.to_string();
+        }
+        if matches!(phase.as_str(), "Promoted" | "RolledBack" | "Failed") {
+            return Ok(status);
+        }
+        if Instant::now() > deadline {
+            return Err(Failure::new(
+                1,
+                format!("rollout {name} did not finish within 90 s (phase {phase})"),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Load on the production listener: counts requests and failures, remembers the first failure.
+struct Load {
+    stop: CancellationToken,
+    requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    failures: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    first_failure_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn start_load(url: String) -> Load {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let stop = CancellationToken::new();
+    let requests = std::sync::Arc::new(AtomicU64::new(0));
+    let failures = std::sync::Arc::new(AtomicU64::new(0));
+    let first_failure_ms = std::sync::Arc::new(AtomicU64::new(0));
+    let client = reqwest::Client::new();
+    let tasks = (0..4)
+        .map(|_| {
+            let (stop, requests, failures, first, client, url) = (
+                stop.clone(),
+                requests.clone(),
+                failures.clone(),
+                first_failure_ms.clone(),
+                client.clone(),
+                url.clone(),
+            );
+            tokio::spawn(async move {
+                while !stop.is_cancelled() {
+                    let ok =
+                        matches!(client.get(&url).send().await, Ok(r) if r.status().is_success());
+                    requests.fetch_add(1, Ordering::Relaxed);
+                    if !ok {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                        let now = slipway_engine::rollout::now_ms();
+                        let _ =
+                            first.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            })
+        })
+        .collect();
+    Load {
+        stop,
+        requests,
+        failures,
+        first_failure_ms,
+        tasks,
+    }
+}
+
+async fn release_walkthrough(admin: &ApiClient) -> CliResult<Release> {
+    use std::sync::atomic::Ordering;
+    let (staging, production) = (free_listen()?, free_listen()?);
+    apply_docs(
+        admin,
+        vec![
+            artifact("1.0.0", json!({})),
+            artifact("2.0.0", json!({})),
+            artifact("3.0.0", json!({"EXAMPLE_ERROR_RATE": "0.2"})),
+        ],
+    )
+    .await?;
+    println!("artifacts payments-api 1.0.0, 2.0.0, 3.0.0 (3.0.0 fails 20% of its requests)");
+    apply_docs(
+        admin,
+        vec![
+            rollout(
+                "payments-api-1-staging",
+                "staging",
+                "1.0.0",
+                &staging,
+                false,
+            ),
+            rollout(
+                "payments-api-1-production",
+                "production",
+                "1.0.0",
+                &production,
+                false,
+            ),
+        ],
+    )
+    .await?;
+    wait_for(admin, "payments-api-1-staging").await?;
+    wait_for(admin, "payments-api-1-production").await?;
+    println!(
+        "v1 serves staging on {staging} and production on {production}; load starts on production"
+    );
+    let load = start_load(format!("http://{production}/"));
+
+    apply_docs(
+        admin,
+        vec![rollout(
+            "payments-api-2-production",
+            "production",
+            "2.0.0",
+            &production,
+            true,
+        )],
+    )
+    .await?;
+    let v2 = wait_for(admin, "payments-api-2-production").await?;
+    let promoted =
+        (v2.get("phase").and_then(|p| p.as_str()) == Some("Promoted")).then(|| "2.0.0".to_string());
+    let failures_before_v3 = load.failures.load(Ordering::Relaxed);
+
+    apply_docs(
+        admin,
+        vec![rollout(
+            "payments-api-3-production",
+            "production",
+            "3.0.0",
+            &production,
+            true,
+        )],
+    )
+    .await?;
+    let v3 = wait_for(admin, "payments-api-3-production").await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    load.stop.cancel();
+    for t in load.tasks {
+        let _ = t.await;
+    }
+    let rolled_back = (v3.get("phase").and_then(|p| p.as_str()) == Some("RolledBack"))
+        .then(|| "3.0.0".to_string());
+    let breach = v3.get("breach").map(|b| {
+        format!(
+            "{} at {}",
+            b.get("rule").and_then(|r| r.as_str()).unwrap_or_default(),
+            b.get("shown").and_then(|r| r.as_str()).unwrap_or_default()
+        )
+    });
+    let first_failure = load.first_failure_ms.load(Ordering::Relaxed);
+    let stable_at = v3.get("stableAtMs").and_then(|v| v.as_u64());
+    let breach_to_stable_ms = match (first_failure, stable_at) {
+        (f, Some(s)) if f > 0 && failures_before_v3 == 0 => Some(s as i64 - f as i64),
+        _ => None,
+    };
+    Ok(Release {
+        promoted,
+        rolled_back,
+        breach,
+        breach_to_stable_ms,
+        requests: load.requests.load(Ordering::Relaxed),
+        failures: load.failures.load(Ordering::Relaxed),
+    })
 }

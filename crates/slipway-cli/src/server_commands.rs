@@ -101,15 +101,56 @@ pub async fn server(args: ServerArgs) -> CliResult {
     tracing::info!(%addr, data_dir = %args.data_dir.display(), "slipway server listening");
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
+    let engine = start_engine(&args.data_dir, &state, &shutdown)?;
     let options = ServeOptions {
         checkpoint_interval: args.checkpoint_interval,
         drain_timeout: args.drain_timeout,
     };
-    run(listener, state, options, shutdown)
-        .await
-        .context("the server failed")?;
+    let served = run(listener, state, options, shutdown.clone()).await;
+    engine.stop().await;
+    served.context("the server failed")?;
     tracing::info!("slipway server stopped");
     Ok(())
+}
+
+/// The running engine and the task driving it.
+pub struct RunningEngine {
+    pub engine: Arc<slipway_engine::rollout::Engine>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningEngine {
+    /// Waits for the engine's loop (it stops with the shutdown token), then stops every
+    /// instance and listener it runs.
+    pub async fn stop(self) {
+        let _ = self.task.await;
+        self.engine.stop().await;
+    }
+}
+
+/// Starts the deployment engine with the embedded defaults: local processes under
+/// `DATA_DIR/work` and the built-in router.
+pub fn start_engine(
+    data_dir: &std::path::Path,
+    state: &AppState,
+    shutdown: &CancellationToken,
+) -> CliResult<RunningEngine> {
+    let program = std::env::current_exe().context("cannot tell where the slipway binary is")?;
+    let target = Arc::new(slipway_engine::target::LocalTarget::new(
+        data_dir.join("work"),
+    ));
+    let router = Arc::new(slipway_router::BuiltinRouter::new(
+        slipway_router::RouterConfig::default(),
+        shutdown,
+    ));
+    let engine = Arc::new(slipway_engine::rollout::Engine::new(
+        state.store.clone(),
+        target,
+        router,
+        program,
+    ));
+    let task = tokio::spawn(engine.clone().run(shutdown.clone()));
+    Ok(RunningEngine { engine, task })
 }
 
 /// Cancels `token` on SIGINT or SIGTERM.

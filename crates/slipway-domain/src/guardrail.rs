@@ -226,7 +226,8 @@ pub struct Tick {
     pub breach: Option<Breach>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Breach {
     pub rule: String,
     pub value: f64,

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod health;
+pub mod rollout;
 pub mod target;
 
 /// Errors from the engine; messages are lower-case and name the instance or resource.

@@ -1,0 +1,587 @@
+//! The rollout reconciler: drives one Rollout resource from its declared spec to Promoted or
+//! RolledBack, persisting its status after every step.
+//!
+//! A rollout starts the artifact's instances on the target, waits until each passes its health
+//! check, and then moves traffic by the strategy: `direct` swaps the version at once; `canary`
+//! walks its weight steps, holding each for its pause while the guardrails are evaluated every
+//! 100 ms from the router's own per-version metrics. On a breach traffic goes back to stable
+//! first (only onto ready stable instances), then the canary instances stop, and the status keeps
+//! the evidence: the breach, the metric window that breached, and the canary's last output lines.
+
+use crate::EngineError;
+use crate::health::wait_ready;
+use crate::target::{Instance, InstanceSpec, Target};
+use serde::{Deserialize, Serialize};
+use slipway_domain::guardrail::{
+    Breach, Guardrail, GuardrailMetric, GuardrailState, evaluate, parse_duration_ms,
+};
+use slipway_domain::kinds::{ArtifactSpec, RolloutSpec, Strategy, typed};
+use slipway_router::{
+    CanaryWeight, Instance as RoutedInstance, TrafficRouter, Version, window_over,
+};
+use slipway_store::Store;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio_util::sync::CancellationToken;
+
+/// Where a rollout is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    Pending,
+    Progressing,
+    Promoted,
+    RolledBack,
+    Failed,
+}
+
+impl Phase {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Phase::Promoted | Phase::RolledBack | Phase::Failed)
+    }
+}
+
+/// One step of a rollout's history.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepRecord {
+    /// Milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    pub what: String,
+}
+
+/// What the engine writes to a Rollout's `status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutStatus {
+    pub phase: Phase,
+    pub version: String,
+    /// Current canary weight, percent.
+    pub weight: u32,
+    pub history: Vec<StepRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breach: Option<Breach>,
+    /// When traffic was back on stable after a breach (ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stable_at_ms: Option<u64>,
+    /// The canary metrics window that breached, and the canary's last output lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// What runs as stable for a (service, environment).
+#[derive(Debug, Clone)]
+struct Deployed {
+    version: String,
+    instances: Vec<Instance>,
+}
+
+/// The engine: runs rollouts against a target and a router.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    target: Arc<dyn Target>,
+    router: Arc<dyn TrafficRouter>,
+    http: reqwest::Client,
+    /// `{program}` in an artifact's location or arguments becomes this path (the demo deploys
+    /// the slipway binary itself).
+    self_program: PathBuf,
+    stable: Mutex<HashMap<String, Deployed>>,
+    active: Mutex<HashMap<String, String>>,
+    /// How often guardrails are evaluated.
+    pub guardrail_tick: Duration,
+    /// The window guardrails are evaluated over.
+    pub guardrail_window: Duration,
+}
+
+fn route_key(service: &str, environment: &str) -> String {
+    format!("{service}.{environment}")
+}
+
+impl Engine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        target: Arc<dyn Target>,
+        router: Arc<dyn TrafficRouter>,
+        self_program: PathBuf,
+    ) -> Self {
+        Engine {
+            store,
+            target,
+            router,
+            http: reqwest::Client::new(),
+            self_program,
+            stable: Mutex::new(HashMap::new()),
+            active: Mutex::new(HashMap::new()),
+            guardrail_tick: Duration::from_millis(100),
+            guardrail_window: Duration::from_secs(1),
+        }
+    }
+
+    /// Watches for Rollout resources without a terminal status and runs each once, until
+    /// `shutdown`. One active rollout per (service, environment): a second one waits.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let tasks = tokio_util::task::TaskTracker::new();
+        loop {
+            match self.store.list("Rollout").await {
+                Ok(rollouts) => {
+                    for r in rollouts {
+                        let phase = r
+                            .status
+                            .as_ref()
+                            .and_then(|s| serde_json::from_value::<RolloutStatus>(s.clone()).ok())
+                            .map(|s| s.phase);
+                        if phase.is_some_and(Phase::is_terminal)
+                            || phase == Some(Phase::Progressing)
+                        {
+                            continue;
+                        }
+                        let Some(spec) = typed::<RolloutSpec>(&r.spec) else {
+                            continue;
+                        };
+                        let key = route_key(&spec.service, &spec.environment);
+                        {
+                            let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+                            if active.contains_key(&key) {
+                                continue;
+                            }
+                            active.insert(key.clone(), r.metadata.name.clone());
+                        }
+                        let engine = self.clone();
+                        let name = r.metadata.name.clone();
+                        let stop = shutdown.clone();
+                        tasks.spawn(async move {
+                            if let Err(e) = engine.drive(&name, spec, stop).await {
+                                tracing::error!(rollout = %name, error = %e, "rollout failed");
+                                let _ = engine.fail(&name, &e.to_string()).await;
+                            }
+                            engine
+                                .active
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .remove(&key);
+                        });
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "cannot list rollouts"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+        }
+        tasks.close();
+        tasks.wait().await;
+    }
+
+    async fn write(&self, name: &str, status: &RolloutStatus) -> Result<(), EngineError> {
+        let value = serde_json::to_value(status).map_err(|e| EngineError::Instance {
+            instance: name.into(),
+            reason: e.to_string(),
+        })?;
+        self.store.set_status("Rollout", name, &value).await?;
+        Ok(())
+    }
+
+    async fn fail(&self, name: &str, message: &str) -> Result<(), EngineError> {
+        let mut status = self.status_of(name).await.unwrap_or_else(|| RolloutStatus {
+            phase: Phase::Failed,
+            version: String::new(),
+            weight: 0,
+            history: Vec::new(),
+            breach: None,
+            stable_at_ms: None,
+            evidence: None,
+            message: None,
+        });
+        status.phase = Phase::Failed;
+        status.message = Some(message.to_string());
+        status.history.push(StepRecord {
+            at_ms: now_ms(),
+            what: format!("failed: {message}"),
+        });
+        self.write(name, &status).await
+    }
+
+    async fn status_of(&self, name: &str) -> Option<RolloutStatus> {
+        let r = self.store.get("Rollout", name).await.ok()??;
+        serde_json::from_value(r.status?).ok()
+    }
+
+    fn resolve(&self, text: &str) -> String {
+        text.replace("{program}", &self.self_program.display().to_string())
+    }
+
+    /// Runs one rollout to its end.
+    async fn drive(
+        &self,
+        name: &str,
+        spec: RolloutSpec,
+        shutdown: CancellationToken,
+    ) -> Result<(), EngineError> {
+        let artifact_fail = |reason: String| EngineError::Artifact {
+            artifact: spec.artifact.clone(),
+            reason,
+        };
+        let artifact = self
+            .store
+            .get("Artifact", &spec.artifact)
+            .await?
+            .ok_or_else(|| artifact_fail("does not exist".into()))?;
+        let artifact: ArtifactSpec =
+            typed(&artifact.spec).ok_or_else(|| artifact_fail("its spec is invalid".into()))?;
+        if artifact.service != spec.service {
+            return Err(artifact_fail(format!(
+                "is a build of {}, not {}",
+                artifact.service, spec.service
+            )));
+        }
+        let program = PathBuf::from(self.resolve(&artifact.location));
+        if let Some(digest) = &artifact.digest {
+            verify_digest(&program, digest).map_err(artifact_fail)?;
+        }
+        let guardrails: Vec<Guardrail> = spec
+            .guardrails
+            .iter()
+            .filter_map(|g| g.parse().ok())
+            .collect();
+        let key = route_key(&spec.service, &spec.environment);
+        let listen: SocketAddr = spec.listen.parse().map_err(|_| EngineError::Instance {
+            instance: key.clone(),
+            reason: format!("bad listen address {}", spec.listen),
+        })?;
+        let mut status = RolloutStatus {
+            phase: Phase::Progressing,
+            version: artifact.version.clone(),
+            weight: 0,
+            history: vec![StepRecord {
+                at_ms: now_ms(),
+                what: format!(
+                    "started: {} {} to {}",
+                    spec.service, artifact.version, spec.environment
+                ),
+            }],
+            breach: None,
+            stable_at_ms: None,
+            evidence: None,
+            message: None,
+        };
+        self.write(name, &status).await?;
+        self.router
+            .ensure_service(&key, listen)
+            .await
+            .map_err(router_error(&key))?;
+
+        // Start the new version's instances and wait until each is healthy.
+        let mut started = Vec::new();
+        for index in 0..spec.instances {
+            let instance = self
+                .target
+                .start(&InstanceSpec {
+                    service: spec.service.clone(),
+                    environment: spec.environment.clone(),
+                    version: artifact.version.clone(),
+                    index,
+                    program: program.clone(),
+                    args: artifact.args.iter().map(|a| self.resolve(a)).collect(),
+                    env: artifact.env.clone(),
+                })
+                .await?;
+            started.push(instance);
+        }
+        let ready_timeout = Duration::from_millis(
+            parse_duration_ms(&spec.health_check.ready_timeout).unwrap_or(20_000),
+        );
+        for instance in &started {
+            if !wait_ready(
+                &self.http,
+                instance.addr,
+                &spec.health_check.path,
+                ready_timeout,
+            )
+            .await
+            {
+                let output = self.target.last_output(&instance.id).await;
+                for i in &started {
+                    self.target.stop(&i.id).await;
+                }
+                return Err(EngineError::Instance {
+                    instance: instance.id.clone(),
+                    reason: format!(
+                        "not healthy within {ready_timeout:?}; last output: {}",
+                        output.join(" | ")
+                    ),
+                });
+            }
+        }
+        status.history.push(StepRecord {
+            at_ms: now_ms(),
+            what: format!(
+                "{} instance(s) of {} healthy",
+                started.len(),
+                artifact.version
+            ),
+        });
+        self.write(name, &status).await?;
+
+        let previous = self
+            .stable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        let stable_routed = |d: &Option<Deployed>| -> Vec<RoutedInstance> {
+            d.as_ref()
+                .map(|d| {
+                    d.instances
+                        .iter()
+                        .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let canary_routed: Vec<RoutedInstance> = started
+            .iter()
+            .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
+            .collect();
+
+        let steps = match (&spec.strategy, &previous) {
+            (Strategy::Canary { steps }, Some(_)) => steps.clone(),
+            // Nothing to compare with (first deployment) or a direct strategy: swap at once.
+            _ => Vec::new(),
+        };
+        if !steps.is_empty() {
+            self.router
+                .set_backends(&key, stable_routed(&previous), canary_routed.clone())
+                .await
+                .map_err(router_error(&key))?;
+            for step in &steps {
+                let weight = CanaryWeight::from_percent(step.weight).map_err(router_error(&key))?;
+                self.router
+                    .set_canary_weight(&key, weight)
+                    .await
+                    .map_err(router_error(&key))?;
+                status.weight = step.weight;
+                status.history.push(StepRecord {
+                    at_ms: now_ms(),
+                    what: format!("canary weight {}%", step.weight),
+                });
+                self.write(name, &status).await?;
+                let hold = Duration::from_millis(parse_duration_ms(&step.pause).unwrap_or(0));
+                if let Some((breach, window)) =
+                    self.watch(&key, &guardrails, hold, &shutdown).await?
+                {
+                    return self
+                        .roll_back(name, &key, status, &previous, &started, breach, window)
+                        .await;
+                }
+                if shutdown.is_cancelled() {
+                    return Ok(());
+                }
+            }
+        }
+        // Promote: the new version becomes stable, the old one stops.
+        self.router
+            .set_backends(&key, canary_routed, Vec::new())
+            .await
+            .map_err(router_error(&key))?;
+        self.router
+            .set_canary_weight(&key, CanaryWeight::ZERO)
+            .await
+            .map_err(router_error(&key))?;
+        if let Some(old) = &previous {
+            for i in &old.instances {
+                self.target.stop(&i.id).await;
+            }
+        }
+        self.stable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                key.clone(),
+                Deployed {
+                    version: artifact.version.clone(),
+                    instances: started,
+                },
+            );
+        status.phase = Phase::Promoted;
+        status.weight = 100;
+        let replaced = previous
+            .map(|p| format!(", replacing {}", p.version))
+            .unwrap_or_default();
+        status.history.push(StepRecord {
+            at_ms: now_ms(),
+            what: format!("promoted {}{replaced}", artifact.version),
+        });
+        self.write(name, &status).await
+    }
+
+    /// Holds for `hold`, evaluating `guardrails` every tick; returns the first breach.
+    async fn watch(
+        &self,
+        key: &str,
+        guardrails: &[Guardrail],
+        hold: Duration,
+        shutdown: &CancellationToken,
+    ) -> Result<Option<(Breach, serde_json::Value)>, EngineError> {
+        let until = Instant::now() + hold;
+        let mut history = Vec::new();
+        let mut states = vec![GuardrailState::default(); guardrails.len()];
+        loop {
+            let snapshot = self.router.metrics(key).await.map_err(router_error(key))?;
+            history.push(snapshot);
+            if history.len() > 600 {
+                history.remove(0);
+            }
+            if let Some(window) = window_over(&history, self.guardrail_window) {
+                let canary = window.version(Version::Canary);
+                let now = now_ms();
+                for (rule, state) in guardrails.iter().zip(states.iter_mut()) {
+                    let value = match rule.metric {
+                        // Too few requests say nothing about a rate.
+                        GuardrailMetric::ErrorRate => (canary.requests() >= 5)
+                            .then(|| canary.error_rate())
+                            .flatten(),
+                        GuardrailMetric::P50Latency => canary.p50().map(|d| d.as_secs_f64()),
+                        GuardrailMetric::P95Latency => canary.p95().map(|d| d.as_secs_f64()),
+                        GuardrailMetric::P99Latency => canary.p99().map(|d| d.as_secs_f64()),
+                        GuardrailMetric::HealthCheckFailures => None,
+                    };
+                    let tick = evaluate(rule, now, value, *state);
+                    *state = tick.state;
+                    if let Some(breach) = tick.breach {
+                        let evidence = serde_json::json!({
+                            "windowMs": window.duration.as_millis() as u64,
+                            "canary": {"requests": canary.requests(), "errors": canary.errors(),
+                                       "errorRate": canary.error_rate(), "p99Ms": canary.p99().map(|d| d.as_secs_f64() * 1000.0)},
+                            "stable": {"requests": window.stable.requests(), "errors": window.stable.errors(),
+                                       "errorRate": window.stable.error_rate()},
+                        });
+                        return Ok(Some((breach, evidence)));
+                    }
+                }
+            }
+            if Instant::now() >= until || shutdown.is_cancelled() {
+                return Ok(None);
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(None),
+                () = tokio::time::sleep(self.guardrail_tick) => {}
+            }
+        }
+    }
+
+    /// Traffic back to stable first, then the canary stops; the evidence is kept.
+    #[allow(clippy::too_many_arguments)] // one call site; the values are the rollout's state
+    async fn roll_back(
+        &self,
+        name: &str,
+        key: &str,
+        mut status: RolloutStatus,
+        previous: &Option<Deployed>,
+        started: &[Instance],
+        breach: Breach,
+        window: serde_json::Value,
+    ) -> Result<(), EngineError> {
+        self.router
+            .set_canary_weight(key, CanaryWeight::ZERO)
+            .await
+            .map_err(router_error(key))?;
+        let stable_at = now_ms();
+        let stable: Vec<RoutedInstance> = previous
+            .as_ref()
+            .map(|d| {
+                d.instances
+                    .iter()
+                    .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.router
+            .set_backends(key, stable, Vec::new())
+            .await
+            .map_err(router_error(key))?;
+        let mut logs = serde_json::Map::new();
+        for i in started {
+            logs.insert(
+                i.id.clone(),
+                serde_json::json!(self.target.last_output(&i.id).await),
+            );
+            self.target.stop(&i.id).await;
+        }
+        status.phase = Phase::RolledBack;
+        status.weight = 0;
+        status.stable_at_ms = Some(stable_at);
+        status.history.push(StepRecord {
+            at_ms: stable_at,
+            what: format!(
+                "guardrail breached ({} = {}): traffic back on stable, canary stopped",
+                breach.rule, breach.shown
+            ),
+        });
+        status.evidence = Some(serde_json::json!({"window": window, "canaryOutput": logs}));
+        status.breach = Some(breach);
+        self.write(name, &status).await
+    }
+
+    /// Stops every instance and listener (at shutdown).
+    pub async fn stop(&self) {
+        let stable: Vec<(String, Deployed)> = self
+            .stable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .collect();
+        for (key, deployed) in stable {
+            for i in deployed.instances {
+                self.target.stop(&i.id).await;
+            }
+            let _ = self.router.remove_service(&key).await;
+        }
+    }
+}
+
+fn router_error(key: &str) -> impl Fn(slipway_router::RouterError) -> EngineError + '_ {
+    move |e| EngineError::Instance {
+        instance: key.to_string(),
+        reason: format!("router: {e}"),
+    }
+}
+
+/// Checks the file's SHA-256 against `sha256:<hex>`.
+fn verify_digest(path: &std::path::Path, expected: &str) -> Result<(), String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(buf.get(..n).unwrap_or_default());
+    }
+    let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} has digest {actual}, not {expected}: refusing to run it",
+            path.display()
+        ))
+    }
+}

@@ -1,0 +1,233 @@
+//! The data path: one request in, one upstream chosen, the request forwarded over a pooled
+//! keep-alive connection, the response streamed back, the outcome counted for its version.
+//!
+//! Answers the router gives itself: 400 for a pin header that names no version, 503 when no
+//! allowed version has a ready instance, 502 when the upstream cannot be reached or fails
+//! before its response head, 504 when it does not answer within the request timeout.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{
+    CONNECTION, CONTENT_TYPE, HeaderName, HeaderValue, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
+};
+use http::uri::{PathAndQuery, Scheme};
+use http::{HeaderMap, Request, Response, StatusCode, Uri};
+use http_body_util::{Either, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+
+use crate::backend::Version;
+use crate::metrics::{RouterMetrics, StatusClass};
+use crate::table::{Choice, ServiceRoutes};
+
+/// Body of a response the router sends: the upstream's, streamed, or the router's own text.
+pub(crate) type ProxyBody = Either<Incoming, Full<Bytes>>;
+
+/// The pooled upstream client shared by all services of a router.
+pub(crate) type UpstreamClient = Client<HttpConnector, Incoming>;
+
+/// Settings and the connection pool, shared by every service of one router.
+#[derive(Debug)]
+pub(crate) struct ProxyContext {
+    pub(crate) client: UpstreamClient,
+    pub(crate) pin_header: HeaderName,
+    pub(crate) tag_responses: bool,
+    pub(crate) request_timeout: Option<Duration>,
+}
+
+/// Everything the data path of one service needs.
+#[derive(Debug)]
+pub(crate) struct ServiceProxy {
+    pub(crate) name: String,
+    pub(crate) routes: ServiceRoutes,
+    pub(crate) metrics: Arc<RouterMetrics>,
+    pub(crate) context: Arc<ProxyContext>,
+}
+
+/// Headers that describe one connection, not the message: never forwarded.
+const HOP_BY_HOP: [HeaderName; 6] = [
+    CONNECTION,
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
+    HeaderName::from_static("keep-alive"),
+];
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+impl ServiceProxy {
+    /// Routes one request and returns the response to send to the client.
+    pub(crate) async fn handle(&self, request: Request<Incoming>) -> Response<ProxyBody> {
+        let started = Instant::now();
+        let context = &self.context;
+        let pin = match request.headers().get(&context.pin_header) {
+            None => None,
+            Some(value) => match Version::from_bytes(value.as_bytes()) {
+                Some(version) => Some(version),
+                None => {
+                    self.metrics.record_unrouted();
+                    return local_response(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "slipway router: header {} must be \"stable\" or \"canary\"\n",
+                            context.pin_header
+                        ),
+                    );
+                }
+            },
+        };
+        let (version, instance) = match self.routes.choose(pin) {
+            Choice::Upstream(version, instance) => (version, instance),
+            Choice::NoReadyInstance => {
+                self.metrics.record_unrouted();
+                let which = match pin {
+                    Some(version) => format!(
+                        "of version {version} (pinned by header {})",
+                        context.pin_header
+                    ),
+                    None => "of any version".to_owned(),
+                };
+                return local_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "slipway router: service {:?} has no ready instance {which}\n",
+                        self.name
+                    ),
+                );
+            }
+        };
+
+        let (mut parts, body) = request.into_parts();
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        let mut uri = http::uri::Parts::default();
+        uri.scheme = Some(Scheme::HTTP);
+        uri.authority = Some(instance.authority.clone());
+        uri.path_and_query = Some(path_and_query);
+        parts.uri = match Uri::from_parts(uri) {
+            Ok(uri) => uri,
+            Err(_) => {
+                self.metrics.record_unrouted();
+                return local_response(
+                    StatusCode::BAD_REQUEST,
+                    "slipway router: unusable request target\n".to_owned(),
+                );
+            }
+        };
+        strip_hop_by_hop(&mut parts.headers);
+        // Upstream connections are HTTP/1.1 keep-alive whatever the client speaks.
+        parts.version = http::Version::HTTP_11;
+        let upstream_request = Request::from_parts(parts, body);
+
+        let pending = context.client.request(upstream_request);
+        let result = match context.request_timeout {
+            Some(limit) => tokio::time::timeout(limit, pending).await.map_err(|_| None),
+            None => Ok(pending.await),
+        }
+        .and_then(|result| result.map_err(Some));
+
+        let mut response = match result {
+            Ok(response) => {
+                self.metrics.record(
+                    version,
+                    StatusClass::of(response.status()),
+                    started.elapsed(),
+                );
+                let (mut parts, body) = response.into_parts();
+                strip_hop_by_hop(&mut parts.headers);
+                Response::from_parts(parts, Either::Left(body))
+            }
+            Err(error) => {
+                self.metrics
+                    .record(version, StatusClass::UpstreamError, started.elapsed());
+                let (status, what) = match &error {
+                    None => (
+                        StatusCode::GATEWAY_TIMEOUT,
+                        "did not answer in time".to_owned(),
+                    ),
+                    Some(e) if e.is_connect() => {
+                        (StatusCode::BAD_GATEWAY, "is unreachable".to_owned())
+                    }
+                    Some(_) => (
+                        StatusCode::BAD_GATEWAY,
+                        "failed before answering".to_owned(),
+                    ),
+                };
+                tracing::debug!(
+                    service = %self.name, %version, instance = %instance.id, addr = %instance.addr,
+                    error = ?error, "upstream {what}"
+                );
+                local_response(
+                    status,
+                    format!(
+                        "slipway router: the {version} upstream of service {:?} {what}\n",
+                        self.name
+                    ),
+                )
+            }
+        };
+        if context.tag_responses {
+            response.headers_mut().insert(
+                context.pin_header.clone(),
+                HeaderValue::from_static(version.as_str()),
+            );
+        }
+        response
+    }
+}
+
+/// Removes hop-by-hop headers, including those the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let listed: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in listed {
+        headers.remove(name);
+    }
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
+    }
+    headers.remove(PROXY_CONNECTION);
+}
+
+/// A plain-text response made by the router itself.
+fn local_response(status: StatusCode, body: String) -> Response<ProxyBody> {
+    let mut response = Response::new(Either::Right(Full::new(Bytes::from(body))));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_connection_listed_ones_are_removed() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONNECTION,
+            HeaderValue::from_static("keep-alive, x-private"),
+        );
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        headers.insert("x-private", HeaderValue::from_static("1"));
+        headers.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        headers.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut headers);
+        let names: Vec<_> = headers.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["x-kept"]);
+    }
+}

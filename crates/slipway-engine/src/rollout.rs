@@ -132,6 +132,9 @@ impl Engine {
     /// Watches for Rollout resources without a terminal status and runs each once, until
     /// `shutdown`. One active rollout per (service, environment): a second one waits.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        if let Err(e) = self.recover().await {
+            tracing::error!(error = %e, "recovery after restart failed");
+        }
         let tasks = tokio_util::task::TaskTracker::new();
         loop {
             match self.store.list("Rollout").await {
@@ -284,47 +287,7 @@ impl Engine {
             .map_err(router_error(&key))?;
 
         // Start the new version's instances and wait until each is healthy.
-        let mut started = Vec::new();
-        for index in 0..spec.instances {
-            let instance = self
-                .target
-                .start(&InstanceSpec {
-                    service: spec.service.clone(),
-                    environment: spec.environment.clone(),
-                    version: artifact.version.clone(),
-                    index,
-                    program: program.clone(),
-                    args: artifact.args.iter().map(|a| self.resolve(a)).collect(),
-                    env: artifact.env.clone(),
-                })
-                .await?;
-            started.push(instance);
-        }
-        let ready_timeout = Duration::from_millis(
-            parse_duration_ms(&spec.health_check.ready_timeout).unwrap_or(20_000),
-        );
-        for instance in &started {
-            if !wait_ready(
-                &self.http,
-                instance.addr,
-                &spec.health_check.path,
-                ready_timeout,
-            )
-            .await
-            {
-                let output = self.target.last_output(&instance.id).await;
-                for i in &started {
-                    self.target.stop(&i.id).await;
-                }
-                return Err(EngineError::Instance {
-                    instance: instance.id.clone(),
-                    reason: format!(
-                        "not healthy within {ready_timeout:?}; last output: {}",
-                        output.join(" | ")
-                    ),
-                });
-            }
-        }
+        let started = self.start_instances(&spec, &artifact, &program).await?;
         status.history.push(StepRecord {
             at_ms: now_ms(),
             what: format!(
@@ -425,6 +388,158 @@ impl Engine {
             what: format!("promoted {}{replaced}", artifact.version),
         });
         self.write(name, &status).await
+    }
+
+    /// Starts the artifact's instances for a rollout and waits until each is healthy; on a
+    /// failure every started instance is stopped again.
+    async fn start_instances(
+        &self,
+        spec: &RolloutSpec,
+        artifact: &ArtifactSpec,
+        program: &std::path::Path,
+    ) -> Result<Vec<Instance>, EngineError> {
+        let mut started = Vec::new();
+        for index in 0..spec.instances {
+            let instance = self
+                .target
+                .start(&InstanceSpec {
+                    service: spec.service.clone(),
+                    environment: spec.environment.clone(),
+                    version: artifact.version.clone(),
+                    index,
+                    program: program.to_path_buf(),
+                    args: artifact.args.iter().map(|a| self.resolve(a)).collect(),
+                    env: artifact.env.clone(),
+                })
+                .await;
+            match instance {
+                Ok(i) => started.push(i),
+                Err(e) => {
+                    for i in &started {
+                        self.target.stop(&i.id).await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let ready_timeout = Duration::from_millis(
+            parse_duration_ms(&spec.health_check.ready_timeout).unwrap_or(20_000),
+        );
+        for instance in &started {
+            if !wait_ready(
+                &self.http,
+                instance.addr,
+                &spec.health_check.path,
+                ready_timeout,
+            )
+            .await
+            {
+                let output = self.target.last_output(&instance.id).await;
+                for i in &started {
+                    self.target.stop(&i.id).await;
+                }
+                return Err(EngineError::Instance {
+                    instance: instance.id.clone(),
+                    reason: format!(
+                        "not healthy within {ready_timeout:?}; last output: {}",
+                        output.join(" | ")
+                    ),
+                });
+            }
+        }
+        Ok(started)
+    }
+
+    /// After a restart: stops what a crashed run left behind, marks rollouts that were in
+    /// flight as rolled back (their canary is gone; no step of theirs runs again), and brings
+    /// back the last promoted version of every service in every environment.
+    pub async fn recover(&self) -> Result<(), EngineError> {
+        let reaped = self.target.reap_orphans().await;
+        if reaped > 0 {
+            tracing::info!(reaped, "stopped instances left behind by a previous run");
+        }
+        let mut latest: HashMap<String, (u64, String, RolloutSpec)> = HashMap::new();
+        for r in self.store.list("Rollout").await? {
+            let Some(mut status) = r
+                .status
+                .clone()
+                .and_then(|s| serde_json::from_value::<RolloutStatus>(s).ok())
+            else {
+                continue;
+            };
+            let Some(spec) = typed::<RolloutSpec>(&r.spec) else {
+                continue;
+            };
+            if status.phase == Phase::Progressing {
+                status.phase = Phase::RolledBack;
+                status.weight = 0;
+                status.message = Some("interrupted by a restart of the server".into());
+                status.history.push(StepRecord {
+                    at_ms: now_ms(),
+                    what: "interrupted by a restart of the server: the canary was abandoned and the last promoted version restored".into(),
+                });
+                self.write(&r.metadata.name, &status).await?;
+            } else if status.phase == Phase::Promoted {
+                let at = status.history.last().map(|h| h.at_ms).unwrap_or(0);
+                let key = route_key(&spec.service, &spec.environment);
+                if latest.get(&key).is_none_or(|(t, _, _)| *t < at) {
+                    latest.insert(key, (at, r.metadata.name.clone(), spec));
+                }
+            }
+        }
+        for (key, (_, name, spec)) in latest {
+            match self.restore(&key, &spec).await {
+                Ok(()) => {
+                    tracing::info!(rollout = %name, service = %key, "restored the last promoted version")
+                }
+                Err(e) => {
+                    tracing::error!(rollout = %name, error = %e, "cannot restore the last promoted version")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a promoted rollout's version again as stable (after a restart).
+    async fn restore(&self, key: &str, spec: &RolloutSpec) -> Result<(), EngineError> {
+        let artifact = self
+            .store
+            .get("Artifact", &spec.artifact)
+            .await?
+            .and_then(|a| typed::<ArtifactSpec>(&a.spec))
+            .ok_or_else(|| EngineError::Artifact {
+                artifact: spec.artifact.clone(),
+                reason: "is gone or invalid".into(),
+            })?;
+        let program = PathBuf::from(self.resolve(&artifact.location));
+        let listen: SocketAddr = spec.listen.parse().map_err(|_| EngineError::Instance {
+            instance: key.to_string(),
+            reason: format!("bad listen address {}", spec.listen),
+        })?;
+        self.router
+            .ensure_service(key, listen)
+            .await
+            .map_err(router_error(key))?;
+        let started = self.start_instances(spec, &artifact, &program).await?;
+        let routed = started
+            .iter()
+            .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
+            .collect();
+        self.router
+            .set_backends(key, routed, Vec::new())
+            .await
+            .map_err(router_error(key))?;
+        self.stable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                key.to_string(),
+                Deployed {
+                    version: artifact.version.clone(),
+                    instances: started,
+                },
+            );
+        Ok(())
     }
 
     /// Holds for `hold`, evaluating `guardrails` every tick; returns the first breach.

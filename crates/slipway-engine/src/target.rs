@@ -58,6 +58,11 @@ pub trait Target: Send + Sync {
     async fn last_output(&self, id: &str) -> Vec<String>;
     /// How many times the instance was restarted after exiting.
     async fn restarts(&self, id: &str) -> u32;
+    /// Stops instances a previous run left behind (after a crash of the server); returns how
+    /// many. Targets whose instances cannot outlive the server need not do anything.
+    async fn reap_orphans(&self) -> usize {
+        0
+    }
 }
 
 const KEPT_LINES: usize = 50;
@@ -88,6 +93,36 @@ impl LocalTarget {
         self.instances
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Stops processes a previous run of this target left behind (the server was killed and
+    /// could not stop its children): every `pid` file under the work dir whose process still
+    /// runs the same program is signalled. Returns how many were stopped.
+    async fn reap_local_orphans(&self) -> usize {
+        let mut pid_files = Vec::new();
+        collect_pid_files(&self.work_dir, &mut pid_files, 0);
+        let mut stopped = 0;
+        for file in pid_files {
+            let Some(pid) = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|t| t.trim().parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let _ = std::fs::remove_file(&file);
+            // Only a process whose working directory is this instance's directory is ours.
+            let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok();
+            if cwd.as_deref() != file.parent() {
+                continue;
+            }
+            let _ = tokio::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status()
+                .await;
+            stopped += 1;
+        }
+        stopped
     }
 
     /// Stops every instance (at shutdown).
@@ -182,6 +217,9 @@ impl Target for LocalTarget {
                         }
                     });
                 }
+                if let Some(pid) = child.id() {
+                    let _ = std::fs::write(dir.join("pid"), pid.to_string());
+                }
                 let started = std::time::Instant::now();
                 tokio::select! {
                     () = stop_task.cancelled() => {
@@ -237,11 +275,32 @@ impl Target for LocalTarget {
             .unwrap_or_default()
     }
 
+    async fn reap_orphans(&self) -> usize {
+        self.reap_local_orphans().await
+    }
+
     async fn restarts(&self, id: &str) -> u32 {
         self.lock()
             .get(id)
             .map(|s| s.restarts.load(std::sync::atomic::Ordering::Relaxed))
             .unwrap_or(0)
+    }
+}
+
+fn collect_pid_files(dir: &std::path::Path, out: &mut Vec<PathBuf>, depth: usize) {
+    if depth > 6 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_pid_files(&path, out, depth + 1);
+        } else if path.file_name().is_some_and(|n| n == "pid") {
+            out.push(path);
+        }
     }
 }
 

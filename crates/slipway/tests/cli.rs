@@ -1254,3 +1254,277 @@ fn tokens_of_a_deleted_user_do_not_return_with_the_name() {
     let me = server.cli_as(&new, &["whoami"]).expect(OK);
     assert!(me.stdout.contains("platform"), "{}", me.stdout);
 }
+
+impl Server {
+    /// Kills the server with SIGKILL (no graceful shutdown: its children are orphaned) and
+    /// starts it again on the same data dir and address.
+    fn kill_and_restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal(child.id(), "KILL");
+            let _ = child.wait();
+        }
+        let listen = self.url.trim_start_matches("http://").to_string();
+        let log = File::create(self.root.path().join("server-restarted.log")).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+            .args([
+                "server",
+                "--data-dir",
+                path_str(&self.data_dir),
+                "--listen",
+                &listen,
+            ])
+            .args(["--checkpoint-interval", "1h"])
+            .env("SLIPWAY_CONFIG", self.config_path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        wait_until_healthy(&mut child, &self.url).unwrap();
+        self.child = Some(child);
+    }
+
+    /// Polls a rollout until its status phase is one of `phases`; returns the status.
+    fn wait_for_phase(&self, name: &str, phases: &[&str]) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let r = self
+                .cli(&["get", "rollout", name, "-o", "json"])
+                .expect(OK)
+                .json();
+            let status = r["status"].clone();
+            if phases.iter().any(|p| status["phase"] == *p) {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "rollout {name} stuck: {status}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Three builds of payments-api (the slipway binary's example service); 3.0.0 fails 30%.
+fn release_documents(dir: &Path) -> PathBuf {
+    let artifact = |v: &str, env: &str| {
+        format!(
+            "apiVersion: slipway.dev/v1alpha1\nkind: Artifact\nmetadata: {{name: payments-api-{}}}\nspec: {{service: payments-api, version: \"{v}\", location: \"{{program}}\", args: [example-service], env: {{{env}}}}}\n",
+            v.replace('.', "-")
+        )
+    };
+    let docs = [
+        artifact("1.0.0", ""),
+        artifact("2.0.0", ""),
+        artifact("3.0.0", "EXAMPLE_ERROR_RATE: \"0.3\""),
+    ]
+    .join("---\n");
+    write_file(dir, "artifacts.yaml", &docs)
+}
+
+fn rollout_document(name: &str, version: &str, listen: &str, strategy: &str) -> String {
+    format!(
+        "apiVersion: slipway.dev/v1alpha1\nkind: Rollout\nmetadata: {{name: {name}}}\nspec:\n  service: payments-api\n  environment: production\n  artifact: payments-api-{}\n  instances: 2\n  listen: \"{listen}\"\n  strategy: {strategy}\n  guardrails: [\"error_rate > 5% for 200ms\"]\n",
+        version.replace('.', "-")
+    )
+}
+
+/// Sends requests to `url` until `stop` is set; returns (requests, responses by body).
+fn background_load(
+    url: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<String>> {
+    std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        let mut seen = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let answer = match client.get(&url).send() {
+                Ok(r) => format!(
+                    "{} {}",
+                    r.status().as_u16(),
+                    r.text().unwrap_or_default().trim()
+                ),
+                Err(e) => format!("error {e}"),
+            };
+            seen.push(answer);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        seen
+    })
+}
+
+fn loopback_address() -> String {
+    format!("127.0.0.1:{}", free_port())
+}
+
+#[test]
+fn canary_promotes_and_a_failing_canary_rolls_back_by_itself() {
+    let server = Server::start();
+    apply_examples(&server);
+    let dir = server.root.path().join("release");
+    std::fs::create_dir_all(&dir).unwrap();
+    let listen = loopback_address();
+    server
+        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
+        .expect(OK);
+    let v1 = write_file(
+        &dir,
+        "v1.yaml",
+        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
+    );
+    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
+    server.wait_for_phase("v1", &["Promoted"]);
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = background_load(format!("http://{listen}/"), stop.clone());
+    let canary = "{canary: {steps: [{weight: 30, pause: 1s}, {weight: 60, pause: 1s}]}}";
+    let v2 = write_file(
+        &dir,
+        "v2.yaml",
+        &rollout_document("v2", "2.0.0", &listen, canary),
+    );
+    server.cli(&["apply", "-f", path_str(&v2)]).expect(OK);
+    let status = server.wait_for_phase("v2", &["Promoted", "RolledBack", "Failed"]);
+    assert_eq!(status["phase"], "Promoted", "{status}");
+
+    let v3 = write_file(
+        &dir,
+        "v3.yaml",
+        &rollout_document("v3", "3.0.0", &listen, canary),
+    );
+    server.cli(&["apply", "-f", path_str(&v3)]).expect(OK);
+    let status = server.wait_for_phase("v3", &["Promoted", "RolledBack", "Failed"]);
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let seen = load.join().unwrap();
+
+    assert_eq!(status["phase"], "RolledBack", "{status}");
+    assert!(
+        status["breach"]["rule"]
+            .as_str()
+            .unwrap()
+            .starts_with("error_rate > 5.0%"),
+        "{status}"
+    );
+    assert!(
+        status["evidence"]["window"]["canary"]["errors"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "{status}"
+    );
+    let output = status["evidence"]["canaryOutput"].as_object().unwrap();
+    assert_eq!(
+        output.len(),
+        2,
+        "both canary instances' output is kept: {status}"
+    );
+    // Every request got an answer; the failures came only from 3.0.0 and stopped with the
+    // rollback; after it, 2.0.0 serves everything.
+    assert!(
+        seen.iter().all(|s| !s.starts_with("error")),
+        "{:?}",
+        seen.iter().find(|s| s.starts_with("error"))
+    );
+    assert!(seen.iter().any(|s| s == "200 example-service 2.0.0"));
+    let failures: Vec<&String> = seen.iter().filter(|s| s.starts_with("500")).collect();
+    assert!(
+        !failures.is_empty() && failures.iter().all(|s| s.contains("3.0.0")),
+        "{failures:?}"
+    );
+    let tail = &seen[seen.len().saturating_sub(20)..];
+    assert!(
+        tail.iter().all(|s| s == "200 example-service 2.0.0"),
+        "{tail:?}"
+    );
+    let after = reqwest::blocking::get(format!("http://{listen}/"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(after.trim(), "example-service 2.0.0");
+}
+
+#[test]
+fn a_killed_server_restores_stable_and_rolls_back_the_rollout_in_flight() {
+    let mut server = Server::start();
+    apply_examples(&server);
+    let dir = server.root.path().join("release");
+    std::fs::create_dir_all(&dir).unwrap();
+    let listen = loopback_address();
+    server
+        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
+        .expect(OK);
+    let v1 = write_file(
+        &dir,
+        "v1.yaml",
+        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
+    );
+    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
+    server.wait_for_phase("v1", &["Promoted"]);
+    let slow = "{canary: {steps: [{weight: 50, pause: 60s}]}}";
+    let v2 = write_file(
+        &dir,
+        "v2.yaml",
+        &rollout_document("v2", "2.0.0", &listen, slow),
+    );
+    server.cli(&["apply", "-f", path_str(&v2)]).expect(OK);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server
+        .cli(&["get", "rollout", "v2", "-o", "json"])
+        .expect(OK)
+        .json()["status"]["weight"]
+        != 50
+    {
+        assert!(
+            Instant::now() < deadline,
+            "v2 never reached its canary step"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    server.kill_and_restart();
+    let status = server.wait_for_phase("v2", &["RolledBack", "Promoted", "Failed"]);
+    assert_eq!(status["phase"], "RolledBack", "{status}");
+    assert!(
+        status["message"].as_str().unwrap().contains("restart"),
+        "{status}"
+    );
+    // The last promoted version serves again, from fresh instances; the orphans of the killed
+    // server were stopped, so only the restored instances answer.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = reqwest::blocking::get(format!("http://{listen}/"))
+            && r.text().unwrap_or_default().trim() == "example-service 1.0.0"
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "1.0.0 was not restored");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for _ in 0..50 {
+        let body = reqwest::blocking::get(format!("http://{listen}/"))
+            .unwrap()
+            .text()
+            .unwrap();
+        assert_eq!(body.trim(), "example-service 1.0.0");
+    }
+    // No step runs twice: the history has one "canary weight 50%" and then the interruption.
+    let history: Vec<String> = status["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["what"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        history
+            .iter()
+            .filter(|h| h.contains("canary weight 50%"))
+            .count(),
+        1,
+        "{history:?}"
+    );
+    assert!(
+        history.last().unwrap().contains("interrupted by a restart"),
+        "{history:?}"
+    );
+}

@@ -115,11 +115,21 @@ impl LocalTarget {
             if cwd.as_deref() != file.parent() {
                 continue;
             }
-            let _ = tokio::process::Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
-                .status()
-                .await;
+            signal(pid, "-TERM").await;
+            // Give it two seconds to stop by itself, then make sure.
+            for _ in 0..20 {
+                if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if std::fs::read_link(format!("/proc/{pid}/cwd"))
+                .ok()
+                .as_deref()
+                == file.parent()
+            {
+                signal(pid, "-KILL").await;
+            }
             stopped += 1;
         }
         stopped
@@ -285,6 +295,14 @@ impl Target for LocalTarget {
             .map(|s| s.restarts.load(std::sync::atomic::Ordering::Relaxed))
             .unwrap_or(0)
     }
+}
+
+async fn signal(pid: u32, which: &str) {
+    let _ = tokio::process::Command::new("kill")
+        .arg(which)
+        .arg(pid.to_string())
+        .status()
+        .await;
 }
 
 fn collect_pid_files(dir: &std::path::Path, out: &mut Vec<PathBuf>, depth: usize) {

@@ -1508,6 +1508,19 @@ fn a_killed_server_restores_stable_and_rolls_back_the_rollout_in_flight() {
             .unwrap();
         assert_eq!(body.trim(), "example-service 1.0.0");
     }
+    // The killed server's canary instances (2.0.0) were stopped by the restarted one.
+    let canary_dir = server.data_dir.join("work/payments-api/production/2.0.0");
+    let survivors: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|p| std::fs::read_link(p.path().join("cwd")).ok())
+        .filter(|cwd| cwd.starts_with(&canary_dir))
+        .map(|cwd| cwd.display().to_string())
+        .collect();
+    assert!(
+        survivors.is_empty(),
+        "orphaned canary instances still run: {survivors:?}"
+    );
     // No step runs twice: the history has one "canary weight 50%" and then the interruption.
     let history: Vec<String> = status["history"]
         .as_array()

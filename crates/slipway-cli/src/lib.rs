@@ -17,6 +17,7 @@ pub mod identity_commands;
 pub mod manifests;
 pub mod output;
 pub mod resource_commands;
+pub mod rollout_commands;
 pub mod server_commands;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -77,6 +78,9 @@ pub enum Command {
     Get(resource_commands::GetArgs),
     /// Delete a resource.
     Delete(resource_commands::DeleteArgs),
+    /// Follow and steer rollouts.
+    #[command(subcommand)]
+    Rollout(rollout_commands::RolloutCommand),
     /// Manage users.
     #[command(subcommand)]
     User(identity_commands::UserCommand),
@@ -151,6 +155,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Diff(args) => resource_commands::diff(&client(g)?, args).await,
         Command::Get(args) => resource_commands::get(&client(g)?, args).await,
         Command::Delete(args) => resource_commands::delete(&client(g)?, args).await,
+        Command::Rollout(cmd) => rollout_commands::run(&client(g)?, cmd).await,
         Command::User(cmd) => identity_commands::user(&client(g)?, cmd).await,
         Command::Token(cmd) => identity_commands::token(&client(g)?, cmd).await,
         Command::Audit(cmd) => audit_commands::run(g, cmd).await,

@@ -81,6 +81,26 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// The annotation through which operators steer a rollout.
+pub const CONTROL_ANNOTATION: &str = "slipway.dev/control";
+
+/// An operator's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Control {
+    Abort,
+    Promote,
+    Pause,
+    Resume,
+}
+
+/// How a held step ended.
+enum Watched {
+    Held,
+    Breached(Breach, serde_json::Value),
+    Aborted,
+    PromoteNow,
+}
+
 /// What runs as stable for a (service, environment).
 #[derive(Debug, Clone)]
 struct Deployed {
@@ -342,12 +362,43 @@ impl Engine {
                 });
                 self.write(name, &status).await?;
                 let hold = Duration::from_millis(parse_duration_ms(&step.pause).unwrap_or(0));
-                if let Some((breach, window)) =
-                    self.watch(&key, &guardrails, hold, &shutdown).await?
+                match self
+                    .watch(name, &mut status, &key, &guardrails, hold, &shutdown)
+                    .await?
                 {
-                    return self
-                        .roll_back(name, &key, status, &previous, &started, breach, window)
-                        .await;
+                    Watched::Held => {}
+                    Watched::Breached(breach, window) => {
+                        return self
+                            .roll_back(name, &key, status, &previous, &started, breach, window)
+                            .await;
+                    }
+                    Watched::Aborted => {
+                        let breach = Breach {
+                            rule: "aborted by an operator".into(),
+                            value: 0.0,
+                            shown: "slipway rollout abort".into(),
+                            holding_since_ms: now_ms(),
+                            at_ms: now_ms(),
+                        };
+                        return self
+                            .roll_back(
+                                name,
+                                &key,
+                                status,
+                                &previous,
+                                &started,
+                                breach,
+                                serde_json::Value::Null,
+                            )
+                            .await;
+                    }
+                    Watched::PromoteNow => {
+                        status.history.push(StepRecord {
+                            at_ms: now_ms(),
+                            what: "promotion requested by an operator".into(),
+                        });
+                        break;
+                    }
                 }
                 if shutdown.is_cancelled() {
                     return Ok(());
@@ -545,15 +596,33 @@ impl Engine {
     /// Holds for `hold`, evaluating `guardrails` every tick; returns the first breach.
     async fn watch(
         &self,
+        name: &str,
+        status: &mut RolloutStatus,
         key: &str,
         guardrails: &[Guardrail],
         hold: Duration,
         shutdown: &CancellationToken,
-    ) -> Result<Option<(Breach, serde_json::Value)>, EngineError> {
-        let until = Instant::now() + hold;
+    ) -> Result<Watched, EngineError> {
+        let mut until = Instant::now() + hold;
+        let mut paused_at: Option<Instant> = None;
         let mut history = Vec::new();
         let mut states = vec![GuardrailState::default(); guardrails.len()];
         loop {
+            match self.control(name).await {
+                Some(Control::Abort) => return Ok(Watched::Aborted),
+                Some(Control::Promote) => return Ok(Watched::PromoteNow),
+                Some(Control::Pause) if paused_at.is_none() => {
+                    paused_at = Some(Instant::now());
+                    self.note(name, status, "paused by an operator").await?;
+                }
+                Some(Control::Resume) | None => {
+                    if let Some(at) = paused_at.take() {
+                        until += at.elapsed();
+                        self.note(name, status, "resumed by an operator").await?;
+                    }
+                }
+                Some(Control::Pause) => {}
+            }
             let snapshot = self.router.metrics(key).await.map_err(router_error(key))?;
             history.push(snapshot);
             if history.len() > 600 {
@@ -583,18 +652,50 @@ impl Engine {
                             "stable": {"requests": window.stable.requests(), "errors": window.stable.errors(),
                                        "errorRate": window.stable.error_rate()},
                         });
-                        return Ok(Some((breach, evidence)));
+                        return Ok(Watched::Breached(breach, evidence));
                     }
                 }
             }
-            if Instant::now() >= until || shutdown.is_cancelled() {
-                return Ok(None);
+            if (paused_at.is_none() && Instant::now() >= until) || shutdown.is_cancelled() {
+                return Ok(Watched::Held);
             }
             tokio::select! {
-                () = shutdown.cancelled() => return Ok(None),
+                () = shutdown.cancelled() => return Ok(Watched::Held),
                 () = tokio::time::sleep(self.guardrail_tick) => {}
             }
         }
+    }
+
+    /// The operator's request on a rollout, from its `slipway.dev/control` annotation (set by
+    /// `slipway rollout abort|promote|pause|resume`, so every request is an audited change).
+    async fn control(&self, name: &str) -> Option<Control> {
+        let r = self.store.get("Rollout", name).await.ok()??;
+        match r
+            .metadata
+            .annotations
+            .get(CONTROL_ANNOTATION)
+            .map(String::as_str)
+        {
+            Some("abort") => Some(Control::Abort),
+            Some("promote") => Some(Control::Promote),
+            Some("pause") => Some(Control::Pause),
+            Some("resume") => Some(Control::Resume),
+            _ => None,
+        }
+    }
+
+    /// Appends a line to a rollout's history and saves it.
+    async fn note(
+        &self,
+        name: &str,
+        status: &mut RolloutStatus,
+        what: &str,
+    ) -> Result<(), EngineError> {
+        status.history.push(StepRecord {
+            at_ms: now_ms(),
+            what: what.to_string(),
+        });
+        self.write(name, status).await
     }
 
     /// Traffic back to stable first, then the canary stops; the evidence is kept.

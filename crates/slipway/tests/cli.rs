@@ -1541,3 +1541,98 @@ fn a_killed_server_restores_stable_and_rolls_back_the_rollout_in_flight() {
         "{history:?}"
     );
 }
+
+#[test]
+fn operators_promote_and_abort_rollouts_and_each_request_is_audited() {
+    let server = Server::start();
+    apply_examples(&server);
+    let dir = server.root.path().join("release");
+    std::fs::create_dir_all(&dir).unwrap();
+    let listen = loopback_address();
+    server
+        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
+        .expect(OK);
+    let v1 = write_file(
+        &dir,
+        "v1.yaml",
+        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
+    );
+    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
+    server.wait_for_phase("v1", &["Promoted"]);
+    let slow = "{canary: {steps: [{weight: 10, pause: 60s}, {weight: 50, pause: 60s}]}}";
+    let wait_weight = |name: &str, weight: u64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while server
+            .cli(&["get", "rollout", name, "-o", "json"])
+            .expect(OK)
+            .json()["status"]["weight"]
+            != weight
+        {
+            assert!(Instant::now() < deadline, "{name} never reached {weight}%");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+
+    let v2 = write_file(
+        &dir,
+        "v2.yaml",
+        &rollout_document("v2", "2.0.0", &listen, slow),
+    );
+    server.cli(&["apply", "-f", path_str(&v2)]).expect(OK);
+    wait_weight("v2", 10);
+    server.cli(&["rollout", "promote", "v2"]).expect(OK);
+    let status = server.wait_for_phase("v2", &["Promoted", "RolledBack", "Failed"]);
+    assert_eq!(status["phase"], "Promoted", "{status}");
+    let shown = server.cli(&["rollout", "status", "v2"]).expect(OK);
+    assert!(
+        shown.stdout.contains("promotion requested by an operator"),
+        "{}",
+        shown.stdout
+    );
+
+    let v3 = write_file(
+        &dir,
+        "v3.yaml",
+        &rollout_document("v3", "3.0.0", &listen, slow),
+    );
+    server.cli(&["apply", "-f", path_str(&v3)]).expect(OK);
+    wait_weight("v3", 10);
+    server.cli(&["rollout", "abort", "v3"]).expect(OK);
+    let status = server.wait_for_phase("v3", &["Promoted", "RolledBack", "Failed"]);
+    assert_eq!(status["phase"], "RolledBack", "{status}");
+    assert_eq!(
+        status["breach"]["rule"], "aborted by an operator",
+        "{status}"
+    );
+    let body = reqwest::blocking::get(format!("http://{listen}/"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(body.trim(), "example-service 2.0.0");
+    // Steering an ended rollout is refused.
+    server.cli(&["rollout", "abort", "v3"]).expect(CONFLICT);
+    // Both requests are in the audit log, by the admin.
+    let entries = server
+        .cli(&["audit", "entries", "-o", "json", "--limit", "1000"])
+        .expect(OK)
+        .json();
+    let steering: Vec<(String, String)> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "Rollout" && e["action"] == "update")
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_string(),
+                e["actor"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steering,
+        vec![
+            ("v2".to_string(), "admin".to_string()),
+            ("v3".to_string(), "admin".to_string())
+        ]
+    );
+}

@@ -149,8 +149,11 @@ pub struct MannWhitneyClassifier {
     pub measure: EffectSizeMeasure,
 }
 
-/// The missing-data branch shared by both classifiers.
-fn missing_data(context: &MetricContext<'_>, nodata_deviation: f64) -> MetricClassification {
+/// The missing-data branch shared by every classifier.
+pub(crate) fn missing_data(
+    context: &MetricContext<'_>,
+    nodata_deviation: f64,
+) -> MetricClassification {
     match context.nan_strategy {
         NanStrategy::Remove => {
             let reason = Some(format!("Missing data for {}", context.name));

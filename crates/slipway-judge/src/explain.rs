@@ -7,6 +7,7 @@ use crate::classifier::Classification;
 use crate::judge::{JudgeResult, MissingDataPolicy};
 use crate::metric::MetricResult;
 use crate::params::EffectSizeMeasure;
+use crate::proportion::ProportionComparison;
 use crate::spread::SpreadComparison;
 
 /// Formats a number for people: about three significant digits, `NaN` and `∞`
@@ -58,6 +59,14 @@ fn format_percent(fraction: f64) -> String {
     let percent = fraction * 100.0;
     if percent.fract() == 0.0 {
         format!("{percent:.0}%")
+    } else if percent > 99.0 && percent < 100.0 {
+        // Confidence levels such as 0.99963 must not round to "100.0%": use
+        // the fewest decimals that stay below 100.
+        let text = (1..=12)
+            .map(|decimals| format!("{percent:.decimals$}"))
+            .find(|text| !text.starts_with("100"))
+            .unwrap_or_else(|| format!("{percent}"));
+        format!("{text}%")
     } else {
         format!("{}%", format_number(percent))
     }
@@ -166,6 +175,59 @@ fn spread_clause(spread: &SpreadComparison, unit: &str) -> String {
     )
 }
 
+/// Clauses for a `ProportionClassifier` result: rates, difference, p-values.
+fn proportion_clauses(metric: &MetricResult, proportion: &ProportionComparison) -> Vec<String> {
+    let mut clauses = vec![format!(
+        "canary rate {} ({} of {}) vs baseline {} ({} of {})",
+        format_percent(proportion.canary_rate),
+        proportion.canary.events,
+        proportion.canary.trials,
+        format_percent(proportion.baseline_rate),
+        proportion.baseline.events,
+        proportion.baseline.trials
+    )];
+    if let (Some(difference), Some([lower, upper])) = (metric.estimate, metric.interval) {
+        clauses.push(format!(
+            "difference {}{} points ({} CI {}..{} points)",
+            if difference > 0.0 { "+" } else { "" },
+            format_number(difference * 100.0),
+            format_percent(metric.params.conf_level),
+            format_number(lower * 100.0),
+            format_number(upper * 100.0)
+        ));
+    }
+    let test = proportion.method.describe();
+    let alpha = format_number(proportion.alpha);
+    let describe = |label: &str, p_value: f64| {
+        let relation = if p_value < proportion.alpha {
+            "below"
+        } else {
+            "not below"
+        };
+        format!(
+            "one-sided {test} p = {} for {label}, {relation} α = {alpha}",
+            format_number(p_value)
+        )
+    };
+    let direction = metric.params.direction;
+    match metric.classification {
+        Classification::Low => clauses.push(describe("a decrease", proportion.p_value_decrease)),
+        Classification::High => clauses.push(describe("an increase", proportion.p_value_increase)),
+        _ => {
+            if direction.allows_increase() {
+                clauses.push(describe("an increase", proportion.p_value_increase));
+            }
+            if direction.allows_decrease() {
+                clauses.push(describe("a decrease", proportion.p_value_decrease));
+            }
+        }
+    }
+    if let Some(effect) = effect_clause(metric) {
+        clauses.push(effect);
+    }
+    clauses
+}
+
 /// One line explaining one metric's result. `unit` is appended to values of the
 /// metric (e.g. `ms`).
 pub fn explain_metric(metric: &MetricResult, unit: Option<&str>) -> String {
@@ -187,6 +249,10 @@ pub fn explain_metric(metric: &MetricResult, unit: Option<&str>) -> String {
             );
         }
         _ => {}
+    }
+    if let Some(proportion) = &metric.proportion {
+        let clauses = proportion_clauses(metric, proportion);
+        return format!("{name}: {} → {result}", clauses.join(", "));
     }
     let (Some(estimate), Some([lower, upper])) = (metric.estimate, metric.interval) else {
         return format!("{name}: {} → {result}", metric.reason);
@@ -292,4 +358,18 @@ pub fn explain(result: &JudgeResult) -> Vec<String> {
         });
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_near_100_keep_their_digits() {
+        assert_eq!(format_percent(0.98), "98%");
+        assert_eq!(format_percent(0.995), "99.5%");
+        assert_eq!(format_percent(1.0 - 2.0 * 0.01 / 54.0), "99.96%");
+        assert_eq!(format_percent(0.999_999), "99.9999%");
+        assert_eq!(format_percent(0.0312), "3.12%");
+    }
 }

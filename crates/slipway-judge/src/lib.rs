@@ -15,8 +15,14 @@
 //! Extras beyond Kayenta, each off by default so Kayenta's results are
 //! reproduced exactly: `minSampleCount` (too few samples is `Nodata`, never
 //! `Pass`), `missingDataPolicy` (`hold` or `fail` instead of letting missing data
-//! pass silently) and `spreadCheck` (Brown–Forsythe test flags a canary whose
-//! spread blew up while its centre stayed put).
+//! pass silently), `spreadCheck` (Brown–Forsythe test flags a canary whose
+//! spread blew up while its centre stayed put) and the `ProportionClassifier`
+//! ([`proportion`]: Fisher's exact or a z test on 0/1 event samples, for sparse
+//! error metrics that Mann–Whitney passes).
+//!
+//! [`simulation`] is a seeded, pure quality harness: synthetic request streams,
+//! sequential judging, false-positive and detection rates
+//! (`examples/quality.rs` prints the figures).
 //!
 //! Where Kayenta draws unseeded random noise, this crate uses a port of
 //! `java.util.Random` with a fixed seed, so every result is reproducible.
@@ -35,9 +41,11 @@ pub mod metric;
 pub mod normal_distribution;
 pub mod outliers;
 pub mod params;
+pub mod proportion;
 mod ranking;
 pub mod root_finder;
 pub mod scoring;
+pub mod simulation;
 pub mod spread;
 pub mod statistics;
 pub mod transforms;

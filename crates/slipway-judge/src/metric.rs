@@ -9,8 +9,9 @@
 //! 3. descriptive statistics of each cleaned series;
 //! 4. extra — minimum sample count: below it, `Nodata` (or `NodataFailMetric`
 //!    when `mustHaveData` and not critical), never `Pass`;
-//! 5. the classifier (Mann–Whitney by default); a failure becomes `Error` with
-//!    `critical = false`, as upstream;
+//! 5. the classifier (Mann–Whitney by default, or the benchmark mean
+//!    inequality, or Slipway's opt-in proportion test); a failure becomes
+//!    `Error` with `critical = false`, as upstream;
 //! 6. extra — spread check: a `Pass` whose spread blew up becomes `High`.
 
 use serde::Serialize;
@@ -25,6 +26,7 @@ use crate::params::{
     ClassifierKind, ClassifierParams, EffectSizeMeasure, NanStrategy, OutlierStrategy,
     ResolvedParams,
 };
+use crate::proportion::{ProportionClassifier, ProportionComparison, ProportionOutcome};
 use crate::spread::{SpreadComparison, compare_spread};
 use crate::statistics::{Summary, percentile, summary};
 use crate::transforms::{remove_nans, remove_outliers, replace_nans};
@@ -83,23 +85,30 @@ pub struct MetricResult {
     /// mean is zero or the metric errored).
     #[serde(serialize_with = "serialize_f64")]
     pub deviation: f64,
-    /// Location-shift estimate `canary − baseline`, when a test ran.
+    /// Location-shift estimate `canary − baseline`, when a test ran (for the
+    /// `ProportionClassifier`: the difference of event rates).
     #[serde(serialize_with = "serialize_option_f64")]
     pub estimate: Option<f64>,
-    /// Confidence interval of the shift `[lower, upper]`, when a test ran.
+    /// Confidence interval of the shift `[lower, upper]`, when a test ran (for
+    /// the `ProportionClassifier`: Newcombe's interval of the rate difference).
     #[serde(serialize_with = "serialize_option_pair")]
     pub interval: Option<[f64; 2]>,
     /// Why.
     pub reason: String,
     /// Metric name.
     pub name: String,
-    /// `[−tolerance·|estimate|, +tolerance·|estimate|]`, when a test ran.
+    /// `[−tolerance·|estimate|, +tolerance·|estimate|]`, when a Mann–Whitney
+    /// test ran.
     #[serde(serialize_with = "serialize_option_pair")]
     pub bounds: Option<[f64; 2]>,
     /// Effect size and thresholds, when a test ran.
     pub effect_size: Option<EffectSizeReport>,
     /// Spread check outcome, when enabled and run.
     pub spread: Option<SpreadComparison>,
+    /// Proportion test details (`ProportionClassifier` only; omitted from JSON
+    /// otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proportion: Option<ProportionComparison>,
     /// Baseline series report.
     pub baseline: SeriesReport,
     /// Canary series report.
@@ -170,6 +179,7 @@ pub fn classify_metric(
         bounds: None,
         effect_size: None,
         spread: None,
+        proportion: None,
         baseline: report(baseline, &baseline_clean, baseline_nans, baseline_outliers),
         canary: report(canary, &canary_clean, canary_nans, canary_outliers),
         params: resolved,
@@ -197,7 +207,8 @@ pub fn classify_metric(
     let minimum = resolved.min_sample_count;
     let below_minimum = minimum > 0
         && ((baseline_clean.len() as u64) < minimum || (canary_clean.len() as u64) < minimum);
-    let outcome = if below_minimum {
+    let mut proportion_outcome: Option<ProportionOutcome> = None;
+    let outcome: Result<MetricClassification, String> = if below_minimum {
         let classification = if resolved.must_have_data && !resolved.critical {
             Classification::NodataFailMetric
         } else {
@@ -230,10 +241,35 @@ pub fn classify_metric(
                     ),
                     measure: resolved.effect_size.measure,
                 };
-                classifier.classify(&baseline_clean, &canary_clean, &context)
+                classifier
+                    .classify(&baseline_clean, &canary_clean, &context)
+                    .map_err(|error| error.to_string())
             }
             ClassifierKind::MeanInequality => {
                 Ok(MeanInequalityClassifier.classify(&baseline_clean, &canary_clean, &context))
+            }
+            ClassifierKind::Proportion => {
+                let classifier = ProportionClassifier {
+                    method: resolved.proportion.map(|p| p.test).unwrap_or_default(),
+                    conf_level: resolved.conf_level,
+                    effect_size_thresholds: (
+                        resolved.effect_size.allowed_decrease,
+                        resolved.effect_size.allowed_increase,
+                    ),
+                    critical_thresholds: (
+                        resolved.effect_size.critical_decrease,
+                        resolved.effect_size.critical_increase,
+                    ),
+                    measure: resolved.effect_size.measure,
+                };
+                match classifier.classify(&baseline_clean, &canary_clean, &context) {
+                    Ok(outcome) => {
+                        let classification = outcome.classification.clone();
+                        proportion_outcome = Some(outcome);
+                        Ok(classification)
+                    }
+                    Err(error) => Err(error.to_string()),
+                }
             }
         }
     };
@@ -267,6 +303,23 @@ pub fn classify_metric(
                             .to_owned(),
                     );
                 }
+            }
+            if let Some(outcome) = proportion_outcome {
+                if let Some((difference, interval)) = outcome.difference {
+                    result.estimate = Some(difference);
+                    result.interval = Some(interval);
+                }
+                if let Some(value) = outcome.effect_size {
+                    result.effect_size = Some(EffectSizeReport {
+                        measure: resolved.effect_size.measure,
+                        value,
+                        allowed_increase: resolved.effect_size.allowed_increase,
+                        allowed_decrease: resolved.effect_size.allowed_decrease,
+                        critical_increase: resolved.effect_size.critical_increase,
+                        critical_decrease: resolved.effect_size.critical_decrease,
+                    });
+                }
+                result.proportion = outcome.comparison;
             }
         }
     }

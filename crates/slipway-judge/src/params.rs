@@ -11,11 +11,13 @@
 //! sense (NaN tolerance, confidence 5, an unknown classifier) are reported as
 //! problems; the metric is then classified `Error` with that reason.
 //!
-//! Slipway extras, all off by default: `minSampleCount` and `spreadCheck`.
+//! Slipway extras, all off by default: `minSampleCount`, `spreadCheck`, and the
+//! `ProportionClassifier` with its `proportion` settings.
 
 use serde::{Deserialize, Serialize};
 
 use crate::json_numbers::{deserialize_option_f64, serialize_f64, serialize_option_f64};
+use crate::proportion::ProportionMethod;
 
 /// Kayenta's hard-coded judge tolerance (fraction of the estimate).
 pub const DEFAULT_TOLERANCE: f64 = 0.25;
@@ -122,6 +124,16 @@ pub struct SpreadCheckParams {
     pub tail_quantile: Option<f64>,
 }
 
+/// Proportion-test settings as written in JSON (`proportion`, Slipway extra;
+/// only read when `classifier` is `ProportionClassifier`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProportionParams {
+    /// `fisher` (default, Fisher's exact test) or `zTest` (pooled z test).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
+}
+
 /// Classifier parameters as written in JSON. Every key is optional; `null`
 /// counts as missing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -177,6 +189,10 @@ pub struct ClassifierParams {
     /// did not move. Off by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spread_check: Option<SpreadCheckParams>,
+    /// Slipway extra: settings of the `ProportionClassifier` (ignored by the
+    /// other classifiers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proportion: Option<ProportionParams>,
 }
 
 /// Which metric classifier runs.
@@ -188,6 +204,10 @@ pub enum ClassifierKind {
     /// Kayenta's benchmark `MeanInequalityClassifier`.
     #[serde(rename = "MeanInequalityClassifier")]
     MeanInequality,
+    /// Slipway's opt-in test for proportions on 0/1 event samples
+    /// (see [`crate::proportion`]).
+    #[serde(rename = "ProportionClassifier")]
+    Proportion,
 }
 
 /// Which change direction counts as a failure.
@@ -321,6 +341,17 @@ pub struct ResolvedParams {
     pub min_sample_count: u64,
     /// Spread check.
     pub spread_check: ResolvedSpreadCheck,
+    /// Proportion test settings; present only for the `ProportionClassifier`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proportion: Option<ResolvedProportion>,
+}
+
+/// Proportion test settings after defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedProportion {
+    /// Which test runs.
+    pub test: ProportionMethod,
 }
 
 /// The outcome of [`ClassifierParams::resolve`].
@@ -367,6 +398,12 @@ impl ClassifierParams {
             }),
             (own, base) => merge_option(own, base),
         };
+        let proportion = match (&self.proportion, &defaults.proportion) {
+            (Some(own), Some(base)) => Some(ProportionParams {
+                test: merge_option(&own.test, &base.test),
+            }),
+            (own, base) => merge_option(own, base),
+        };
         ClassifierParams {
             classifier: merge_option(&self.classifier, &defaults.classifier),
             tolerance: self.tolerance.or(defaults.tolerance),
@@ -379,6 +416,7 @@ impl ClassifierParams {
             outliers,
             min_sample_count: self.min_sample_count.or(defaults.min_sample_count),
             spread_check,
+            proportion,
         }
     }
 
@@ -390,9 +428,10 @@ impl ClassifierParams {
         let classifier = match self.classifier.as_deref() {
             None | Some("MannWhitneyClassifier") => ClassifierKind::MannWhitney,
             Some("MeanInequalityClassifier") => ClassifierKind::MeanInequality,
+            Some("ProportionClassifier") => ClassifierKind::Proportion,
             Some(other) => {
                 problems.push(format!(
-                    "unknown classifier \"{other}\" (expected MannWhitneyClassifier or MeanInequalityClassifier)"
+                    "unknown classifier \"{other}\" (expected MannWhitneyClassifier, MeanInequalityClassifier or ProportionClassifier)"
                 ));
                 ClassifierKind::MannWhitney
             }
@@ -446,6 +485,8 @@ impl ClassifierParams {
             }
         };
         let spread_check = resolve_spread_check(self.spread_check.as_ref(), &mut problems);
+        let proportion = (classifier == ClassifierKind::Proportion)
+            .then(|| resolve_proportion(self.proportion.as_ref(), &mut problems));
 
         Resolution {
             params: ResolvedParams {
@@ -460,6 +501,7 @@ impl ClassifierParams {
                 outliers,
                 min_sample_count,
                 spread_check,
+                proportion,
             },
             notes,
             problems,
@@ -529,6 +571,23 @@ fn resolve_outliers(
         strategy,
         outlier_factor,
     }
+}
+
+fn resolve_proportion(
+    params: Option<&ProportionParams>,
+    problems: &mut Vec<String>,
+) -> ResolvedProportion {
+    let test = match params.and_then(|params| params.test.as_deref()) {
+        None | Some("fisher") => ProportionMethod::Fisher,
+        Some("zTest") => ProportionMethod::ZTest,
+        Some(other) => {
+            problems.push(format!(
+                "unknown proportion.test \"{other}\" (expected fisher or zTest)"
+            ));
+            ProportionMethod::Fisher
+        }
+    };
+    ResolvedProportion { test }
 }
 
 fn resolve_spread_check(
@@ -609,5 +668,37 @@ mod tests {
         )
         .expect("valid json");
         assert_eq!(params.resolve().problems.len(), 4);
+    }
+
+    #[test]
+    fn proportion_settings_only_for_the_proportion_classifier() {
+        let resolved = ClassifierParams::default().resolve().params;
+        assert_eq!(resolved.proportion, None);
+        let params: ClassifierParams =
+            serde_json::from_str(r#"{"classifier": "ProportionClassifier"}"#).expect("valid");
+        let resolved = params.resolve().params;
+        assert_eq!(resolved.classifier, ClassifierKind::Proportion);
+        assert_eq!(
+            resolved.proportion,
+            Some(ResolvedProportion {
+                test: ProportionMethod::Fisher
+            })
+        );
+        let params: ClassifierParams = serde_json::from_str(
+            r#"{"classifier": "ProportionClassifier", "proportion": {"test": "zTest"}}"#,
+        )
+        .expect("valid");
+        let defaults: ClassifierParams =
+            serde_json::from_str(r#"{"proportion": {"test": "fisher"}}"#).expect("valid");
+        let resolved = params.overlay_on(&defaults).resolve().params;
+        assert_eq!(
+            resolved.proportion.map(|proportion| proportion.test),
+            Some(ProportionMethod::ZTest)
+        );
+        let params: ClassifierParams = serde_json::from_str(
+            r#"{"classifier": "ProportionClassifier", "proportion": {"test": "chiSquared"}}"#,
+        )
+        .expect("valid");
+        assert_eq!(params.resolve().problems.len(), 1);
     }
 }

@@ -57,6 +57,10 @@ fn json_word() -> impl Strategy<Value = Value> {
         json!("meanRatio"),
         json!("MannWhitneyClassifier"),
         json!("MeanInequalityClassifier"),
+        json!("ProportionClassifier"),
+        json!("ProportionClassifier"),
+        json!("fisher"),
+        json!("zTest"),
         json!("nonsense"),
         json!(3),
     ])
@@ -69,6 +73,7 @@ prop_compose! {
         direction in json_word(), nan in json_word(), critical in any::<bool>(), must in any::<bool>(),
         strategy in json_word(), factor in json_number(), minimum in json_number(),
         spread_on in any::<bool>(), alpha in json_number(), ratio in json_number(), tail in json_number(),
+        test in json_word(),
     ) -> Value {
         json!({
             "classifier": classifier, "tolerance": tolerance, "confLevel": conf,
@@ -77,7 +82,8 @@ prop_compose! {
             "direction": direction, "nanStrategy": nan, "critical": critical, "mustHaveData": must,
             "outliers": {"strategy": strategy, "outlierFactor": factor},
             "minSampleCount": minimum,
-            "spreadCheck": {"enabled": spread_on, "alpha": alpha, "maxSpreadIncrease": ratio, "tailQuantile": tail}
+            "spreadCheck": {"enabled": spread_on, "alpha": alpha, "maxSpreadIncrease": ratio, "tailQuantile": tail},
+            "proportion": {"test": test}
         })
     }
 }

@@ -637,6 +637,17 @@ pub enum Strategy {
     Direct {},
     /// Shift traffic in weighted steps, each held for its pause while guardrails watch.
     Canary { steps: Vec<CanaryStep> },
+    /// Start the new version beside the old one (the idle colour), smoke-test it through the
+    /// router with the version pinned, switch all traffic at once, and keep the old colour
+    /// running for the rollback window while guardrails watch the new one.
+    #[serde(rename_all = "camelCase")]
+    BlueGreen {
+        /// A path requested through the router, pinned to the new version, before the switch.
+        #[serde(default)]
+        smoke_path: Option<String>,
+        /// How long the old colour stays ready to take traffic back, e.g. `30s`.
+        rollback_window: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -741,6 +752,21 @@ impl SpecRules for RolloutSpec {
                         e,
                     ));
                 }
+            }
+        }
+        if let Strategy::BlueGreen {
+            rollback_window,
+            smoke_path,
+        } = &self.strategy
+        {
+            if let Err(e) = crate::guardrail::parse_duration_ms(rollback_window) {
+                d.push(Diagnostic::new("spec.strategy.blueGreen.rollbackWindow", e));
+            }
+            if smoke_path.as_ref().is_some_and(|p| !p.starts_with('/')) {
+                d.push(Diagnostic::new(
+                    "spec.strategy.blueGreen.smokePath",
+                    "must start with /",
+                ));
             }
         }
         if let Err(e) = crate::guardrail::parse_duration_ms(&self.health_check.ready_timeout) {

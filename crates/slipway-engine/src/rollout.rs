@@ -339,6 +339,30 @@ impl Engine {
             .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
             .collect();
 
+        if let (
+            Strategy::BlueGreen {
+                smoke_path,
+                rollback_window,
+            },
+            Some(old),
+        ) = (&spec.strategy, &previous)
+        {
+            let window = Duration::from_millis(parse_duration_ms(rollback_window).unwrap_or(0));
+            return self
+                .blue_green(
+                    name,
+                    &key,
+                    listen,
+                    status,
+                    old,
+                    &started,
+                    smoke_path.as_deref(),
+                    window,
+                    &guardrails,
+                    &shutdown,
+                )
+                .await;
+        }
         let steps = match (&spec.strategy, &previous) {
             (Strategy::Canary { steps }, Some(_)) => steps.clone(),
             // Nothing to compare with (first deployment) or a direct strategy: swap at once.
@@ -363,7 +387,15 @@ impl Engine {
                 self.write(name, &status).await?;
                 let hold = Duration::from_millis(parse_duration_ms(&step.pause).unwrap_or(0));
                 match self
-                    .watch(name, &mut status, &key, &guardrails, hold, &shutdown)
+                    .watch(
+                        name,
+                        &mut status,
+                        &key,
+                        Version::Canary,
+                        &guardrails,
+                        hold,
+                        &shutdown,
+                    )
                     .await?
                 {
                     Watched::Held => {}
@@ -599,6 +631,7 @@ impl Engine {
         name: &str,
         status: &mut RolloutStatus,
         key: &str,
+        watched: Version,
         guardrails: &[Guardrail],
         hold: Duration,
         shutdown: &CancellationToken,
@@ -629,7 +662,7 @@ impl Engine {
                 history.remove(0);
             }
             if let Some(window) = window_over(&history, self.guardrail_window) {
-                let canary = window.version(Version::Canary);
+                let canary = window.version(watched);
                 let now = now_ms();
                 for (rule, state) in guardrails.iter().zip(states.iter_mut()) {
                     let value = match rule.metric {
@@ -664,6 +697,162 @@ impl Engine {
                 () = tokio::time::sleep(self.guardrail_tick) => {}
             }
         }
+    }
+
+    /// Blue-green: the new colour starts idle beside the old one, is smoke-tested with the
+    /// version pinned, takes all traffic at once, and the old colour stays ready for the
+    /// rollback window.
+    #[allow(clippy::too_many_arguments)] // one call site; the values are the rollout's state
+    async fn blue_green(
+        &self,
+        name: &str,
+        key: &str,
+        listen: SocketAddr,
+        mut status: RolloutStatus,
+        old: &Deployed,
+        new: &[Instance],
+        smoke_path: Option<&str>,
+        window: Duration,
+        guardrails: &[Guardrail],
+        shutdown: &CancellationToken,
+    ) -> Result<(), EngineError> {
+        let routed = |list: &[Instance]| -> Vec<RoutedInstance> {
+            list.iter()
+                .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
+                .collect()
+        };
+        let stop_all = |list: Vec<Instance>| async move {
+            for i in list {
+                self.target.stop(&i.id).await;
+            }
+        };
+        // The new colour sits behind the router as the (weight 0) canary: only pinned requests reach it.
+        self.router
+            .set_backends(key, routed(&old.instances), routed(new))
+            .await
+            .map_err(router_error(key))?;
+        self.router
+            .set_canary_weight(key, CanaryWeight::ZERO)
+            .await
+            .map_err(router_error(key))?;
+        if let Some(path) = smoke_path {
+            let url = format!("http://{listen}{path}");
+            let answer = self
+                .http
+                .get(&url)
+                .header("x-slipway-version", "canary")
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await;
+            let ok = matches!(&answer, Ok(r) if r.status().is_success());
+            let shown = match answer {
+                Ok(r) => r.status().to_string(),
+                Err(e) => e.to_string(),
+            };
+            status.history.push(StepRecord {
+                at_ms: now_ms(),
+                what: format!("smoke test {path} on the new colour: {shown}"),
+            });
+            if !ok {
+                self.router
+                    .set_backends(key, routed(&old.instances), Vec::new())
+                    .await
+                    .map_err(router_error(key))?;
+                stop_all(new.to_vec()).await;
+                status.phase = Phase::RolledBack;
+                status.message = Some(format!("smoke test {path} failed: {shown}"));
+                return self.write(name, &status).await;
+            }
+        }
+        // Switch: all traffic to the new colour; the old one stays as the idle canary.
+        self.router
+            .set_backends(key, routed(new), routed(&old.instances))
+            .await
+            .map_err(router_error(key))?;
+        status.weight = 100;
+        status.history.push(StepRecord {
+            at_ms: now_ms(),
+            what: format!(
+                "switched to {}; {} kept for {window:?}",
+                status.version, old.version
+            ),
+        });
+        self.write(name, &status).await?;
+        let outcome = self
+            .watch(
+                name,
+                &mut status,
+                key,
+                Version::Stable,
+                guardrails,
+                window,
+                shutdown,
+            )
+            .await?;
+        let switch_back = match outcome {
+            Watched::Breached(breach, evidence) => Some((breach, evidence)),
+            Watched::Aborted => Some((
+                Breach {
+                    rule: "aborted by an operator".into(),
+                    value: 0.0,
+                    shown: "slipway rollout abort".into(),
+                    holding_since_ms: now_ms(),
+                    at_ms: now_ms(),
+                },
+                serde_json::Value::Null,
+            )),
+            Watched::Held | Watched::PromoteNow => None,
+        };
+        if let Some((breach, evidence)) = switch_back {
+            self.router
+                .set_backends(key, routed(&old.instances), Vec::new())
+                .await
+                .map_err(router_error(key))?;
+            let stable_at = now_ms();
+            let mut logs = serde_json::Map::new();
+            for i in new {
+                logs.insert(
+                    i.id.clone(),
+                    serde_json::json!(self.target.last_output(&i.id).await),
+                );
+            }
+            stop_all(new.to_vec()).await;
+            status.phase = Phase::RolledBack;
+            status.weight = 0;
+            status.stable_at_ms = Some(stable_at);
+            status.history.push(StepRecord {
+                at_ms: stable_at,
+                what: format!(
+                    "switched back to {}: {} = {}",
+                    old.version, breach.rule, breach.shown
+                ),
+            });
+            status.evidence =
+                Some(serde_json::json!({"window": evidence, "newColourOutput": logs}));
+            status.breach = Some(breach);
+            return self.write(name, &status).await;
+        }
+        self.router
+            .set_backends(key, routed(new), Vec::new())
+            .await
+            .map_err(router_error(key))?;
+        stop_all(old.instances.clone()).await;
+        self.stable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                key.to_string(),
+                Deployed {
+                    version: status.version.clone(),
+                    instances: new.to_vec(),
+                },
+            );
+        status.phase = Phase::Promoted;
+        status.history.push(StepRecord {
+            at_ms: now_ms(),
+            what: format!("promoted {}; {} stopped", status.version, old.version),
+        });
+        self.write(name, &status).await
     }
 
     /// The operator's request on a rollout, from its `slipway.dev/control` annotation (set by

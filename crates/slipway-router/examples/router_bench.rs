@@ -31,8 +31,16 @@ type BoxError = Box<dyn Error + Send + Sync>;
 const USAGE: &str =
     "usage: router_bench upstream LISTEN | router_bench router LISTEN UPSTREAM [CANARY_PERCENT]";
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
+fn main() -> Result<(), BoxError> {
+    // ROUTER_BENCH_THREADS sets the number of runtime worker threads (default: one per core).
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = std::env::var("ROUTER_BENCH_THREADS").ok().and_then(|t| t.parse().ok()) {
+        runtime.worker_threads(threads);
+    }
+    runtime.enable_all().build()?.block_on(run())
+}
+
+async fn run() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args
         .iter()

@@ -1636,3 +1636,88 @@ fn operators_promote_and_abort_rollouts_and_each_request_is_audited() {
         ]
     );
 }
+
+#[test]
+fn blue_green_smoke_tests_switches_and_switches_back() {
+    let server = Server::start();
+    apply_examples(&server);
+    let dir = server.root.path().join("release");
+    std::fs::create_dir_all(&dir).unwrap();
+    let listen = loopback_address();
+    server
+        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
+        .expect(OK);
+    let broken = "apiVersion: slipway.dev/v1alpha1\nkind: Artifact\nmetadata: {name: payments-api-9-0-0}\nspec: {service: payments-api, version: \"9.0.0\", location: \"{program}\", args: [example-service], env: {EXAMPLE_ERROR_RATE: \"1.0\"}}\n";
+    let broken = write_file(&dir, "broken.yaml", broken);
+    server.cli(&["apply", "-f", path_str(&broken)]).expect(OK);
+    let v1 = write_file(
+        &dir,
+        "v1.yaml",
+        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
+    );
+    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
+    server.wait_for_phase("v1", &["Promoted"]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = background_load(format!("http://{listen}/"), stop.clone());
+    let blue_green = "{blueGreen: {smokePath: /, rollbackWindow: 1500ms}}";
+
+    // A build that fails its smoke test never gets unpinned traffic.
+    let v9 = write_file(
+        &dir,
+        "v9.yaml",
+        &rollout_document("v9", "9.0.0", &listen, blue_green),
+    );
+    server.cli(&["apply", "-f", path_str(&v9)]).expect(OK);
+    let status = server.wait_for_phase("v9", &["Promoted", "RolledBack", "Failed"]);
+    assert_eq!(status["phase"], "RolledBack", "{status}");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("smoke test / failed"),
+        "{status}"
+    );
+
+    let v2 = write_file(
+        &dir,
+        "v2.yaml",
+        &rollout_document("v2", "2.0.0", &listen, blue_green),
+    );
+    server.cli(&["apply", "-f", path_str(&v2)]).expect(OK);
+    let status = server.wait_for_phase("v2", &["Promoted", "RolledBack", "Failed"]);
+    assert_eq!(status["phase"], "Promoted", "{status}");
+
+    let v3 = write_file(
+        &dir,
+        "v3.yaml",
+        &rollout_document("v3", "3.0.0", &listen, "{blueGreen: {rollbackWindow: 10s}}"),
+    );
+    server.cli(&["apply", "-f", path_str(&v3)]).expect(OK);
+    let status = server.wait_for_phase("v3", &["Promoted", "RolledBack", "Failed"]);
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let seen = load.join().unwrap();
+    assert_eq!(status["phase"], "RolledBack", "{status}");
+    assert!(
+        status["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["what"]
+                .as_str()
+                .unwrap()
+                .starts_with("switched back to 2.0.0")),
+        "{status}"
+    );
+    assert!(
+        seen.iter().all(|s| !s.contains("9.0.0")),
+        "the broken build got traffic"
+    );
+    let failures: Vec<&String> = seen.iter().filter(|s| !s.starts_with("200")).collect();
+    assert!(failures.iter().all(|s| s.contains("3.0.0")), "{failures:?}");
+    let tail = &seen[seen.len().saturating_sub(10)..];
+    assert!(
+        tail.iter().all(|s| s == "200 example-service 2.0.0"),
+        "{tail:?}"
+    );
+}

@@ -93,6 +93,14 @@ enum Control {
     Resume,
 }
 
+/// What a held step watches: which version of which routed service, by which rules, how long.
+struct WatchPlan<'a> {
+    key: &'a str,
+    version: Version,
+    guardrails: &'a [Guardrail],
+    hold: Duration,
+}
+
 /// How a held step ended.
 enum Watched {
     Held,
@@ -390,10 +398,12 @@ impl Engine {
                     .watch(
                         name,
                         &mut status,
-                        &key,
-                        Version::Canary,
-                        &guardrails,
-                        hold,
+                        WatchPlan {
+                            key: &key,
+                            version: Version::Canary,
+                            guardrails: &guardrails,
+                            hold,
+                        },
                         &shutdown,
                     )
                     .await?
@@ -630,12 +640,15 @@ impl Engine {
         &self,
         name: &str,
         status: &mut RolloutStatus,
-        key: &str,
-        watched: Version,
-        guardrails: &[Guardrail],
-        hold: Duration,
+        plan: WatchPlan<'_>,
         shutdown: &CancellationToken,
     ) -> Result<Watched, EngineError> {
+        let WatchPlan {
+            key,
+            version: watched,
+            guardrails,
+            hold,
+        } = plan;
         let mut until = Instant::now() + hold;
         let mut paused_at: Option<Instant> = None;
         let mut history = Vec::new();
@@ -782,10 +795,12 @@ impl Engine {
             .watch(
                 name,
                 &mut status,
-                key,
-                Version::Stable,
-                guardrails,
-                window,
+                WatchPlan {
+                    key,
+                    version: Version::Stable,
+                    guardrails,
+                    hold: window,
+                },
                 shutdown,
             )
             .await?;

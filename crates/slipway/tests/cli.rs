@@ -1721,3 +1721,50 @@ fn blue_green_smoke_tests_switches_and_switches_back() {
         "{tail:?}"
     );
 }
+
+#[test]
+fn two_rollouts_to_one_environment_never_interleave() {
+    let server = Server::start();
+    apply_examples(&server);
+    let dir = server.root.path().join("release");
+    std::fs::create_dir_all(&dir).unwrap();
+    let listen = loopback_address();
+    server
+        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
+        .expect(OK);
+    let v1 = write_file(
+        &dir,
+        "v1.yaml",
+        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
+    );
+    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
+    server.wait_for_phase("v1", &["Promoted"]);
+    // Both in one apply: the engine must run them one after the other.
+    let canary = "{canary: {steps: [{weight: 50, pause: 1s}]}}";
+    let both = [
+        rollout_document("a2", "2.0.0", &listen, canary),
+        rollout_document("b1", "1.0.0", &listen, canary),
+    ]
+    .join("---\n");
+    let both = write_file(&dir, "both.yaml", &both);
+    server.cli(&["apply", "-f", path_str(&both)]).expect(OK);
+    let a = server.wait_for_phase("a2", &["Promoted", "RolledBack", "Failed"]);
+    let b = server.wait_for_phase("b1", &["Promoted", "RolledBack", "Failed"]);
+    assert_eq!(
+        (a["phase"].as_str(), b["phase"].as_str()),
+        (Some("Promoted"), Some("Promoted")),
+        "{a} {b}"
+    );
+    let span = |s: &Value| {
+        let h = s["history"].as_array().unwrap();
+        (
+            h.first().unwrap()["atMs"].as_u64().unwrap(),
+            h.last().unwrap()["atMs"].as_u64().unwrap(),
+        )
+    };
+    let ((a0, a1), (b0, b1)) = (span(&a), span(&b));
+    assert!(
+        a1 <= b0 || b1 <= a0,
+        "the rollouts overlapped: a {a0}..{a1}, b {b0}..{b1}"
+    );
+}

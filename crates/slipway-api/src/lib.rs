@@ -26,4 +26,12 @@ use std::sync::Arc;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub signing_key: Arc<SigningKey>,
+    /// More Prometheus text for `/metrics` (the engine's router metrics), when there is any.
+    pub extra_metrics: Option<Arc<dyn ExtraMetrics>>,
+}
+
+/// A source of Prometheus text appended to `/metrics`.
+#[async_trait::async_trait]
+pub trait ExtraMetrics: Send + Sync {
+    async fn render(&self) -> String;
 }

@@ -84,12 +84,16 @@ pub async fn metrics_text(State(state): State<AppState>, caller: Caller) -> ApiR
     authorize(&state, &caller, Verb::Get, "metrics", None, false).await?;
     let (size, _) = state.store.audit_head().await?;
     metrics::gauge!("slipway_audit_entries").set(size as f64);
+    let mut text = prometheus().render();
+    if let Some(extra) = &state.extra_metrics {
+        text.push_str(&extra.render().await);
+    }
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        prometheus().render(),
+        text,
     )
         .into_response())
 }

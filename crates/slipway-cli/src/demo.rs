@@ -85,6 +85,10 @@ pub async fn run(args: DemoArgs) -> CliResult {
         drain_timeout: Duration::from_secs(5),
     };
     let engine = crate::server_commands::start_engine(&data.root, &state, &shutdown)?;
+    let mut state = state;
+    state.extra_metrics = Some(std::sync::Arc::new(
+        crate::server_commands::RouterMetricsText(engine.engine.clone()),
+    ));
     let server = tokio::spawn(serve(listener, state, options, shutdown.clone()));
     println!("listening on {url}");
     let admin = ApiClient::new(

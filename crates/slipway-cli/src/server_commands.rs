@@ -89,6 +89,7 @@ pub async fn open(data_dir: &std::path::Path, database_url: Option<&str>) -> Cli
     Ok(AppState {
         store: Arc::new(store) as Arc<dyn Store>,
         signing_key: Arc::new(key),
+        extra_metrics: None,
     })
 }
 
@@ -102,6 +103,8 @@ pub async fn server(args: ServerArgs) -> CliResult {
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let engine = start_engine(&args.data_dir, &state, &shutdown)?;
+    let mut state = state;
+    state.extra_metrics = Some(Arc::new(RouterMetricsText(engine.engine.clone())));
     let options = ServeOptions {
         checkpoint_interval: args.checkpoint_interval,
         drain_timeout: args.drain_timeout,
@@ -111,6 +114,16 @@ pub async fn server(args: ServerArgs) -> CliResult {
     served.context("the server failed")?;
     tracing::info!("slipway server stopped");
     Ok(())
+}
+
+/// The engine's router metrics, appended to `/metrics`.
+pub struct RouterMetricsText(pub Arc<slipway_engine::rollout::Engine>);
+
+#[async_trait::async_trait]
+impl slipway_api::ExtraMetrics for RouterMetricsText {
+    async fn render(&self) -> String {
+        self.0.router_metrics_text().await
+    }
 }
 
 /// The running engine and the task driving it.

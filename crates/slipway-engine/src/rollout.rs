@@ -955,6 +955,28 @@ impl Engine {
         self.write(name, &status).await
     }
 
+    /// Prometheus text of the router's per-version metrics for every routed service.
+    pub async fn router_metrics_text(&self) -> String {
+        let keys: Vec<String> = self
+            .stable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        let mut snapshots = Vec::new();
+        for key in keys {
+            if let Ok(snapshot) = self.router.metrics(&key).await {
+                snapshots.push((key, snapshot));
+            }
+        }
+        let refs: Vec<(&str, &slipway_router::MetricsSnapshot)> =
+            snapshots.iter().map(|(k, s)| (k.as_str(), s)).collect();
+        let mut out = String::new();
+        slipway_router::render_prometheus(&mut out, &refs);
+        out
+    }
+
     /// Stops every instance and listener (at shutdown).
     pub async fn stop(&self) {
         let stable: Vec<(String, Deployed)> = self

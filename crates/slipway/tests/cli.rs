@@ -1442,6 +1442,17 @@ fn canary_promotes_and_a_failing_canary_rolls_back_by_itself() {
         .text()
         .unwrap();
     assert_eq!(after.trim(), "example-service 2.0.0");
+    // The router's per-version counts are on /metrics.
+    let metrics = server.http_get("/metrics", Some(&server.admin_token));
+    assert!(
+        metrics
+            .body
+            .lines()
+            .any(|l| l.starts_with("slipway_router_requests_total")
+                && l.contains("payments-api.production")),
+        "{}",
+        metrics.body
+    );
 }
 
 #[test]

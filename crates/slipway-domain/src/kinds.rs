@@ -137,6 +137,10 @@ pub static KINDS: &[KindDef] = &[
                     for (i, dep) in s.depends_on.into_iter().enumerate() {
                         refs.push(reference("Service", dep, &format!("spec.dependsOn[{i}]")));
                     }
+                    for env in s.endpoints.into_keys() {
+                        let path = format!("spec.endpoints.{env}");
+                        refs.push(reference("Environment", env, &path));
+                    }
                     refs
                 })
                 .unwrap_or_default()
@@ -184,6 +188,44 @@ pub static KINDS: &[KindDef] = &[
                         reference("Environment", s.environment, "spec.environment"),
                         reference("Artifact", s.artifact, "spec.artifact"),
                     ]
+                })
+                .unwrap_or_default()
+        },
+    },
+    KindDef {
+        kind: "Pipeline",
+        singular: "pipeline",
+        plural: "pipelines",
+        short_names: &["pl"],
+        validate_spec: validate_typed::<PipelineSpec>,
+        environment_of: no_environment,
+        references: |spec| {
+            typed::<PipelineSpec>(spec)
+                .map(|s| {
+                    s.stages
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, st)| reference("Environment", st.environment, &format!("spec.stages[{i}].environment")))
+                        .collect()
+                })
+                .unwrap_or_default()
+        },
+    },
+    KindDef {
+        kind: "Release",
+        singular: "release",
+        plural: "releases",
+        short_names: &["rel"],
+        validate_spec: validate_typed::<ReleaseSpec>,
+        environment_of: no_environment,
+        references: |spec| {
+            typed::<ReleaseSpec>(spec)
+                .map(|s| {
+                    let mut refs = vec![reference("Pipeline", s.pipeline, "spec.pipeline")];
+                    for (i, a) in s.artifacts.into_iter().enumerate() {
+                        refs.push(reference("Artifact", a, &format!("spec.artifacts[{i}]")));
+                    }
+                    refs
                 })
                 .unwrap_or_default()
         },
@@ -447,10 +489,19 @@ pub struct ServiceSpec {
     pub provides_apis: Vec<String>,
     #[serde(default)]
     pub consumes_apis: Vec<String>,
+    /// Where the service's traffic router listens in each environment, e.g.
+    /// `{staging: "127.0.0.1:18080"}`; releases deploy there.
+    #[serde(default)]
+    pub endpoints: std::collections::BTreeMap<String, String>,
 }
 impl SpecRules for ServiceSpec {
     fn rules(&self) -> Vec<Diagnostic> {
         let mut d = duplicates("spec.dependsOn", &self.depends_on);
+        for (env, addr) in &self.endpoints {
+            if addr.parse::<std::net::SocketAddr>().is_err() {
+                d.push(Diagnostic::new(format!("spec.endpoints.{env}"), format!("{addr:?} is not an address like 127.0.0.1:18080")));
+            }
+        }
         d.extend(duplicates("spec.providesApis", &self.provides_apis));
         d.extend(duplicates("spec.consumesApis", &self.consumes_apis));
         d
@@ -776,6 +827,102 @@ impl SpecRules for RolloutSpec {
             if let Err(e) = g.parse::<crate::guardrail::Guardrail>() {
                 d.push(Diagnostic::new(format!("spec.guardrails[{i}]"), e));
             }
+        }
+        d
+    }
+}
+
+/// A reusable path to production: ordered stages, one per environment, each with the strategy,
+/// instances, guardrails and checks its deployments use.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PipelineSpec {
+    pub stages: Vec<PipelineStage>,
+    /// Services deployed at once within a wave.
+    #[serde(default = "four")]
+    pub max_parallel: u32,
+}
+
+fn four() -> u32 {
+    4
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PipelineStage {
+    pub environment: String,
+    pub strategy: Strategy,
+    #[serde(default = "one")]
+    pub instances: u32,
+    #[serde(default)]
+    pub guardrails: Vec<String>,
+    /// Checks after every service of the stage is deployed, before the next stage.
+    #[serde(default)]
+    pub checks: Vec<StageCheck>,
+}
+
+/// A check between stages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum StageCheck {
+    /// Wait, e.g. `30s` (a soak).
+    Wait(String),
+    /// A request through a service's router in this stage's environment.
+    #[serde(rename_all = "camelCase")]
+    Http {
+        service: String,
+        path: String,
+        #[serde(default = "ok_status")]
+        expect_status: u16,
+    },
+}
+
+fn ok_status() -> u16 {
+    200
+}
+
+impl SpecRules for PipelineSpec {
+    fn rules(&self) -> Vec<Diagnostic> {
+        let mut d = Vec::new();
+        if self.stages.is_empty() {
+            d.push(Diagnostic::new("spec.stages", "must hold at least one stage"));
+        }
+        if self.max_parallel == 0 {
+            d.push(Diagnostic::new("spec.maxParallel", "must be at least 1"));
+        }
+        for (i, stage) in self.stages.iter().enumerate() {
+            for (j, g) in stage.guardrails.iter().enumerate() {
+                if let Err(e) = g.parse::<crate::guardrail::Guardrail>() {
+                    d.push(Diagnostic::new(format!("spec.stages[{i}].guardrails[{j}]"), e));
+                }
+            }
+            for (j, check) in stage.checks.iter().enumerate() {
+                if let StageCheck::Wait(w) = check
+                    && let Err(e) = crate::guardrail::parse_duration_ms(w)
+                {
+                    d.push(Diagnostic::new(format!("spec.stages[{i}].checks[{j}].wait"), e));
+                }
+            }
+        }
+        d
+    }
+}
+
+/// One run of a pipeline for a set of builds: every stage in order, services in dependency
+/// waves.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseSpec {
+    pub pipeline: String,
+    /// Artifact resources, one per service.
+    pub artifacts: Vec<String>,
+}
+
+impl SpecRules for ReleaseSpec {
+    fn rules(&self) -> Vec<Diagnostic> {
+        let mut d = duplicates("spec.artifacts", &self.artifacts);
+        if self.artifacts.is_empty() {
+            d.push(Diagnostic::new("spec.artifacts", "must name at least one artifact"));
         }
         d
     }

@@ -12,5 +12,6 @@ pub mod diagnostic;
 pub mod diff;
 pub mod guardrail;
 pub mod kinds;
+pub mod plan;
 pub mod references;
 pub mod resource;

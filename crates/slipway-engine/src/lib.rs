@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod health;
+pub mod release;
 pub mod rollout;
 pub mod target;
 

@@ -127,13 +127,15 @@ pub struct Engine {
     self_program: PathBuf,
     stable: Mutex<HashMap<String, Deployed>>,
     active: Mutex<HashMap<String, String>>,
+    /// Releases being driven.
+    pub(crate) releases: Mutex<std::collections::HashSet<String>>,
     /// How often guardrails are evaluated.
     pub guardrail_tick: Duration,
     /// The window guardrails are evaluated over.
     pub guardrail_window: Duration,
 }
 
-fn route_key(service: &str, environment: &str) -> String {
+pub(crate) fn route_key(service: &str, environment: &str) -> String {
     format!("{service}.{environment}")
 }
 
@@ -152,6 +154,7 @@ impl Engine {
             self_program,
             stable: Mutex::new(HashMap::new()),
             active: Mutex::new(HashMap::new()),
+            releases: Mutex::new(std::collections::HashSet::new()),
             guardrail_tick: Duration::from_millis(100),
             guardrail_window: Duration::from_secs(1),
         }
@@ -193,20 +196,13 @@ impl Engine {
                         let name = r.metadata.name.clone();
                         let stop = shutdown.clone();
                         tasks.spawn(async move {
-                            if let Err(e) = engine.drive(&name, spec, stop).await {
-                                tracing::error!(rollout = %name, error = %e, "rollout failed");
-                                let _ = engine.fail(&name, &e.to_string()).await;
-                            }
-                            engine
-                                .active
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .remove(&key);
+                            engine.drive_claimed(&key, &name, spec, stop).await;
                         });
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "cannot list rollouts"),
             }
+            self.start_releases(&tasks, &shutdown).await;
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(Duration::from_millis(200)) => {}
@@ -975,6 +971,55 @@ impl Engine {
         let mut out = String::new();
         slipway_router::render_prometheus(&mut out, &refs);
         out
+    }
+
+    /// Waits until no rollout holds `key` (service.environment), then holds it for `name`.
+    pub(crate) async fn claim(&self, key: &str, name: &str, shutdown: &CancellationToken) -> bool {
+        loop {
+            {
+                let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+                if !active.contains_key(key) {
+                    active.insert(key.to_string(), name.to_string());
+                    return true;
+                }
+            }
+            if shutdown.is_cancelled() {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Drives a rollout whose key the caller holds, then lets the key go; returns the final phase.
+    pub(crate) async fn drive_claimed(
+        &self,
+        key: &str,
+        name: &str,
+        spec: RolloutSpec,
+        shutdown: CancellationToken,
+    ) -> Phase {
+        if let Err(e) = self.drive(name, spec, shutdown).await {
+            tracing::error!(rollout = %name, error = %e, "rollout failed");
+            let _ = self.fail(name, &e.to_string()).await;
+        }
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+        self.status_of(name)
+            .await
+            .map(|s| s.phase)
+            .unwrap_or(Phase::Failed)
+    }
+
+    /// The store, for the release driver.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The HTTP client used for checks.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// Stops every instance and listener (at shutdown).

@@ -33,8 +33,14 @@ const USAGE: &str =
 
 fn main() -> Result<(), BoxError> {
     // ROUTER_BENCH_THREADS sets the number of runtime worker threads (default: one per core).
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = std::env::var("ROUTER_BENCH_THREADS").ok().and_then(|t| t.parse().ok()) {
+    let threads: Option<usize> = std::env::var("ROUTER_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok());
+    let mut runtime = match threads {
+        Some(0) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    if let Some(threads) = threads.filter(|t| *t > 0) {
         runtime.worker_threads(threads);
     }
     runtime.enable_all().build()?.block_on(run())

@@ -1779,3 +1779,94 @@ fn two_rollouts_to_one_environment_never_interleave() {
         "the rollouts overlapped: a {a0}..{a1}, b {b0}..{b1}"
     );
 }
+
+#[test]
+fn a_release_deploys_stage_by_stage_in_dependency_waves() {
+    let server = Server::start();
+    apply_examples(&server);
+    let dir = server.root.path().join("release");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Give every example service an endpoint per environment, and a build.
+    let services = ["auth-api", "ledger", "payments-api", "checkout-web"];
+    let mut docs = Vec::new();
+    for s in services {
+        let current = server
+            .cli(&["get", "service", s, "-o", "json"])
+            .expect(OK)
+            .json();
+        let mut doc = current.clone();
+        doc.as_object_mut().unwrap().remove("status");
+        doc["spec"]["endpoints"] =
+            serde_json::json!({"staging": loopback_address(), "production": loopback_address()});
+        docs.push(serde_json::to_string(&doc).unwrap());
+        docs.push(format!(
+            "{{\"apiVersion\": \"slipway.dev/v1alpha1\", \"kind\": \"Artifact\", \"metadata\": {{\"name\": \"{s}-2\"}}, \"spec\": {{\"service\": \"{s}\", \"version\": \"2.0.0\", \"location\": \"{{program}}\", \"args\": [\"example-service\"]}}}}"
+        ));
+    }
+    write_file(&dir, "services.json", &format!("[{}]", docs.join(",")));
+    server
+        .cli(&["apply", "-f", path_str(&dir.join("services.json"))])
+        .expect(OK);
+    let pipeline = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: standard}\nspec:\n  maxParallel: 2\n  stages:\n    - environment: staging\n      strategy: {direct: {}}\n      checks: [{http: {service: checkout-web, path: /healthz}}]\n    - environment: production\n      strategy: {canary: {steps: [{weight: 50, pause: 300ms}]}}\n      instances: 2\n      guardrails: [\"error_rate > 5% for 200ms\"]\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: r1}\nspec: {pipeline: standard, artifacts: [auth-api-2, ledger-2, payments-api-2, checkout-web-2]}\n";
+    let pipeline = write_file(&dir, "pipeline.yaml", pipeline);
+    server.cli(&["apply", "-f", path_str(&pipeline)]).expect(OK);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        let s = server
+            .cli(&["get", "release", "r1", "-o", "json"])
+            .expect(OK)
+            .json()["status"]
+            .clone();
+        if s["phase"] == "Promoted" || s["phase"] == "Failed" {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "release stuck: {s}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status["phase"], "Promoted", "{status}");
+    assert_eq!(
+        status["waves"],
+        serde_json::json!([["auth-api", "ledger"], ["payments-api"], ["checkout-web"]])
+    );
+    assert_eq!(status["rollouts"].as_array().unwrap().len(), 8);
+    // Dependency order held in every stage: a service started only after its dependencies
+    // were promoted, and production started after staging was done.
+    let span = |name: &str| {
+        let s = server
+            .cli(&["get", "rollout", name, "-o", "json"])
+            .expect(OK)
+            .json()["status"]
+            .clone();
+        assert_eq!(s["phase"], "Promoted", "{name}: {s}");
+        let h = s["history"].as_array().unwrap().clone();
+        (
+            h.first().unwrap()["atMs"].as_u64().unwrap(),
+            h.last().unwrap()["atMs"].as_u64().unwrap(),
+        )
+    };
+    for env in ["staging", "production"] {
+        let (_, auth_end) = span(&format!("r1-{env}-auth-api"));
+        let (_, ledger_end) = span(&format!("r1-{env}-ledger"));
+        let (pay_start, pay_end) = span(&format!("r1-{env}-payments-api"));
+        let (web_start, _) = span(&format!("r1-{env}-checkout-web"));
+        assert!(
+            pay_start >= auth_end.max(ledger_end),
+            "{env}: payments-api started before its dependencies"
+        );
+        assert!(
+            web_start >= pay_end,
+            "{env}: checkout-web started before payments-api"
+        );
+    }
+    let (_, staging_web_end) = span("r1-staging-checkout-web");
+    let (production_auth_start, _) = span("r1-production-auth-api");
+    assert!(production_auth_start >= staging_web_end);
+    assert!(
+        status["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["what"].as_str().unwrap().contains("check GET")),
+        "{status}"
+    );
+}

@@ -1,0 +1,336 @@
+//! The release driver: runs a Release (a pipeline applied to a set of builds) stage by stage,
+//! each stage's services in dependency waves (at most `maxParallel` at once), by creating one
+//! audited Rollout per service and driving it; then the stage's checks. A rollout that does not
+//! end Promoted stops the release.
+
+use crate::EngineError;
+use crate::rollout::{Engine, Phase, StepRecord, now_ms, route_key};
+use serde::{Deserialize, Serialize};
+use slipway_domain::guardrail::parse_duration_ms;
+use slipway_domain::kinds::{
+    ArtifactSpec, HealthCheck, PipelineSpec, ReleaseSpec, RolloutSpec, ServiceSpec, StageCheck,
+    typed,
+};
+use slipway_domain::plan::deploy_waves;
+use slipway_domain::resource::parse_document;
+use slipway_store::{Actor, Mutation};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// What the engine writes to a Release's `status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseStatus {
+    pub phase: Phase,
+    /// The planned waves (services), the same in every stage.
+    pub waves: Vec<Vec<String>>,
+    /// Rollouts created, in order.
+    pub rollouts: Vec<String>,
+    pub history: Vec<StepRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl Engine {
+    /// Starts every Release that has not run yet.
+    pub(crate) async fn start_releases(
+        self: &Arc<Self>,
+        tasks: &TaskTracker,
+        shutdown: &CancellationToken,
+    ) {
+        let Ok(releases) = self.store().list("Release").await else {
+            return;
+        };
+        for r in releases {
+            if r.status.is_some() {
+                continue;
+            }
+            let Some(spec) = typed::<ReleaseSpec>(&r.spec) else {
+                continue;
+            };
+            let name = r.metadata.name.clone();
+            if !self
+                .releases
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name.clone())
+            {
+                continue;
+            }
+            let engine = self.clone();
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                if let Err(e) = engine.drive_release(&name, spec, stop).await {
+                    let status = ReleaseStatus {
+                        phase: Phase::Failed,
+                        waves: Vec::new(),
+                        rollouts: Vec::new(),
+                        history: vec![StepRecord {
+                            at_ms: now_ms(),
+                            what: format!("failed: {e}"),
+                        }],
+                        message: Some(e.to_string()),
+                    };
+                    let _ = engine.write_release(&name, &status).await;
+                }
+                engine
+                    .releases
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&name);
+            });
+        }
+    }
+
+    async fn write_release(&self, name: &str, status: &ReleaseStatus) -> Result<(), EngineError> {
+        let value = serde_json::to_value(status).map_err(|e| EngineError::Instance {
+            instance: name.into(),
+            reason: e.to_string(),
+        })?;
+        self.store().set_status("Release", name, &value).await?;
+        Ok(())
+    }
+
+    async fn drive_release(
+        self: &Arc<Self>,
+        name: &str,
+        spec: ReleaseSpec,
+        shutdown: CancellationToken,
+    ) -> Result<(), EngineError> {
+        let invalid = |reason: String| EngineError::Artifact {
+            artifact: name.to_string(),
+            reason,
+        };
+        let pipeline: PipelineSpec = self
+            .store()
+            .get("Pipeline", &spec.pipeline)
+            .await?
+            .and_then(|p| typed(&p.spec))
+            .ok_or_else(|| invalid(format!("pipeline {} is missing or invalid", spec.pipeline)))?;
+        let mut artifacts: BTreeMap<String, String> = BTreeMap::new();
+        for a in &spec.artifacts {
+            let artifact: ArtifactSpec = self
+                .store()
+                .get("Artifact", a)
+                .await?
+                .and_then(|r| typed(&r.spec))
+                .ok_or_else(|| invalid(format!("artifact {a} is missing or invalid")))?;
+            if let Some(other) = artifacts.insert(artifact.service.clone(), a.clone()) {
+                return Err(invalid(format!(
+                    "artifacts {other} and {a} are both builds of {}",
+                    artifact.service
+                )));
+            }
+        }
+        let services: BTreeMap<String, ServiceSpec> = self
+            .store()
+            .list("Service")
+            .await?
+            .into_iter()
+            .filter_map(|r| typed::<ServiceSpec>(&r.spec).map(|s| (r.metadata.name, s)))
+            .collect();
+        let depends_on: BTreeMap<String, Vec<String>> = services
+            .iter()
+            .map(|(n, s)| (n.clone(), s.depends_on.clone()))
+            .collect();
+        let selected: BTreeSet<String> = artifacts.keys().cloned().collect();
+        let waves = deploy_waves(&depends_on, &selected)
+            .map_err(|cycle| invalid(format!("dependency cycle: {}", cycle.join(" → "))))?;
+        let mut status = ReleaseStatus {
+            phase: Phase::Progressing,
+            waves: waves.clone(),
+            rollouts: Vec::new(),
+            history: vec![StepRecord {
+                at_ms: now_ms(),
+                what: format!(
+                    "planned {} services in {} waves",
+                    selected.len(),
+                    waves.len()
+                ),
+            }],
+            message: None,
+        };
+        self.write_release(name, &status).await?;
+        let actor = Actor {
+            user: format!("system:release:{name}"),
+            request_id: String::new(),
+            change_ref: None,
+        };
+        let parallel = pipeline.max_parallel.max(1) as usize;
+        for stage in &pipeline.stages {
+            for (w, wave) in waves.iter().enumerate() {
+                for chunk in wave.chunks(parallel) {
+                    let mut running = Vec::new();
+                    for service in chunk {
+                        let listen = services
+                            .get(service)
+                            .and_then(|s| s.endpoints.get(&stage.environment))
+                            .ok_or_else(|| {
+                                invalid(format!(
+                                    "service {service} has no endpoint in {}",
+                                    stage.environment
+                                ))
+                            })?
+                            .clone();
+                        let rollout_name = rollout_name(name, &stage.environment, service);
+                        let rollout = RolloutSpec {
+                            service: service.clone(),
+                            environment: stage.environment.clone(),
+                            artifact: artifacts.get(service).cloned().unwrap_or_default(),
+                            instances: stage.instances,
+                            listen,
+                            strategy: stage.strategy.clone(),
+                            health_check: HealthCheck::default(),
+                            guardrails: stage.guardrails.clone(),
+                        };
+                        let key = route_key(service, &stage.environment);
+                        if !self.claim(&key, &rollout_name, &shutdown).await {
+                            return Ok(());
+                        }
+                        let document = serde_json::json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Rollout",
+                            "metadata": {"name": rollout_name, "labels": {"slipway.dev/release": name}},
+                            "spec": serde_json::to_value(&rollout).map_err(|e| invalid(e.to_string()))?});
+                        let resource = parse_document(&document).map_err(|d| {
+                            invalid(
+                                d.iter()
+                                    .map(|x| x.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join("; "),
+                            )
+                        })?;
+                        self.store()
+                            .apply(&actor, vec![Mutation::Put(resource)], false)
+                            .await?;
+                        status.rollouts.push(rollout_name.clone());
+                        let engine = self.clone();
+                        let stop = shutdown.clone();
+                        running.push((
+                            rollout_name.clone(),
+                            tokio::spawn(async move {
+                                engine
+                                    .drive_claimed(&key, &rollout_name, rollout, stop)
+                                    .await
+                            }),
+                        ));
+                    }
+                    status.history.push(StepRecord {
+                        at_ms: now_ms(),
+                        what: format!(
+                            "{}: wave {} deploying {}",
+                            stage.environment,
+                            w + 1,
+                            chunk.join(", ")
+                        ),
+                    });
+                    self.write_release(name, &status).await?;
+                    let mut failed = Vec::new();
+                    for (rollout, task) in running {
+                        let phase = task.await.unwrap_or(Phase::Failed);
+                        if phase != Phase::Promoted {
+                            failed.push(format!("{rollout} ended {phase:?}"));
+                        }
+                    }
+                    if !failed.is_empty() {
+                        status.phase = Phase::Failed;
+                        status.message = Some(failed.join("; "));
+                        status.history.push(StepRecord {
+                            at_ms: now_ms(),
+                            what: format!("stopped: {}", failed.join("; ")),
+                        });
+                        return self.write_release(name, &status).await;
+                    }
+                }
+            }
+            for check in &stage.checks {
+                let outcome = self.stage_check(check, &services, &stage.environment).await;
+                status.history.push(StepRecord {
+                    at_ms: now_ms(),
+                    what: format!(
+                        "{}: check {}",
+                        stage.environment,
+                        outcome
+                            .as_ref()
+                            .map(String::as_str)
+                            .unwrap_or_else(|e| e.as_str())
+                    ),
+                });
+                if let Err(e) = outcome {
+                    status.phase = Phase::Failed;
+                    status.message = Some(e);
+                    return self.write_release(name, &status).await;
+                }
+            }
+            status.history.push(StepRecord {
+                at_ms: now_ms(),
+                what: format!("{}: done", stage.environment),
+            });
+            self.write_release(name, &status).await?;
+        }
+        status.phase = Phase::Promoted;
+        status.history.push(StepRecord {
+            at_ms: now_ms(),
+            what: "released".into(),
+        });
+        self.write_release(name, &status).await
+    }
+
+    async fn stage_check(
+        &self,
+        check: &StageCheck,
+        services: &BTreeMap<String, ServiceSpec>,
+        environment: &str,
+    ) -> Result<String, String> {
+        match check {
+            StageCheck::Wait(d) => {
+                let ms = parse_duration_ms(d)?;
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Ok(format!("waited {d}"))
+            }
+            StageCheck::Http {
+                service,
+                path,
+                expect_status,
+            } => {
+                let addr = services
+                    .get(service)
+                    .and_then(|s| s.endpoints.get(environment))
+                    .ok_or_else(|| format!("service {service} has no endpoint in {environment}"))?;
+                let url = format!("http://{addr}{path}");
+                let answer = self
+                    .http()
+                    .get(&url)
+                    .timeout(Duration::from_secs(10))
+                    .send()
+                    .await
+                    .map_err(|e| format!("GET {url}: {e}"))?;
+                if answer.status().as_u16() == *expect_status {
+                    Ok(format!("GET {url} answered {}", answer.status().as_u16()))
+                } else {
+                    Err(format!(
+                        "GET {url} answered {}, expected {expect_status}",
+                        answer.status().as_u16()
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// `release-environment-service`, cut to a valid resource name.
+fn rollout_name(release: &str, environment: &str, service: &str) -> String {
+    let full = format!("{release}-{environment}-{service}");
+    if full.len() <= 63 {
+        return full;
+    }
+    let digest = slipway_domain::canonical::sha256_digest(full.as_bytes());
+    let tail = digest
+        .trim_start_matches("sha256:")
+        .get(..8)
+        .unwrap_or("0")
+        .to_string();
+    let head: String = full.chars().take(54).collect();
+    format!("{}-{tail}", head.trim_end_matches('-'))
+}

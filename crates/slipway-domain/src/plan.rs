@@ -16,25 +16,11 @@ pub fn deploy_waves(
     if let Some(cycle) = crate::references::find_dependency_cycle(depends_on) {
         return Err(cycle);
     }
-    // For each selected service, the selected services it depends on, directly or through
-    // services outside the release.
-    let mut needs: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for service in selected {
-        let mut found = BTreeSet::new();
-        let mut stack: Vec<&str> = depends_on.get(service).map(|d| d.iter().map(String::as_str).collect()).unwrap_or_default();
-        let mut seen = BTreeSet::new();
-        while let Some(dep) = stack.pop() {
-            if !seen.insert(dep) {
-                continue;
-            }
-            if selected.contains(dep) {
-                found.insert(dep);
-            } else if let Some(next) = depends_on.get(dep) {
-                stack.extend(next.iter().map(String::as_str));
-            }
-        }
-        needs.insert(service.as_str(), found);
-    }
+    let needs = dependency_needs(depends_on, selected);
+    let needs: BTreeMap<&str, BTreeSet<&str>> = needs
+        .iter()
+        .map(|(s, d)| (s.as_str(), d.iter().map(String::as_str).collect()))
+        .collect();
     let mut waves = Vec::new();
     let mut done: BTreeSet<&str> = BTreeSet::new();
     while done.len() < needs.len() {
@@ -51,6 +37,36 @@ pub fn deploy_waves(
         waves.push(wave.into_iter().map(str::to_string).collect());
     }
     Ok(waves)
+}
+
+/// For each selected service, the selected services it must wait for: those it depends on,
+/// directly or through services outside the selection. A scheduler may start a service as soon
+/// as these are done (waves are the same relation, batched).
+pub fn dependency_needs(
+    depends_on: &BTreeMap<String, Vec<String>>,
+    selected: &BTreeSet<String>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let mut needs = BTreeMap::new();
+    for service in selected {
+        let mut found = BTreeSet::new();
+        let mut stack: Vec<&str> = depends_on
+            .get(service)
+            .map(|d| d.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let mut seen = BTreeSet::new();
+        while let Some(dep) = stack.pop() {
+            if !seen.insert(dep) {
+                continue;
+            }
+            if selected.contains(dep) {
+                found.insert(dep.to_string());
+            } else if let Some(next) = depends_on.get(dep) {
+                stack.extend(next.iter().map(String::as_str));
+            }
+        }
+        needs.insert(service.clone(), found);
+    }
+    needs
 }
 
 /// The waves for removing `selected`: dependants first.

@@ -1,7 +1,7 @@
-//! The release driver: runs a Release (a pipeline applied to a set of builds) stage by stage,
-//! each stage's services in dependency waves (at most `maxParallel` at once), by creating one
-//! audited Rollout per service and driving it; then the stage's checks. A rollout that does not
-//! end Promoted stops the release.
+//! The release driver: runs a Release (a pipeline applied to a set of builds) stage by stage.
+//! Within a stage each service starts as soon as the services it depends on are promoted (at
+//! most `maxParallel` at once), through one audited Rollout per service; then the stage's
+//! checks. A rollout that does not end Promoted stops the release (running ones finish).
 
 use crate::EngineError;
 use crate::rollout::{Engine, Phase, StepRecord, now_ms, route_key};
@@ -11,7 +11,7 @@ use slipway_domain::kinds::{
     ArtifactSpec, HealthCheck, PipelineSpec, ReleaseSpec, RolloutSpec, ServiceSpec, StageCheck,
     typed,
 };
-use slipway_domain::plan::deploy_waves;
+use slipway_domain::plan::{dependency_needs, deploy_waves};
 use slipway_domain::resource::parse_document;
 use slipway_store::{Actor, Mutation};
 use std::collections::{BTreeMap, BTreeSet};
@@ -160,13 +160,32 @@ impl Engine {
             change_ref: None,
         };
         let parallel = pipeline.max_parallel.max(1) as usize;
+        let needs = dependency_needs(&depends_on, &selected);
         for stage in &pipeline.stages {
-            for (w, wave) in waves.iter().enumerate() {
-                for chunk in wave.chunks(parallel) {
-                    let mut running = Vec::new();
-                    for service in chunk {
+            // Start each service as soon as everything it waits for is promoted (at most
+            // `maxParallel` at once): never slower than the waves, and as close to the critical
+            // path as the parallelism allows.
+            let mut done: BTreeSet<String> = BTreeSet::new();
+            let mut started: BTreeSet<String> = BTreeSet::new();
+            let mut running: tokio::task::JoinSet<(String, String, Phase)> =
+                tokio::task::JoinSet::new();
+            let mut failed: Vec<String> = Vec::new();
+            loop {
+                if failed.is_empty() {
+                    let ready: Vec<String> = needs
+                        .iter()
+                        .filter(|(s, deps)| {
+                            !started.contains(*s) && deps.iter().all(|d| done.contains(d))
+                        })
+                        .map(|(s, _)| s.clone())
+                        .collect();
+                    let mut batch = Vec::new();
+                    for service in ready {
+                        if running.len() >= parallel {
+                            break;
+                        }
                         let listen = services
-                            .get(service)
+                            .get(&service)
                             .and_then(|s| s.endpoints.get(&stage.environment))
                             .ok_or_else(|| {
                                 invalid(format!(
@@ -175,18 +194,18 @@ impl Engine {
                                 ))
                             })?
                             .clone();
-                        let rollout_name = rollout_name(name, &stage.environment, service);
+                        let rollout_name = rollout_name(name, &stage.environment, &service);
                         let rollout = RolloutSpec {
                             service: service.clone(),
                             environment: stage.environment.clone(),
-                            artifact: artifacts.get(service).cloned().unwrap_or_default(),
+                            artifact: artifacts.get(&service).cloned().unwrap_or_default(),
                             instances: stage.instances,
                             listen,
                             strategy: stage.strategy.clone(),
                             health_check: HealthCheck::default(),
                             guardrails: stage.guardrails.clone(),
                         };
-                        let key = route_key(service, &stage.environment);
+                        let key = route_key(&service, &stage.environment);
                         if !self.claim(&key, &rollout_name, &shutdown).await {
                             return Ok(());
                         }
@@ -201,48 +220,56 @@ impl Engine {
                                     .join("; "),
                             )
                         })?;
-                        self.store()
+                        if let Err(e) = self
+                            .store()
                             .apply(&actor, vec![Mutation::Put(resource)], false)
-                            .await?;
+                            .await
+                        {
+                            self.release_claim(&key);
+                            return Err(e.into());
+                        }
                         status.rollouts.push(rollout_name.clone());
+                        started.insert(service.clone());
+                        batch.push(service.clone());
                         let engine = self.clone();
                         let stop = shutdown.clone();
-                        running.push((
-                            rollout_name.clone(),
-                            tokio::spawn(async move {
-                                engine
-                                    .drive_claimed(&key, &rollout_name, rollout, stop)
-                                    .await
-                            }),
-                        ));
+                        running.spawn(async move {
+                            let phase = engine
+                                .drive_claimed(&key, &rollout_name, rollout, stop)
+                                .await;
+                            (service, rollout_name, phase)
+                        });
                     }
-                    status.history.push(StepRecord {
-                        at_ms: now_ms(),
-                        what: format!(
-                            "{}: wave {} deploying {}",
-                            stage.environment,
-                            w + 1,
-                            chunk.join(", ")
-                        ),
-                    });
-                    self.write_release(name, &status).await?;
-                    let mut failed = Vec::new();
-                    for (rollout, task) in running {
-                        let phase = task.await.unwrap_or(Phase::Failed);
-                        if phase != Phase::Promoted {
-                            failed.push(format!("{rollout} ended {phase:?}"));
-                        }
-                    }
-                    if !failed.is_empty() {
-                        status.phase = Phase::Failed;
-                        status.message = Some(failed.join("; "));
+                    if !batch.is_empty() {
                         status.history.push(StepRecord {
                             at_ms: now_ms(),
-                            what: format!("stopped: {}", failed.join("; ")),
+                            what: format!("{}: deploying {}", stage.environment, batch.join(", ")),
                         });
-                        return self.write_release(name, &status).await;
+                        self.write_release(name, &status).await?;
                     }
                 }
+                let Some(finished) = running.join_next().await else {
+                    break;
+                };
+                match finished {
+                    Ok((service, _, Phase::Promoted)) => {
+                        done.insert(service);
+                    }
+                    Ok((_, rollout, phase)) => failed.push(format!("{rollout} ended {phase:?}")),
+                    Err(e) => failed.push(format!("a rollout task failed: {e}")),
+                }
+            }
+            if !failed.is_empty() || done.len() != selected.len() {
+                if failed.is_empty() {
+                    failed.push("some services could not start".into());
+                }
+                status.phase = Phase::Failed;
+                status.message = Some(failed.join("; "));
+                status.history.push(StepRecord {
+                    at_ms: now_ms(),
+                    what: format!("stopped: {}", failed.join("; ")),
+                });
+                return self.write_release(name, &status).await;
             }
             for check in &stage.checks {
                 let outcome = self.stage_check(check, &services, &stage.environment).await;

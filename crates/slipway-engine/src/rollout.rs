@@ -1012,6 +1012,14 @@ impl Engine {
             .unwrap_or(Phase::Failed)
     }
 
+    /// Lets a claimed key go without driving (the resource could not be written).
+    pub(crate) fn release_claim(&self, key: &str) {
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+
     /// The store, for the release driver.
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store

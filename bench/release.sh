@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# A release of N services (default 200) in dependency order on the embedded default (each
+# service runs as a real process behind the built-in router): its wall time against the
+# critical path (the slowest dependency chain of the rollouts' own durations, measured in the
+# same run). Goal: wall / critical path <= 1.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+services=${1:-200}
+cargo build --release -q -p slipway
+bin=$(pwd)/${CARGO_TARGET_DIR:-target}/release/slipway
+tmp=$(mktemp -d)
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+"$bin" init --data-dir "$tmp/data" >/dev/null
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$bin" server --data-dir "$tmp/data" --listen "127.0.0.1:$port" 2>"$tmp/server.log" &
+server=$!
+python3 - "$port" "$(cat "$tmp/data/admin-token")" "$services" <<'PY'
+import json, random, socket, sys, time, urllib.request
+port, token, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+base = f"http://127.0.0.1:{port}"
+def call(method, path, body=None):
+    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"authorization": f"Bearer {token}", "content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read())
+for _ in range(100):
+    try:
+        urllib.request.urlopen(base + "/healthz", timeout=1); break
+    except Exception:
+        time.sleep(0.1)
+def free():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return f"127.0.0.1:{p}"
+rng = random.Random(42)
+doc = lambda kind, name, spec: {"document": {"apiVersion": "slipway.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec}}
+docs = [doc("Team", "bench", {}), doc("Environment", "load", {"tier": "test", "order": 1})]
+deps = {}
+for i in range(n):
+    name = f"svc-{i:03d}"
+    # Depend on up to 3 earlier services: a DAG several layers deep.
+    earlier = [f"svc-{j:03d}" for j in range(max(0, i - 40), i)]
+    deps[name] = sorted(rng.sample(earlier, min(len(earlier), rng.randint(0, 3)))) if earlier else []
+    docs.append(doc("Service", name, {"owner": "bench", "tier": "low", "dependsOn": deps[name], "endpoints": {"load": free()}}))
+    docs.append(doc("Artifact", f"{name}-1", {"service": name, "version": "1.0.0", "location": "{program}", "args": ["example-service"]}))
+docs.append(doc("Pipeline", "bench", {"maxParallel": n, "stages": [{"environment": "load", "strategy": {"direct": {}}}]}))
+call("POST", "/api/v1/apply", {"documents": docs})
+call("POST", "/api/v1/apply", {"documents": [doc("Release", "bench", {"pipeline": "bench", "artifacts": [f"svc-{i:03d}-1" for i in range(n)]})]})
+deadline = time.time() + 900
+while True:
+    status = call("GET", "/api/v1/releases/bench").get("status") or {}
+    if status.get("phase") in ("Promoted", "Failed"):
+        break
+    if time.time() > deadline:
+        sys.exit(f"release did not finish: {status.get('phase')}")
+    time.sleep(0.5)
+if status["phase"] != "Promoted":
+    r = call("GET", "/api/v1/rollouts")["items"]
+    bad = [x for x in r if x.get("status", {}).get("phase") == "Failed"][:3]
+    sys.exit(f"release failed: {status.get('message')}: " + json.dumps([x["status"].get("message") for x in bad]))
+span = {}
+for r in call("GET", "/api/v1/rollouts")["items"]:
+    h = r["status"]["history"]
+    span[r["spec"]["service"]] = (h[0]["atMs"], h[-1]["atMs"])
+wall = status["history"][-1]["atMs"] - status["history"][0]["atMs"]
+memo = {}
+def finish(s):
+    if s not in memo:
+        memo[s] = max((finish(d) for d in deps[s]), default=0) + (span[s][1] - span[s][0])
+    return memo[s]
+critical = max(finish(s) for s in deps)
+print(f"release of {n} services in {len(status['waves'])} dependency layers: wall {wall} ms vs critical path {critical} ms: ratio {wall / critical:.2f}")
+PY

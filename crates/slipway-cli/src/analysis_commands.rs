@@ -14,6 +14,12 @@ pub enum AnalysisCommand {
         #[arg(long)]
         input: PathBuf,
     },
+    /// Explain, in words, every canary analysis of a rollout (from the server).
+    Explain {
+        rollout: String,
+        #[arg(short, long, value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
     /// Judge a whole canary configuration: per-metric classifications, group scores, verdict.
     Judge {
         #[arg(long)]
@@ -41,8 +47,41 @@ fn read_json(path: &PathBuf) -> CliResult<serde_json::Value> {
     })
 }
 
-pub fn run(cmd: AnalysisCommand) -> CliResult {
+pub async fn run(g: &crate::GlobalArgs, cmd: AnalysisCommand) -> CliResult {
     match cmd {
+        AnalysisCommand::Explain { rollout, output } => {
+            let r: serde_json::Value = crate::client(g)?
+                .get(&format!("/api/v1/rollouts/{rollout}"))
+                .await?;
+            let analyses = r["status"]["analyses"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if output != Format::Table {
+                return print_data(output, &analyses);
+            }
+            if analyses.is_empty() {
+                println!("rollout {rollout} has no canary analysis (yet)");
+            }
+            for a in &analyses {
+                let result = &a["result"];
+                println!(
+                    "{}: {} (score {}, pass at {}, marginal at {})",
+                    a["label"].as_str().unwrap_or_default(),
+                    result["verdict"].as_str().unwrap_or("error"),
+                    result["score"],
+                    result["scoreThresholds"]["pass"],
+                    result["scoreThresholds"]["marginal"]
+                );
+                if let Some(e) = a["error"].as_str() {
+                    println!("  the judge refused the analysis: {e}");
+                }
+                for line in a["explanation"].as_array().into_iter().flatten() {
+                    println!("  {}", line.as_str().unwrap_or_default());
+                }
+            }
+            Ok(())
+        }
         AnalysisCommand::Classify { input } => {
             let value = read_json(&input)?;
             let out = slipway_judge::classify_json(&value)

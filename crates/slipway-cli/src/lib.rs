@@ -159,7 +159,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::User(cmd) => identity_commands::user(&client(g)?, cmd).await,
         Command::Token(cmd) => identity_commands::token(&client(g)?, cmd).await,
         Command::Audit(cmd) => audit_commands::run(g, cmd).await,
-        Command::Analysis(cmd) => analysis_commands::run(cmd),
+        Command::Analysis(cmd) => analysis_commands::run(g, cmd).await,
         Command::ExampleService(args) => example_service::run(args).await,
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -708,6 +708,52 @@ pub struct CanaryStep {
     pub weight: u32,
     /// How long to hold the step, e.g. `30s`.
     pub pause: String,
+    /// Judge the canary against the stable version at the end of the step.
+    #[serde(default)]
+    pub analysis: Option<AnalysisSpec>,
+}
+
+/// A statistical comparison of canary and stable over a step, by Slipway's canary judge
+/// (Kayenta's algorithm): one baseline and one canary value per metric per `interval`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AnalysisSpec {
+    /// Sample period, e.g. `1s`.
+    #[serde(default = "one_second")]
+    pub interval: String,
+    pub metrics: Vec<AnalysisMetric>,
+    /// Score at or above which the canary passes (default 95); below `marginal` it fails
+    /// (default 75); in between counts as a failure too.
+    #[serde(default = "pass_score")]
+    pub pass: f64,
+    #[serde(default = "marginal_score")]
+    pub marginal: f64,
+}
+
+fn one_second() -> String {
+    "1s".into()
+}
+
+fn pass_score() -> f64 {
+    95.0
+}
+
+fn marginal_score() -> f64 {
+    75.0
+}
+
+/// One analysed metric: what to measure per period, and the judge's classifier parameters
+/// (the keys of `slipway analysis classify`'s `params`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AnalysisMetric {
+    pub name: String,
+    /// `error_rate`, `p50_latency`, `p95_latency` or `p99_latency`.
+    pub metric: crate::guardrail::GuardrailMetric,
+    #[serde(default)]
+    pub critical: bool,
+    #[serde(default)]
+    pub params: Option<serde_json::Value>,
 }
 
 /// An HTTP health check of every instance.

@@ -7,6 +7,7 @@
 //! its guardrails continuously so a bad version is taken off traffic within about a second.
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 pub mod health;
 pub mod release;
 pub mod rollout;

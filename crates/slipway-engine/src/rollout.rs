@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use slipway_domain::guardrail::{
     Breach, Guardrail, GuardrailMetric, GuardrailState, evaluate, parse_duration_ms,
 };
-use slipway_domain::kinds::{ArtifactSpec, RolloutSpec, Strategy, typed};
+use slipway_domain::kinds::{AnalysisSpec, ArtifactSpec, RolloutSpec, Strategy, typed};
 use slipway_router::{
     CanaryWeight, Instance as RoutedInstance, TrafficRouter, Version, window_over,
 };
@@ -71,6 +71,10 @@ pub struct RolloutStatus {
     pub evidence: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Every canary analysis: the judge's inputs, estimates, intervals, effect sizes,
+    /// thresholds, verdict and explanation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub analyses: Vec<serde_json::Value>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -99,6 +103,8 @@ struct WatchPlan<'a> {
     version: Version,
     guardrails: &'a [Guardrail],
     hold: Duration,
+    /// Samples stable and canary per period for the judge, when the step has an analysis.
+    analysis: Option<(&'a AnalysisSpec, &'a mut crate::analysis::Samples)>,
 }
 
 /// How a held step ended.
@@ -231,6 +237,7 @@ impl Engine {
             stable_at_ms: None,
             evidence: None,
             message: None,
+            analyses: Vec::new(),
         });
         status.phase = Phase::Failed;
         status.message = Some(message.to_string());
@@ -303,6 +310,7 @@ impl Engine {
             stable_at_ms: None,
             evidence: None,
             message: None,
+            analyses: Vec::new(),
         };
         self.write(name, &status).await?;
         self.router
@@ -390,6 +398,7 @@ impl Engine {
                 });
                 self.write(name, &status).await?;
                 let hold = Duration::from_millis(parse_duration_ms(&step.pause).unwrap_or(0));
+                let mut samples = crate::analysis::Samples::default();
                 match self
                     .watch(
                         name,
@@ -399,12 +408,47 @@ impl Engine {
                             version: Version::Canary,
                             guardrails: &guardrails,
                             hold,
+                            analysis: step.analysis.as_ref().map(|a| (a, &mut samples)),
                         },
                         &shutdown,
                     )
                     .await?
                 {
-                    Watched::Held => {}
+                    Watched::Held => {
+                        if let Some(spec) = &step.analysis {
+                            let verdict = crate::analysis::judge(
+                                spec,
+                                &samples,
+                                &format!("{name} step {}%", step.weight),
+                            );
+                            status.history.push(StepRecord {
+                                at_ms: now_ms(),
+                                what: format!("canary analysis: {}", verdict.summary),
+                            });
+                            status.analyses.push(verdict.record.clone());
+                            self.write(name, &status).await?;
+                            if !verdict.passed {
+                                let breach = Breach {
+                                    rule: "canary analysis".into(),
+                                    value: verdict.score,
+                                    shown: verdict.summary.clone(),
+                                    holding_since_ms: now_ms(),
+                                    at_ms: now_ms(),
+                                };
+                                return self
+                                    .roll_back(
+                                        name,
+                                        &key,
+                                        status,
+                                        &previous,
+                                        &started,
+                                        breach,
+                                        verdict.record,
+                                    )
+                                    .await;
+                            }
+                        }
+                    }
                     Watched::Breached(breach, window) => {
                         return self
                             .roll_back(name, &key, status, &previous, &started, breach, window)
@@ -644,7 +688,12 @@ impl Engine {
             version: watched,
             guardrails,
             hold,
+            mut analysis,
         } = plan;
+        let sample_every = analysis.as_ref().map(|(a, _)| {
+            Duration::from_millis(parse_duration_ms(&a.interval).unwrap_or(1000).max(100))
+        });
+        let mut last_sample = Instant::now();
         let mut until = Instant::now() + hold;
         let mut paused_at: Option<Instant> = None;
         let mut history = Vec::new();
@@ -669,6 +718,15 @@ impl Engine {
             history.push(snapshot);
             if history.len() > 600 {
                 history.remove(0);
+            }
+            if let (Some(every), Some((spec, samples))) = (sample_every, analysis.as_mut())
+                && last_sample.elapsed() >= every
+                && paused_at.is_none()
+            {
+                last_sample = Instant::now();
+                if let Some(period) = window_over(&history, every) {
+                    samples.record(spec, &period);
+                }
             }
             if let Some(window) = window_over(&history, self.guardrail_window) {
                 let canary = window.version(watched);
@@ -796,6 +854,7 @@ impl Engine {
                     version: Version::Stable,
                     guardrails,
                     hold: window,
+                    analysis: None,
                 },
                 shutdown,
             )

@@ -1870,3 +1870,65 @@ fn a_release_deploys_stage_by_stage_in_dependency_waves() {
         "{status}"
     );
 }
+
+#[test]
+fn a_canary_analysis_promotes_a_twin_and_rolls_back_a_slower_build_with_an_explanation() {
+    let server = Server::start();
+    apply_examples(&server);
+    let dir = server.root.path().join("release");
+    std::fs::create_dir_all(&dir).unwrap();
+    let listen = loopback_address();
+    server
+        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
+        .expect(OK);
+    let slow = "apiVersion: slipway.dev/v1alpha1\nkind: Artifact\nmetadata: {name: payments-api-4-0-0}\nspec: {service: payments-api, version: \"4.0.0\", location: \"{program}\", args: [example-service], env: {EXAMPLE_LATENCY_MS: \"40\"}}\n";
+    server
+        .cli(&[
+            "apply",
+            "-f",
+            path_str(&write_file(&dir, "slow.yaml", slow)),
+        ])
+        .expect(OK);
+    let v1 = write_file(
+        &dir,
+        "v1.yaml",
+        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
+    );
+    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
+    server.wait_for_phase("v1", &["Promoted"]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = background_load(format!("http://{listen}/"), stop.clone());
+    let analysed = "{canary: {steps: [{weight: 50, pause: 3s, analysis: {interval: 200ms, metrics: [{name: latency, metric: p50_latency, critical: true, params: {confLevel: 0.99, effectSize: {allowedIncrease: 1.5, criticalIncrease: 3.0}}}]}}]}}";
+    let v2 = write_file(
+        &dir,
+        "v2.yaml",
+        &rollout_document("v2", "2.0.0", &listen, analysed),
+    );
+    server.cli(&["apply", "-f", path_str(&v2)]).expect(OK);
+    let status = server.wait_for_phase("v2", &["Promoted", "RolledBack", "Failed"]);
+    assert_eq!(status["phase"], "Promoted", "{status}");
+    let v4 = write_file(
+        &dir,
+        "v4.yaml",
+        &rollout_document("v4", "4.0.0", &listen, analysed),
+    );
+    server.cli(&["apply", "-f", path_str(&v4)]).expect(OK);
+    let status = server.wait_for_phase("v4", &["Promoted", "RolledBack", "Failed"]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    load.join().unwrap();
+    assert_eq!(status["phase"], "RolledBack", "{status}");
+    assert_eq!(status["breach"]["rule"], "canary analysis", "{status}");
+    let analysis = &status["analyses"][0];
+    assert_eq!(analysis["result"]["verdict"], "Fail", "{analysis}");
+    assert!(
+        analysis["input"]["metrics"][0]["canary"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 5,
+        "{analysis}"
+    );
+    let explained = server.cli(&["analysis", "explain", "v4"]).expect(OK);
+    assert!(explained.stdout.contains("Fail"), "{}", explained.stdout);
+    assert!(explained.stdout.contains("latency"), "{}", explained.stdout);
+}

@@ -11,6 +11,7 @@ pub mod audit_routes;
 pub mod auth;
 pub mod bootstrap;
 pub mod error;
+pub mod event_routes;
 pub mod observability;
 pub mod openapi;
 pub mod resource_routes;

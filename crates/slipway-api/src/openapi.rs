@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         crate::token_routes::list,
         crate::token_routes::revoke,
         crate::token_routes::whoami,
+        crate::event_routes::events,
         crate::observability::healthz,
         crate::observability::readyz,
         crate::observability::metrics_text,

@@ -2,7 +2,9 @@
 //! shutdown. A root `CancellationToken` stops accepting connections; in-flight requests drain
 //! under a timeout; background tasks in a `TaskTracker` finish; a final checkpoint is signed.
 
-use crate::{AppState, audit_routes, observability, openapi, resource_routes, token_routes};
+use crate::{
+    AppState, audit_routes, event_routes, observability, openapi, resource_routes, token_routes,
+};
 use axum::Router;
 use axum::routing::get;
 use std::time::Duration;
@@ -36,6 +38,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(resource_routes::routes())
         .merge(audit_routes::routes())
+        .merge(event_routes::routes())
         .merge(token_routes::routes())
         .merge(observability::routes())
         .route("/api/v1/openapi.json", get(openapi::document))

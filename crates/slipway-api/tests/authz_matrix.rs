@@ -110,6 +110,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("POST", "/api/v1/tokens", "token-other", "admin"),
     ("DELETE", "/api/v1/tokens/{other}", "", "admin"),
     ("GET", "/metrics", "", "admin auditor"),
+    ("GET", "/api/v1/rollouts/r/events", "", "admin auditor"),
 ];
 
 fn doc(kind: &str, name: &str, spec: Value) -> Value {
@@ -197,6 +198,16 @@ async fn fixture() -> Fixture {
     }
     docs.push(doc("User", "bystander", json!({})));
     docs.push(doc(
+        "Artifact",
+        "api-1",
+        json!({"service": "api", "version": "1", "location": "/bin/true"}),
+    ));
+    docs.push(doc(
+        "Rollout",
+        "r",
+        json!({"service": "api", "environment": "production", "artifact": "api-1", "listen": "127.0.0.1:1", "strategy": {"direct": {}}}),
+    ));
+    docs.push(doc(
         "Service",
         "doomed-admin",
         json!({"owner": "payments", "tier": "low"}),
@@ -218,6 +229,15 @@ async fn fixture() -> Fixture {
         .map(|d| Mutation::Put(parse_document(d).unwrap()))
         .collect();
     store.apply(&actor, batch, false).await.unwrap();
+    // A finished rollout, so its event stream ends.
+    store
+        .set_status(
+            "Rollout",
+            "r",
+            &json!({"phase": "Promoted", "history": [{"atMs": 1, "what": "promoted 1"}]}),
+        )
+        .await
+        .unwrap();
     let mut tokens = BTreeMap::new();
     let mut victims = BTreeMap::new();
     tokens.insert("admin".to_string(), data.admin_token().unwrap());

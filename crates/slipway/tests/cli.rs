@@ -1442,6 +1442,16 @@ fn canary_promotes_and_a_failing_canary_rolls_back_by_itself() {
         .text()
         .unwrap();
     assert_eq!(after.trim(), "example-service 2.0.0");
+    // The rollout's history streams as server-sent events, ending with its phase.
+    let events = server.http_get("/api/v1/rollouts/v3/events", Some(&server.admin_token));
+    assert!(events.body.contains("event: step"), "{}", events.body);
+    assert!(
+        events
+            .body
+            .contains("event: end\ndata: {\"phase\":\"RolledBack\"}"),
+        "{}",
+        events.body
+    );
     // The router's per-version counts are on /metrics.
     let metrics = server.http_get("/metrics", Some(&server.admin_token));
     assert!(

@@ -688,6 +688,18 @@ pub enum Strategy {
     Direct {},
     /// Shift traffic in weighted steps, each held for its pause while guardrails watch.
     Canary { steps: Vec<CanaryStep> },
+    /// Replace the old instances in batches: each batch of new instances joins the router's
+    /// stable set once healthy, and as many old ones leave it and stop; guardrails watch the
+    /// service during each batch's pause, and a breach brings the old version back.
+    #[serde(rename_all = "camelCase")]
+    Rolling {
+        /// New instances started (and old ones stopped) per batch.
+        #[serde(default = "one")]
+        batch_size: u32,
+        /// How long to hold after each batch, e.g. `10s`.
+        #[serde(default = "zero_pause")]
+        pause: String,
+    },
     /// Start the new version beside the old one (the idle colour), smoke-test it through the
     /// router with the version pinned, switch all traffic at once, and keep the old colour
     /// running for the rollback window while guardrails watch the new one.
@@ -807,6 +819,10 @@ pub struct RolloutSpec {
 
 fn one() -> u32 {
     1
+}
+
+fn zero_pause() -> String {
+    "0s".into()
 }
 
 impl SpecRules for RolloutSpec {

@@ -318,8 +318,34 @@ impl Engine {
             .await
             .map_err(router_error(&key))?;
 
+        let previous = self
+            .stable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        if let (Strategy::Rolling { batch_size, pause }, Some(old)) = (&spec.strategy, &previous) {
+            let pause = Duration::from_millis(parse_duration_ms(pause).unwrap_or(0));
+            return self
+                .rolling(
+                    name,
+                    &key,
+                    status,
+                    &spec,
+                    &artifact,
+                    &program,
+                    old,
+                    (*batch_size).max(1) as usize,
+                    pause,
+                    &guardrails,
+                    &shutdown,
+                )
+                .await;
+        }
         // Start the new version's instances and wait until each is healthy.
-        let started = self.start_instances(&spec, &artifact, &program).await?;
+        let started = self
+            .start_instances(&spec, &artifact, &program, 0..spec.instances)
+            .await?;
         status.history.push(StepRecord {
             at_ms: now_ms(),
             what: format!(
@@ -330,12 +356,6 @@ impl Engine {
         });
         self.write(name, &status).await?;
 
-        let previous = self
-            .stable
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            .cloned();
         let stable_routed = |d: &Option<Deployed>| -> Vec<RoutedInstance> {
             d.as_ref()
                 .map(|d| {
@@ -530,9 +550,10 @@ impl Engine {
         spec: &RolloutSpec,
         artifact: &ArtifactSpec,
         program: &std::path::Path,
+        indexes: std::ops::Range<u32>,
     ) -> Result<Vec<Instance>, EngineError> {
         let mut started = Vec::new();
-        for index in 0..spec.instances {
+        for index in indexes {
             let instance = self
                 .target
                 .start(&InstanceSpec {
@@ -653,7 +674,9 @@ impl Engine {
             .ensure_service(key, listen)
             .await
             .map_err(router_error(key))?;
-        let started = self.start_instances(spec, &artifact, &program).await?;
+        let started = self
+            .start_instances(spec, &artifact, &program, 0..spec.instances)
+            .await?;
         let routed = started
             .iter()
             .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
@@ -923,6 +946,181 @@ impl Engine {
             what: format!("promoted {}; {} stopped", status.version, old.version),
         });
         self.write(name, &status).await
+    }
+
+    /// Rolling: batch by batch, new instances replace old ones in the stable set; guardrails
+    /// watch the whole service during each pause; a breach brings the old version back.
+    #[allow(clippy::too_many_arguments)] // one call site; the values are the rollout's state
+    async fn rolling(
+        &self,
+        name: &str,
+        key: &str,
+        mut status: RolloutStatus,
+        spec: &RolloutSpec,
+        artifact: &ArtifactSpec,
+        program: &std::path::Path,
+        old: &Deployed,
+        batch: usize,
+        pause: Duration,
+        guardrails: &[Guardrail],
+        shutdown: &CancellationToken,
+    ) -> Result<(), EngineError> {
+        let routed = |list: &[Instance]| -> Vec<RoutedInstance> {
+            list.iter()
+                .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
+                .collect()
+        };
+        let total = spec.instances as usize;
+        let mut new: Vec<Instance> = Vec::new();
+        let mut remaining: Vec<Instance> = old.instances.clone();
+        let mut removed: Vec<Instance> = Vec::new();
+        while new.len() < total {
+            let count = batch.min(total - new.len());
+            let first = new.len() as u32;
+            let fresh = self
+                .start_instances(spec, artifact, program, first..first + count as u32)
+                .await?;
+            new.extend(fresh);
+            let leaving: Vec<Instance> = remaining.drain(..count.min(remaining.len())).collect();
+            let mut serving = new.clone();
+            serving.extend(remaining.iter().cloned());
+            self.router
+                .set_backends(key, routed(&serving), Vec::new())
+                .await
+                .map_err(router_error(key))?;
+            for i in &leaving {
+                self.target.stop(&i.id).await;
+            }
+            removed.extend(leaving);
+            status.weight = (new.len() * 100 / total.max(1)) as u32;
+            status.history.push(StepRecord {
+                at_ms: now_ms(),
+                what: format!("{} of {total} instances on {}", new.len(), artifact.version),
+            });
+            self.write(name, &status).await?;
+            let outcome = self
+                .watch(
+                    name,
+                    &mut status,
+                    WatchPlan {
+                        key,
+                        version: Version::Stable,
+                        guardrails,
+                        hold: pause,
+                        analysis: None,
+                    },
+                    shutdown,
+                )
+                .await?;
+            let breach = match outcome {
+                Watched::Breached(b, _) => Some(b),
+                Watched::Aborted => Some(Breach {
+                    rule: "aborted by an operator".into(),
+                    value: 0.0,
+                    shown: "slipway rollout abort".into(),
+                    holding_since_ms: now_ms(),
+                    at_ms: now_ms(),
+                }),
+                Watched::Held | Watched::PromoteNow => None,
+            };
+            if let Some(breach) = breach {
+                // Bring the old version back to full strength, then take the new one away.
+
+                let restored = match self.restore_artifact(key, &old.version).await {
+                    Some((a, p)) => self
+                        .start_instances(spec, &a, &p, 0..removed.len() as u32)
+                        .await
+                        .unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                let mut back = remaining.clone();
+                back.extend(restored);
+                self.router
+                    .set_backends(key, routed(&back), Vec::new())
+                    .await
+                    .map_err(router_error(key))?;
+                let stable_at = now_ms();
+                for i in &new {
+                    self.target.stop(&i.id).await;
+                }
+                self.stable
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(
+                        key.to_string(),
+                        Deployed {
+                            version: old.version.clone(),
+                            instances: back,
+                        },
+                    );
+                status.phase = Phase::RolledBack;
+                status.weight = 0;
+                status.stable_at_ms = Some(stable_at);
+                status.history.push(StepRecord {
+                    at_ms: stable_at,
+                    what: format!(
+                        "rolled back to {}: {} = {}",
+                        old.version, breach.rule, breach.shown
+                    ),
+                });
+                status.breach = Some(breach);
+                return self.write(name, &status).await;
+            }
+        }
+        for i in &remaining {
+            self.target.stop(&i.id).await;
+        }
+        self.router
+            .set_backends(key, routed(&new), Vec::new())
+            .await
+            .map_err(router_error(key))?;
+        self.stable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                key.to_string(),
+                Deployed {
+                    version: artifact.version.clone(),
+                    instances: new,
+                },
+            );
+        status.phase = Phase::Promoted;
+        status.weight = 100;
+        status.history.push(StepRecord {
+            at_ms: now_ms(),
+            what: format!("promoted {}, replacing {}", artifact.version, old.version),
+        });
+        self.write(name, &status).await
+    }
+
+    /// The artifact and program of the version currently promoted for `key` (from the latest
+    /// promoted rollout of that version), to start more of its instances.
+    async fn restore_artifact(&self, key: &str, version: &str) -> Option<(ArtifactSpec, PathBuf)> {
+        for r in self.store.list("Rollout").await.ok()? {
+            let Some(spec) = typed::<RolloutSpec>(&r.spec) else {
+                continue;
+            };
+            if route_key(&spec.service, &spec.environment) != key {
+                continue;
+            }
+            let Some(a) = self
+                .store
+                .get("Artifact", &spec.artifact)
+                .await
+                .ok()
+                .flatten()
+            else {
+                continue;
+            };
+            let Some(a) = typed::<ArtifactSpec>(&a.spec) else {
+                continue;
+            };
+            if a.version == version {
+                let program = PathBuf::from(self.resolve(&a.location));
+                return Some((a, program));
+            }
+        }
+        None
     }
 
     /// The operator's request on a rollout, from its `slipway.dev/control` annotation (set by

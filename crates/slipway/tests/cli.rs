@@ -1942,3 +1942,68 @@ fn a_canary_analysis_promotes_a_twin_and_rolls_back_a_slower_build_with_an_expla
     assert!(explained.stdout.contains("Fail"), "{}", explained.stdout);
     assert!(explained.stdout.contains("latency"), "{}", explained.stdout);
 }
+
+#[test]
+fn rolling_replaces_instances_in_batches_and_brings_the_old_version_back_on_a_breach() {
+    let server = Server::start();
+    apply_examples(&server);
+    let dir = server.root.path().join("release");
+    std::fs::create_dir_all(&dir).unwrap();
+    let listen = loopback_address();
+    server
+        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
+        .expect(OK);
+    let v1 = write_file(
+        &dir,
+        "v1.yaml",
+        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
+    );
+    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
+    server.wait_for_phase("v1", &["Promoted"]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = background_load(format!("http://{listen}/"), stop.clone());
+    let rolling = "{rolling: {batchSize: 1, pause: 700ms}}";
+    let v2 = write_file(
+        &dir,
+        "v2.yaml",
+        &rollout_document("v2", "2.0.0", &listen, rolling),
+    );
+    server.cli(&["apply", "-f", path_str(&v2)]).expect(OK);
+    let status = server.wait_for_phase("v2", &["Promoted", "RolledBack", "Failed"]);
+    assert_eq!(status["phase"], "Promoted", "{status}");
+    let steps: Vec<String> = status["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["what"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        steps.contains(&"1 of 2 instances on 2.0.0".to_string()),
+        "{steps:?}"
+    );
+    assert!(
+        steps.contains(&"2 of 2 instances on 2.0.0".to_string()),
+        "{steps:?}"
+    );
+
+    let v3 = write_file(
+        &dir,
+        "v3.yaml",
+        &rollout_document("v3", "3.0.0", &listen, rolling),
+    );
+    server.cli(&["apply", "-f", path_str(&v3)]).expect(OK);
+    let status = server.wait_for_phase("v3", &["Promoted", "RolledBack", "Failed"]);
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let seen = load.join().unwrap();
+    assert_eq!(status["phase"], "RolledBack", "{status}");
+    assert!(
+        seen.iter().all(|s| !s.starts_with("error")),
+        "no request went unanswered"
+    );
+    let tail = &seen[seen.len().saturating_sub(20)..];
+    assert!(
+        tail.iter().all(|s| s == "200 example-service 2.0.0"),
+        "{tail:?}"
+    );
+}

@@ -85,6 +85,10 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// The lease that decides which replica runs the reconcilers, and how long it lasts unrenewed.
+const ENGINE_LEASE: &str = "engine";
+const LEASE_TTL_MS: i64 = 3_000;
+
 /// The annotation through which operators steer a rollout.
 pub const CONTROL_ANNOTATION: &str = "slipway.dev/control";
 
@@ -133,6 +137,8 @@ pub struct Engine {
     self_program: PathBuf,
     stable: Mutex<HashMap<String, Deployed>>,
     active: Mutex<HashMap<String, String>>,
+    /// Who this engine is, for the lease: host, process and a random part.
+    holder: String,
     /// Releases being driven.
     pub(crate) releases: Mutex<std::collections::HashSet<String>>,
     /// How often guardrails are evaluated.
@@ -161,6 +167,14 @@ impl Engine {
             stable: Mutex::new(HashMap::new()),
             active: Mutex::new(HashMap::new()),
             releases: Mutex::new(std::collections::HashSet::new()),
+            holder: format!(
+                "{}:{}:{}",
+                std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .unwrap_or_default()
+                    .trim(),
+                std::process::id(),
+                now_ms()
+            ),
             guardrail_tick: Duration::from_millis(100),
             guardrail_window: Duration::from_secs(1),
         }
@@ -169,11 +183,32 @@ impl Engine {
     /// Watches for Rollout resources without a terminal status and runs each once, until
     /// `shutdown`. One active rollout per (service, environment): a second one waits.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        if let Err(e) = self.recover().await {
-            tracing::error!(error = %e, "recovery after restart failed");
-        }
         let tasks = tokio_util::task::TaskTracker::new();
+        let mut leading = false;
         loop {
+            // Of several replicas sharing a database, only the holder of the engine lease runs
+            // rollouts; it renews every tick, and another takes over once it lapses.
+            let held = self
+                .store
+                .acquire_lease(ENGINE_LEASE, &self.holder, now_ms() as i64, LEASE_TTL_MS)
+                .await
+                .unwrap_or(false);
+            if held && !leading {
+                tracing::info!(holder = %self.holder, "holding the engine lease");
+                if let Err(e) = self.recover().await {
+                    tracing::error!(error = %e, "recovery after restart failed");
+                }
+            } else if !held && leading {
+                tracing::warn!(holder = %self.holder, "lost the engine lease");
+            }
+            leading = held;
+            if !held {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+                continue;
+            }
             match self.store.list("Rollout").await {
                 Ok(rollouts) => {
                     for r in rollouts {
@@ -216,6 +251,9 @@ impl Engine {
         }
         tasks.close();
         tasks.wait().await;
+        if leading {
+            let _ = self.store.release_lease(ENGINE_LEASE, &self.holder).await;
+        }
     }
 
     async fn write(&self, name: &str, status: &RolloutStatus) -> Result<(), EngineError> {

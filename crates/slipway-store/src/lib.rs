@@ -187,6 +187,19 @@ pub trait Store: Send + Sync {
     /// Verifies the whole log, its checkpoints and all audited state against `key`.
     async fn verify(&self, key: &VerifyingKey) -> Result<Report>;
 
+    /// Takes or renews the lease `name` for `holder` until `now_ms + ttl_ms`; `true` when
+    /// `holder` holds it afterwards. Another holder's lease is taken only once it has expired,
+    /// so of several server replicas sharing a database exactly one runs the reconcilers.
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool>;
+    /// Gives the lease up if `holder` holds it (at shutdown), so another replica takes over at once.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+
     async fn meta(&self, key: &str) -> Result<Option<String>>;
     async fn set_meta(&self, key: &str, value: &str) -> Result<()>;
 }

@@ -82,6 +82,7 @@ conformance!(
     status_is_not_audited_content,
     large_logs_verify_and_name_the_bad_entry,
     a_batch_sees_its_own_changes,
+    one_holder_per_lease,
 );
 
 fn actor() -> Actor {
@@ -588,4 +589,69 @@ async fn a_batch_sees_its_own_changes(s: Subject) {
         "again"
     );
     assert_eq!(verify_first_problem(&s).await, None);
+}
+
+async fn one_holder_per_lease(s: Subject) {
+    assert!(
+        s.store
+            .acquire_lease("engine", "a", 1_000, 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.store
+            .acquire_lease("engine", "b", 1_200, 500)
+            .await
+            .unwrap(),
+        "held by a"
+    );
+    assert!(
+        s.store
+            .acquire_lease("engine", "a", 1_400, 500)
+            .await
+            .unwrap(),
+        "a renews"
+    );
+    assert!(
+        !s.store
+            .acquire_lease("engine", "b", 1_800, 500)
+            .await
+            .unwrap(),
+        "renewed until 1900"
+    );
+    assert!(
+        s.store
+            .acquire_lease("engine", "b", 1_901, 500)
+            .await
+            .unwrap(),
+        "expired: b takes over"
+    );
+    assert!(
+        !s.store
+            .acquire_lease("engine", "a", 1_950, 500)
+            .await
+            .unwrap()
+    );
+    s.store.release_lease("engine", "a").await.unwrap();
+    assert!(
+        !s.store
+            .acquire_lease("engine", "a", 1_960, 500)
+            .await
+            .unwrap(),
+        "a cannot release b's lease"
+    );
+    s.store.release_lease("engine", "b").await.unwrap();
+    assert!(
+        s.store
+            .acquire_lease("engine", "a", 1_970, 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.store
+            .acquire_lease("other", "b", 1_970, 500)
+            .await
+            .unwrap(),
+        "leases are independent"
+    );
 }

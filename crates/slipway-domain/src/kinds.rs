@@ -740,6 +740,20 @@ pub struct AnalysisSpec {
     pub pass: f64,
     #[serde(default = "marginal_score")]
     pub marginal: f64,
+    /// Where the series come from: the router's own counters (`builtin`, the default),
+    /// `{prometheus: {url}}` (PromQL range queries) or `{webhook: {url}}` (a JSON service).
+    #[serde(default)]
+    pub source: MetricSourceSpec,
+}
+
+/// A metric source for canary analysis.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum MetricSourceSpec {
+    #[default]
+    Builtin,
+    Prometheus { url: String },
+    Webhook { url: String },
 }
 
 fn one_second() -> String {
@@ -760,8 +774,13 @@ fn marginal_score() -> f64 {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AnalysisMetric {
     pub name: String,
-    /// `error_rate`, `p50_latency`, `p95_latency` or `p99_latency`.
-    pub metric: crate::guardrail::GuardrailMetric,
+    /// For the built-in source: `error_rate`, `p50_latency`, `p95_latency` or `p99_latency`.
+    #[serde(default)]
+    pub metric: Option<crate::guardrail::GuardrailMetric>,
+    /// For Prometheus and webhooks: the query, with `{version}` (`stable`/`canary`), `{service}`,
+    /// `{environment}` and `{routed}` (the router's `service` label) filled in.
+    #[serde(default)]
+    pub query: Option<String>,
     #[serde(default)]
     pub critical: bool,
     #[serde(default)]

@@ -323,6 +323,7 @@ impl Engine {
         if let Some(digest) = &artifact.digest {
             verify_digest(&program, digest).map_err(artifact_fail)?;
         }
+        let (spec_service, spec_environment) = (spec.service.clone(), spec.environment.clone());
         let guardrails: Vec<Guardrail> = spec
             .guardrails
             .iter()
@@ -457,6 +458,7 @@ impl Engine {
                 self.write(name, &status).await?;
                 let hold = Duration::from_millis(parse_duration_ms(&step.pause).unwrap_or(0));
                 let mut samples = crate::analysis::Samples::default();
+                let step_started = now_ms();
                 match self
                     .watch(
                         name,
@@ -474,11 +476,34 @@ impl Engine {
                 {
                     Watched::Held => {
                         if let Some(spec) = &step.analysis {
-                            let verdict = crate::analysis::judge(
-                                spec,
-                                &samples,
-                                &format!("{name} step {}%", step.weight),
-                            );
+                            let context = crate::analysis::SeriesContext {
+                                service: spec_service.clone(),
+                                environment: spec_environment.clone(),
+                                routed: key.clone(),
+                                start_ms: step_started,
+                                end_ms: now_ms(),
+                                step_ms: parse_duration_ms(&spec.interval).unwrap_or(1000),
+                            };
+                            let label = format!("{name} step {}%", step.weight);
+                            let verdict = match &spec.source {
+                                slipway_domain::kinds::MetricSourceSpec::Builtin => {
+                                    crate::analysis::judge(spec, &samples, &context, &label).await
+                                }
+                                slipway_domain::kinds::MetricSourceSpec::Prometheus { url } => {
+                                    let source = crate::analysis::PrometheusSource {
+                                        url: url.clone(),
+                                        http: self.http.clone(),
+                                    };
+                                    crate::analysis::judge(spec, &source, &context, &label).await
+                                }
+                                slipway_domain::kinds::MetricSourceSpec::Webhook { url } => {
+                                    let source = crate::analysis::WebhookSource {
+                                        url: url.clone(),
+                                        http: self.http.clone(),
+                                    };
+                                    crate::analysis::judge(spec, &source, &context, &label).await
+                                }
+                            };
                             status.history.push(StepRecord {
                                 at_ms: now_ms(),
                                 what: format!("canary analysis: {}", verdict.summary),

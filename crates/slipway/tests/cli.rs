@@ -2007,3 +2007,124 @@ fn rolling_replaces_instances_in_batches_and_brings_the_old_version_back_on_a_br
         "{tail:?}"
     );
 }
+
+/// A real Prometheus (Debian's package) scraping the server's /metrics every second.
+struct Prometheus {
+    url: String,
+    child: Child,
+}
+
+impl Prometheus {
+    fn start(server: &Server) -> Prometheus {
+        let dir = server.root.path().join("prometheus");
+        std::fs::create_dir_all(&dir).unwrap();
+        let token_file = write_file(&dir, "token", &server.admin_token);
+        let target = server.url.trim_start_matches("http://");
+        let config = format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nscrape_configs:\n  - job_name: slipway\n    authorization: {{credentials_file: {}}}\n    static_configs: [{{targets: [\"{target}\"]}}]\n",
+            token_file.display()
+        );
+        let config = write_file(&dir, "prometheus.yml", &config);
+        let listen = loopback_address();
+        let log = File::create(dir.join("prometheus.log")).unwrap();
+        let mut child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={listen}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("prometheus is installed (apt-get install prometheus; .ci/run does it)");
+        let url = format!("http://{listen}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !http_get(&format!("{url}/-/ready"), None, Duration::from_secs(1))
+            .is_ok_and(|r| r.status == 200)
+        {
+            if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+                let log = std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default();
+                panic!("prometheus did not become ready:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Prometheus { url, child }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        signal(self.child.id(), "TERM");
+        let _ = wait_bounded(&mut self.child, Duration::from_secs(10));
+    }
+}
+
+#[test]
+fn a_canary_analysis_reads_prometheus_and_rolls_back_a_slower_build() {
+    let server = Server::start();
+    let prometheus = Prometheus::start(&server);
+    apply_examples(&server);
+    let dir = server.root.path().join("release");
+    std::fs::create_dir_all(&dir).unwrap();
+    let listen = loopback_address();
+    server
+        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
+        .expect(OK);
+    let slow = "apiVersion: slipway.dev/v1alpha1\nkind: Artifact\nmetadata: {name: payments-api-4-0-0}\nspec: {service: payments-api, version: \"4.0.0\", location: \"{program}\", args: [example-service], env: {EXAMPLE_LATENCY_MS: \"40\"}}\n";
+    server
+        .cli(&[
+            "apply",
+            "-f",
+            path_str(&write_file(&dir, "slow.yaml", slow)),
+        ])
+        .expect(OK);
+    let v1 = write_file(
+        &dir,
+        "v1.yaml",
+        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
+    );
+    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
+    server.wait_for_phase("v1", &["Promoted"]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = background_load(format!("http://{listen}/"), stop.clone());
+    let query = "1000 * histogram_quantile(0.5, sum by (le) (rate(slipway_router_request_duration_seconds_bucket{service=\\\"{routed}\\\",version=\\\"{version}\\\"}[3s])))";
+    let strategy = format!(
+        "{{canary: {{steps: [{{weight: 50, pause: 10s, analysis: {{interval: 1s, source: {{prometheus: {{url: \"{}\"}}}}, metrics: [{{name: latency, query: \"{query}\", critical: true, params: {{confLevel: 0.99, effectSize: {{allowedIncrease: 1.5, criticalIncrease: 3.0}}}}}}]}}}}]}}}}",
+        prometheus.url
+    );
+    let v4 = write_file(
+        &dir,
+        "v4.yaml",
+        &rollout_document("v4", "4.0.0", &listen, &strategy),
+    );
+    server.cli(&["apply", "-f", path_str(&v4)]).expect(OK);
+    let status = server.wait_for_phase("v4", &["Promoted", "RolledBack", "Failed"]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    load.join().unwrap();
+    assert_eq!(status["phase"], "RolledBack", "{status}");
+    let analysis = &status["analyses"][0];
+    assert!(
+        analysis["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("prometheus"),
+        "{analysis}"
+    );
+    assert_eq!(analysis["result"]["verdict"], "Fail", "{analysis}");
+    let canary = analysis["input"]["metrics"][0]["canary"]
+        .as_array()
+        .unwrap();
+    let baseline = analysis["input"]["metrics"][0]["baseline"]
+        .as_array()
+        .unwrap();
+    assert!(canary.len() >= 4 && baseline.len() >= 4, "{analysis}");
+    // The canary's median latency, as Prometheus computed it, is ~40 ms above stable's.
+    let median = |v: &Vec<Value>| {
+        let mut x: Vec<f64> = v.iter().map(|n| n.as_f64().unwrap()).collect();
+        x.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        x[x.len() / 2]
+    };
+    assert!(median(canary) - median(baseline) > 20.0, "{analysis}");
+}

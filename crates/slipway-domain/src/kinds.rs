@@ -205,7 +205,13 @@ pub static KINDS: &[KindDef] = &[
                     s.stages
                         .into_iter()
                         .enumerate()
-                        .map(|(i, st)| reference("Environment", st.environment, &format!("spec.stages[{i}].environment")))
+                        .map(|(i, st)| {
+                            reference(
+                                "Environment",
+                                st.environment,
+                                &format!("spec.stages[{i}].environment"),
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default()
@@ -499,7 +505,10 @@ impl SpecRules for ServiceSpec {
         let mut d = duplicates("spec.dependsOn", &self.depends_on);
         for (env, addr) in &self.endpoints {
             if addr.parse::<std::net::SocketAddr>().is_err() {
-                d.push(Diagnostic::new(format!("spec.endpoints.{env}"), format!("{addr:?} is not an address like 127.0.0.1:18080")));
+                d.push(Diagnostic::new(
+                    format!("spec.endpoints.{env}"),
+                    format!("{addr:?} is not an address like 127.0.0.1:18080"),
+                ));
             }
         }
         d.extend(duplicates("spec.providesApis", &self.provides_apis));
@@ -752,8 +761,12 @@ pub struct AnalysisSpec {
 pub enum MetricSourceSpec {
     #[default]
     Builtin,
-    Prometheus { url: String },
-    Webhook { url: String },
+    Prometheus {
+        url: String,
+    },
+    Webhook {
+        url: String,
+    },
 }
 
 fn one_second() -> String {
@@ -966,7 +979,10 @@ impl SpecRules for PipelineSpec {
     fn rules(&self) -> Vec<Diagnostic> {
         let mut d = Vec::new();
         if self.stages.is_empty() {
-            d.push(Diagnostic::new("spec.stages", "must hold at least one stage"));
+            d.push(Diagnostic::new(
+                "spec.stages",
+                "must hold at least one stage",
+            ));
         }
         if self.max_parallel == 0 {
             d.push(Diagnostic::new("spec.maxParallel", "must be at least 1"));
@@ -974,14 +990,20 @@ impl SpecRules for PipelineSpec {
         for (i, stage) in self.stages.iter().enumerate() {
             for (j, g) in stage.guardrails.iter().enumerate() {
                 if let Err(e) = g.parse::<crate::guardrail::Guardrail>() {
-                    d.push(Diagnostic::new(format!("spec.stages[{i}].guardrails[{j}]"), e));
+                    d.push(Diagnostic::new(
+                        format!("spec.stages[{i}].guardrails[{j}]"),
+                        e,
+                    ));
                 }
             }
             for (j, check) in stage.checks.iter().enumerate() {
                 if let StageCheck::Wait(w) = check
                     && let Err(e) = crate::guardrail::parse_duration_ms(w)
                 {
-                    d.push(Diagnostic::new(format!("spec.stages[{i}].checks[{j}].wait"), e));
+                    d.push(Diagnostic::new(
+                        format!("spec.stages[{i}].checks[{j}].wait"),
+                        e,
+                    ));
                 }
             }
         }
@@ -1003,7 +1025,10 @@ impl SpecRules for ReleaseSpec {
     fn rules(&self) -> Vec<Diagnostic> {
         let mut d = duplicates("spec.artifacts", &self.artifacts);
         if self.artifacts.is_empty() {
-            d.push(Diagnostic::new("spec.artifacts", "must name at least one artifact"));
+            d.push(Diagnostic::new(
+                "spec.artifacts",
+                "must name at least one artifact",
+            ));
         }
         d
     }

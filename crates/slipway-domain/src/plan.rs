@@ -31,7 +31,11 @@ pub fn deploy_waves(
             .collect();
         if wave.is_empty() {
             // Unreachable without a cycle, which was ruled out above.
-            return Err(needs.keys().filter(|s| !done.contains(*s)).map(|s| s.to_string()).collect());
+            return Err(needs
+                .keys()
+                .filter(|s| !done.contains(*s))
+                .map(|s| s.to_string())
+                .collect());
         }
         done.extend(wave.iter().copied());
         waves.push(wave.into_iter().map(str::to_string).collect());
@@ -102,9 +106,17 @@ pub fn critical_path(
         }
         let before = deps
             .get(s)
-            .map(|d| d.iter().map(|x| finish(x, deps, selected, duration, memo, depth + 1)).fold(0.0, f64::max))
+            .map(|d| {
+                d.iter()
+                    .map(|x| finish(x, deps, selected, duration, memo, depth + 1))
+                    .fold(0.0, f64::max)
+            })
             .unwrap_or(0.0);
-        let own = if selected.contains(s) { duration.get(s).copied().unwrap_or(0.0) } else { 0.0 };
+        let own = if selected.contains(s) {
+            duration.get(s).copied().unwrap_or(0.0)
+        } else {
+            0.0
+        };
         let total = before + own;
         memo.insert(s, total);
         total
@@ -121,7 +133,10 @@ mod tests {
     use super::*;
 
     fn graph(edges: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
-        edges.iter().map(|(s, d)| (s.to_string(), d.iter().map(|x| x.to_string()).collect())).collect()
+        edges
+            .iter()
+            .map(|(s, d)| (s.to_string(), d.iter().map(|x| x.to_string()).collect()))
+            .collect()
     }
 
     fn set(items: &[&str]) -> BTreeSet<String> {
@@ -130,15 +145,27 @@ mod tests {
 
     #[test]
     fn waves_follow_dependencies() {
-        let g = graph(&[("web", &["api", "auth"]), ("api", &["auth", "ledger"]), ("auth", &[]), ("ledger", &[]), ("search", &[])]);
+        let g = graph(&[
+            ("web", &["api", "auth"]),
+            ("api", &["auth", "ledger"]),
+            ("auth", &[]),
+            ("ledger", &[]),
+            ("search", &[]),
+        ]);
         let all = set(&["web", "api", "auth", "ledger", "search"]);
         assert_eq!(
             deploy_waves(&g, &all).unwrap(),
             vec![vec!["auth", "ledger", "search"], vec!["api"], vec!["web"]]
         );
-        assert_eq!(removal_waves(&g, &all).unwrap().first().unwrap(), &vec!["web".to_string()]);
+        assert_eq!(
+            removal_waves(&g, &all).unwrap().first().unwrap(),
+            &vec!["web".to_string()]
+        );
         // Through a service outside the release: web waits for ledger via api.
-        assert_eq!(deploy_waves(&g, &set(&["web", "ledger"])).unwrap(), vec![vec!["ledger"], vec!["web"]]);
+        assert_eq!(
+            deploy_waves(&g, &set(&["web", "ledger"])).unwrap(),
+            vec![vec!["ledger"], vec!["web"]]
+        );
     }
 
     #[test]
@@ -149,8 +176,19 @@ mod tests {
 
     #[test]
     fn critical_path_is_the_slowest_chain() {
-        let g = graph(&[("web", &["api"]), ("api", &["auth"]), ("auth", &[]), ("search", &[])]);
-        let d: BTreeMap<String, f64> = [("web", 1.0), ("api", 2.0), ("auth", 3.0), ("search", 5.5)].iter().map(|(k, v)| (k.to_string(), *v)).collect();
-        assert_eq!(critical_path(&g, &set(&["web", "api", "auth", "search"]), &d), 6.0);
+        let g = graph(&[
+            ("web", &["api"]),
+            ("api", &["auth"]),
+            ("auth", &[]),
+            ("search", &[]),
+        ]);
+        let d: BTreeMap<String, f64> = [("web", 1.0), ("api", 2.0), ("auth", 3.0), ("search", 5.5)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect();
+        assert_eq!(
+            critical_path(&g, &set(&["web", "api", "auth", "search"]), &d),
+            6.0
+        );
     }
 }

@@ -396,19 +396,9 @@ impl Engine {
         self.write(name, &status).await?;
 
         let stable_routed = |d: &Option<Deployed>| -> Vec<RoutedInstance> {
-            d.as_ref()
-                .map(|d| {
-                    d.instances
-                        .iter()
-                        .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
-                        .collect()
-                })
-                .unwrap_or_default()
+            d.as_ref().map(|d| routed(&d.instances)).unwrap_or_default()
         };
-        let canary_routed: Vec<RoutedInstance> = started
-            .iter()
-            .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
-            .collect();
+        let canary_routed = routed(&started);
 
         if let (
             Strategy::BlueGreen {
@@ -538,13 +528,7 @@ impl Engine {
                             .await;
                     }
                     Watched::Aborted => {
-                        let breach = Breach {
-                            rule: "aborted by an operator".into(),
-                            value: 0.0,
-                            shown: "slipway rollout abort".into(),
-                            holding_since_ms: now_ms(),
-                            at_ms: now_ms(),
-                        };
+                        let breach = operator_abort();
                         return self
                             .roll_back(
                                 name,
@@ -584,16 +568,7 @@ impl Engine {
                 self.target.stop(&i.id).await;
             }
         }
-        self.stable
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                key.clone(),
-                Deployed {
-                    version: artifact.version.clone(),
-                    instances: started,
-                },
-            );
+        self.set_stable(key.clone(), artifact.version.clone(), started);
         status.phase = Phase::Promoted;
         status.weight = 100;
         let replaced = previous
@@ -740,24 +715,11 @@ impl Engine {
         let started = self
             .start_instances(spec, &artifact, &program, 0..spec.instances)
             .await?;
-        let routed = started
-            .iter()
-            .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
-            .collect();
         self.router
-            .set_backends(key, routed, Vec::new())
+            .set_backends(key, routed(&started), Vec::new())
             .await
             .map_err(router_error(key))?;
-        self.stable
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                key.to_string(),
-                Deployed {
-                    version: artifact.version.clone(),
-                    instances: started,
-                },
-            );
+        self.set_stable(key.to_string(), artifact.version.clone(), started);
         Ok(())
     }
 
@@ -869,11 +831,6 @@ impl Engine {
         guardrails: &[Guardrail],
         shutdown: &CancellationToken,
     ) -> Result<(), EngineError> {
-        let routed = |list: &[Instance]| -> Vec<RoutedInstance> {
-            list.iter()
-                .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
-                .collect()
-        };
         let stop_all = |list: Vec<Instance>| async move {
             for i in list {
                 self.target.stop(&i.id).await;
@@ -947,16 +904,7 @@ impl Engine {
             .await?;
         let switch_back = match outcome {
             Watched::Breached(breach, evidence) => Some((breach, evidence)),
-            Watched::Aborted => Some((
-                Breach {
-                    rule: "aborted by an operator".into(),
-                    value: 0.0,
-                    shown: "slipway rollout abort".into(),
-                    holding_since_ms: now_ms(),
-                    at_ms: now_ms(),
-                },
-                serde_json::Value::Null,
-            )),
+            Watched::Aborted => Some((operator_abort(), serde_json::Value::Null)),
             Watched::Held | Watched::PromoteNow => None,
         };
         if let Some((breach, evidence)) = switch_back {
@@ -993,16 +941,7 @@ impl Engine {
             .await
             .map_err(router_error(key))?;
         stop_all(old.instances.clone()).await;
-        self.stable
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                key.to_string(),
-                Deployed {
-                    version: status.version.clone(),
-                    instances: new.to_vec(),
-                },
-            );
+        self.set_stable(key.to_string(), status.version.clone(), new.to_vec());
         status.phase = Phase::Promoted;
         status.history.push(StepRecord {
             at_ms: now_ms(),
@@ -1028,11 +967,6 @@ impl Engine {
         guardrails: &[Guardrail],
         shutdown: &CancellationToken,
     ) -> Result<(), EngineError> {
-        let routed = |list: &[Instance]| -> Vec<RoutedInstance> {
-            list.iter()
-                .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
-                .collect()
-        };
         let total = spec.instances as usize;
         let mut new: Vec<Instance> = Vec::new();
         let mut remaining: Vec<Instance> = old.instances.clone();
@@ -1077,13 +1011,7 @@ impl Engine {
                 .await?;
             let breach = match outcome {
                 Watched::Breached(b, _) => Some(b),
-                Watched::Aborted => Some(Breach {
-                    rule: "aborted by an operator".into(),
-                    value: 0.0,
-                    shown: "slipway rollout abort".into(),
-                    holding_since_ms: now_ms(),
-                    at_ms: now_ms(),
-                }),
+                Watched::Aborted => Some(operator_abort()),
                 Watched::Held | Watched::PromoteNow => None,
             };
             if let Some(breach) = breach {
@@ -1106,16 +1034,7 @@ impl Engine {
                 for i in &new {
                     self.target.stop(&i.id).await;
                 }
-                self.stable
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(
-                        key.to_string(),
-                        Deployed {
-                            version: old.version.clone(),
-                            instances: back,
-                        },
-                    );
+                self.set_stable(key.to_string(), old.version.clone(), back);
                 status.phase = Phase::RolledBack;
                 status.weight = 0;
                 status.stable_at_ms = Some(stable_at);
@@ -1137,16 +1056,7 @@ impl Engine {
             .set_backends(key, routed(&new), Vec::new())
             .await
             .map_err(router_error(key))?;
-        self.stable
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                key.to_string(),
-                Deployed {
-                    version: artifact.version.clone(),
-                    instances: new,
-                },
-            );
+        self.set_stable(key.to_string(), artifact.version.clone(), new);
         status.phase = Phase::Promoted;
         status.weight = 100;
         status.history.push(StepRecord {
@@ -1237,12 +1147,7 @@ impl Engine {
         let stable_at = now_ms();
         let stable: Vec<RoutedInstance> = previous
             .as_ref()
-            .map(|d| {
-                d.instances
-                    .iter()
-                    .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
-                    .collect()
-            })
+            .map(|d| routed(&d.instances))
             .unwrap_or_default();
         self.router
             .set_backends(key, stable, Vec::new())
@@ -1332,6 +1237,14 @@ impl Engine {
             .unwrap_or(Phase::Failed)
     }
 
+    /// Records what now runs as stable for `key`.
+    fn set_stable(&self, key: String, version: String, instances: Vec<Instance>) {
+        self.stable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, Deployed { version, instances });
+    }
+
     /// Lets a claimed key go without driving (the resource could not be written).
     pub(crate) fn release_claim(&self, key: &str) {
         self.active
@@ -1371,6 +1284,24 @@ fn router_error(key: &str) -> impl Fn(slipway_router::RouterError) -> EngineErro
     move |e| EngineError::Instance {
         instance: key.to_string(),
         reason: format!("router: {e}"),
+    }
+}
+
+/// Instances as the router sees them (ready: they passed their health checks).
+fn routed(list: &[Instance]) -> Vec<RoutedInstance> {
+    list.iter()
+        .map(|i| RoutedInstance::ready(i.id.clone(), i.addr))
+        .collect()
+}
+
+/// The "breach" recorded when an operator aborts a rollout.
+fn operator_abort() -> Breach {
+    Breach {
+        rule: "aborted by an operator".into(),
+        value: 0.0,
+        shown: "slipway rollout abort".into(),
+        holding_since_ms: now_ms(),
+        at_ms: now_ms(),
     }
 }
 

@@ -1319,6 +1319,39 @@ fn release_documents(dir: &Path) -> PathBuf {
     write_file(dir, "artifacts.yaml", &docs)
 }
 
+/// A server with the examples, the payments-api builds, and 1.0.0 serving on a fresh listener.
+fn with_v1_serving() -> (Server, PathBuf, String) {
+    let server = Server::start();
+    apply_examples(&server);
+    let dir = server.root.path().join("release");
+    std::fs::create_dir_all(&dir).unwrap();
+    let listen = loopback_address();
+    server
+        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
+        .expect(OK);
+    let status = roll(&server, &dir, "v1", "1.0.0", &listen, "{direct: {}}");
+    assert_eq!(status["phase"], "Promoted", "{status}");
+    (server, dir, listen)
+}
+
+/// Applies a rollout of payments-api `version` and waits until it ends; returns its status.
+fn roll(
+    server: &Server,
+    dir: &Path,
+    name: &str,
+    version: &str,
+    listen: &str,
+    strategy: &str,
+) -> Value {
+    let file = write_file(
+        dir,
+        &format!("{name}.yaml"),
+        &rollout_document(name, version, listen, strategy),
+    );
+    server.cli(&["apply", "-f", path_str(&file)]).expect(OK);
+    server.wait_for_phase(name, &["Promoted", "RolledBack", "Failed"])
+}
+
 fn rollout_document(name: &str, version: &str, listen: &str, strategy: &str) -> String {
     format!(
         "apiVersion: slipway.dev/v1alpha1\nkind: Rollout\nmetadata: {{name: {name}}}\nspec:\n  service: payments-api\n  environment: production\n  artifact: payments-api-{}\n  instances: 2\n  listen: \"{listen}\"\n  strategy: {strategy}\n  guardrails: [\"error_rate > 5% for 200ms\"]\n",
@@ -1359,41 +1392,15 @@ fn loopback_address() -> String {
 
 #[test]
 fn canary_promotes_and_a_failing_canary_rolls_back_by_itself() {
-    let server = Server::start();
-    apply_examples(&server);
-    let dir = server.root.path().join("release");
-    std::fs::create_dir_all(&dir).unwrap();
-    let listen = loopback_address();
-    server
-        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
-        .expect(OK);
-    let v1 = write_file(
-        &dir,
-        "v1.yaml",
-        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
-    );
-    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
-    server.wait_for_phase("v1", &["Promoted"]);
+    let (server, dir, listen) = with_v1_serving();
 
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = background_load(format!("http://{listen}/"), stop.clone());
     let canary = "{canary: {steps: [{weight: 30, pause: 1s}, {weight: 60, pause: 1s}]}}";
-    let v2 = write_file(
-        &dir,
-        "v2.yaml",
-        &rollout_document("v2", "2.0.0", &listen, canary),
-    );
-    server.cli(&["apply", "-f", path_str(&v2)]).expect(OK);
-    let status = server.wait_for_phase("v2", &["Promoted", "RolledBack", "Failed"]);
+    let status = roll(&server, &dir, "v2", "2.0.0", &listen, canary);
     assert_eq!(status["phase"], "Promoted", "{status}");
 
-    let v3 = write_file(
-        &dir,
-        "v3.yaml",
-        &rollout_document("v3", "3.0.0", &listen, canary),
-    );
-    server.cli(&["apply", "-f", path_str(&v3)]).expect(OK);
-    let status = server.wait_for_phase("v3", &["Promoted", "RolledBack", "Failed"]);
+    let status = roll(&server, &dir, "v3", "3.0.0", &listen, canary);
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let seen = load.join().unwrap();
@@ -1467,21 +1474,7 @@ fn canary_promotes_and_a_failing_canary_rolls_back_by_itself() {
 
 #[test]
 fn a_killed_server_restores_stable_and_rolls_back_the_rollout_in_flight() {
-    let mut server = Server::start();
-    apply_examples(&server);
-    let dir = server.root.path().join("release");
-    std::fs::create_dir_all(&dir).unwrap();
-    let listen = loopback_address();
-    server
-        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
-        .expect(OK);
-    let v1 = write_file(
-        &dir,
-        "v1.yaml",
-        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
-    );
-    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
-    server.wait_for_phase("v1", &["Promoted"]);
+    let (mut server, dir, listen) = with_v1_serving();
     let slow = "{canary: {steps: [{weight: 50, pause: 60s}]}}";
     let v2 = write_file(
         &dir,
@@ -1565,21 +1558,7 @@ fn a_killed_server_restores_stable_and_rolls_back_the_rollout_in_flight() {
 
 #[test]
 fn operators_promote_and_abort_rollouts_and_each_request_is_audited() {
-    let server = Server::start();
-    apply_examples(&server);
-    let dir = server.root.path().join("release");
-    std::fs::create_dir_all(&dir).unwrap();
-    let listen = loopback_address();
-    server
-        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
-        .expect(OK);
-    let v1 = write_file(
-        &dir,
-        "v1.yaml",
-        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
-    );
-    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
-    server.wait_for_phase("v1", &["Promoted"]);
+    let (server, dir, listen) = with_v1_serving();
     let slow = "{canary: {steps: [{weight: 10, pause: 60s}, {weight: 50, pause: 60s}]}}";
     let wait_weight = |name: &str, weight: u64| {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -1660,14 +1639,7 @@ fn operators_promote_and_abort_rollouts_and_each_request_is_audited() {
 
 #[test]
 fn blue_green_smoke_tests_switches_and_switches_back() {
-    let server = Server::start();
-    apply_examples(&server);
-    let dir = server.root.path().join("release");
-    std::fs::create_dir_all(&dir).unwrap();
-    let listen = loopback_address();
-    server
-        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
-        .expect(OK);
+    let (server, dir, listen) = with_v1_serving();
     let broken = "apiVersion: slipway.dev/v1alpha1\nkind: Artifact\nmetadata: {name: payments-api-9-0-0}\nspec: {service: payments-api, version: \"9.0.0\", location: \"{program}\", args: [example-service], env: {EXAMPLE_ERROR_RATE: \"1.0\"}}\n";
     let broken = write_file(&dir, "broken.yaml", broken);
     server.cli(&["apply", "-f", path_str(&broken)]).expect(OK);
@@ -1683,13 +1655,7 @@ fn blue_green_smoke_tests_switches_and_switches_back() {
     let blue_green = "{blueGreen: {smokePath: /, rollbackWindow: 1500ms}}";
 
     // A build that fails its smoke test never gets unpinned traffic.
-    let v9 = write_file(
-        &dir,
-        "v9.yaml",
-        &rollout_document("v9", "9.0.0", &listen, blue_green),
-    );
-    server.cli(&["apply", "-f", path_str(&v9)]).expect(OK);
-    let status = server.wait_for_phase("v9", &["Promoted", "RolledBack", "Failed"]);
+    let status = roll(&server, &dir, "v9", "9.0.0", &listen, blue_green);
     assert_eq!(status["phase"], "RolledBack", "{status}");
     assert!(
         status["message"]
@@ -1699,22 +1665,17 @@ fn blue_green_smoke_tests_switches_and_switches_back() {
         "{status}"
     );
 
-    let v2 = write_file(
-        &dir,
-        "v2.yaml",
-        &rollout_document("v2", "2.0.0", &listen, blue_green),
-    );
-    server.cli(&["apply", "-f", path_str(&v2)]).expect(OK);
-    let status = server.wait_for_phase("v2", &["Promoted", "RolledBack", "Failed"]);
+    let status = roll(&server, &dir, "v2", "2.0.0", &listen, blue_green);
     assert_eq!(status["phase"], "Promoted", "{status}");
 
-    let v3 = write_file(
+    let status = roll(
+        &server,
         &dir,
-        "v3.yaml",
-        &rollout_document("v3", "3.0.0", &listen, "{blueGreen: {rollbackWindow: 10s}}"),
+        "v3",
+        "3.0.0",
+        &listen,
+        "{blueGreen: {rollbackWindow: 10s}}",
     );
-    server.cli(&["apply", "-f", path_str(&v3)]).expect(OK);
-    let status = server.wait_for_phase("v3", &["Promoted", "RolledBack", "Failed"]);
     std::thread::sleep(Duration::from_millis(200));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let seen = load.join().unwrap();
@@ -1753,13 +1714,6 @@ fn two_rollouts_to_one_environment_never_interleave() {
     server
         .cli(&["apply", "-f", path_str(&release_documents(&dir))])
         .expect(OK);
-    let v1 = write_file(
-        &dir,
-        "v1.yaml",
-        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
-    );
-    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
-    server.wait_for_phase("v1", &["Promoted"]);
     // Both in one apply: the engine must run them one after the other.
     let canary = "{canary: {steps: [{weight: 50, pause: 1s}]}}";
     let both = [
@@ -1883,14 +1837,7 @@ fn a_release_deploys_stage_by_stage_in_dependency_waves() {
 
 #[test]
 fn a_canary_analysis_promotes_a_twin_and_rolls_back_a_slower_build_with_an_explanation() {
-    let server = Server::start();
-    apply_examples(&server);
-    let dir = server.root.path().join("release");
-    std::fs::create_dir_all(&dir).unwrap();
-    let listen = loopback_address();
-    server
-        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
-        .expect(OK);
+    let (server, dir, listen) = with_v1_serving();
     let slow = "apiVersion: slipway.dev/v1alpha1\nkind: Artifact\nmetadata: {name: payments-api-4-0-0}\nspec: {service: payments-api, version: \"4.0.0\", location: \"{program}\", args: [example-service], env: {EXAMPLE_LATENCY_MS: \"40\"}}\n";
     server
         .cli(&[
@@ -1899,31 +1846,12 @@ fn a_canary_analysis_promotes_a_twin_and_rolls_back_a_slower_build_with_an_expla
             path_str(&write_file(&dir, "slow.yaml", slow)),
         ])
         .expect(OK);
-    let v1 = write_file(
-        &dir,
-        "v1.yaml",
-        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
-    );
-    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
-    server.wait_for_phase("v1", &["Promoted"]);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = background_load(format!("http://{listen}/"), stop.clone());
     let analysed = "{canary: {steps: [{weight: 50, pause: 3s, analysis: {interval: 200ms, metrics: [{name: latency, metric: p50_latency, critical: true, params: {confLevel: 0.99, effectSize: {allowedIncrease: 1.5, criticalIncrease: 3.0}}}]}}]}}";
-    let v2 = write_file(
-        &dir,
-        "v2.yaml",
-        &rollout_document("v2", "2.0.0", &listen, analysed),
-    );
-    server.cli(&["apply", "-f", path_str(&v2)]).expect(OK);
-    let status = server.wait_for_phase("v2", &["Promoted", "RolledBack", "Failed"]);
+    let status = roll(&server, &dir, "v2", "2.0.0", &listen, analysed);
     assert_eq!(status["phase"], "Promoted", "{status}");
-    let v4 = write_file(
-        &dir,
-        "v4.yaml",
-        &rollout_document("v4", "4.0.0", &listen, analysed),
-    );
-    server.cli(&["apply", "-f", path_str(&v4)]).expect(OK);
-    let status = server.wait_for_phase("v4", &["Promoted", "RolledBack", "Failed"]);
+    let status = roll(&server, &dir, "v4", "4.0.0", &listen, analysed);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     load.join().unwrap();
     assert_eq!(status["phase"], "RolledBack", "{status}");
@@ -1945,31 +1873,11 @@ fn a_canary_analysis_promotes_a_twin_and_rolls_back_a_slower_build_with_an_expla
 
 #[test]
 fn rolling_replaces_instances_in_batches_and_brings_the_old_version_back_on_a_breach() {
-    let server = Server::start();
-    apply_examples(&server);
-    let dir = server.root.path().join("release");
-    std::fs::create_dir_all(&dir).unwrap();
-    let listen = loopback_address();
-    server
-        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
-        .expect(OK);
-    let v1 = write_file(
-        &dir,
-        "v1.yaml",
-        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
-    );
-    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
-    server.wait_for_phase("v1", &["Promoted"]);
+    let (server, dir, listen) = with_v1_serving();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = background_load(format!("http://{listen}/"), stop.clone());
     let rolling = "{rolling: {batchSize: 1, pause: 700ms}}";
-    let v2 = write_file(
-        &dir,
-        "v2.yaml",
-        &rollout_document("v2", "2.0.0", &listen, rolling),
-    );
-    server.cli(&["apply", "-f", path_str(&v2)]).expect(OK);
-    let status = server.wait_for_phase("v2", &["Promoted", "RolledBack", "Failed"]);
+    let status = roll(&server, &dir, "v2", "2.0.0", &listen, rolling);
     assert_eq!(status["phase"], "Promoted", "{status}");
     let steps: Vec<String> = status["history"]
         .as_array()
@@ -1986,13 +1894,7 @@ fn rolling_replaces_instances_in_batches_and_brings_the_old_version_back_on_a_br
         "{steps:?}"
     );
 
-    let v3 = write_file(
-        &dir,
-        "v3.yaml",
-        &rollout_document("v3", "3.0.0", &listen, rolling),
-    );
-    server.cli(&["apply", "-f", path_str(&v3)]).expect(OK);
-    let status = server.wait_for_phase("v3", &["Promoted", "RolledBack", "Failed"]);
+    let status = roll(&server, &dir, "v3", "3.0.0", &listen, rolling);
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let seen = load.join().unwrap();
@@ -2063,15 +1965,8 @@ impl Drop for Prometheus {
 
 #[test]
 fn a_canary_analysis_reads_prometheus_and_rolls_back_a_slower_build() {
-    let server = Server::start();
+    let (server, dir, listen) = with_v1_serving();
     let prometheus = Prometheus::start(&server);
-    apply_examples(&server);
-    let dir = server.root.path().join("release");
-    std::fs::create_dir_all(&dir).unwrap();
-    let listen = loopback_address();
-    server
-        .cli(&["apply", "-f", path_str(&release_documents(&dir))])
-        .expect(OK);
     let slow = "apiVersion: slipway.dev/v1alpha1\nkind: Artifact\nmetadata: {name: payments-api-4-0-0}\nspec: {service: payments-api, version: \"4.0.0\", location: \"{program}\", args: [example-service], env: {EXAMPLE_LATENCY_MS: \"40\"}}\n";
     server
         .cli(&[
@@ -2080,13 +1975,6 @@ fn a_canary_analysis_reads_prometheus_and_rolls_back_a_slower_build() {
             path_str(&write_file(&dir, "slow.yaml", slow)),
         ])
         .expect(OK);
-    let v1 = write_file(
-        &dir,
-        "v1.yaml",
-        &rollout_document("v1", "1.0.0", &listen, "{direct: {}}"),
-    );
-    server.cli(&["apply", "-f", path_str(&v1)]).expect(OK);
-    server.wait_for_phase("v1", &["Promoted"]);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = background_load(format!("http://{listen}/"), stop.clone());
     let query = "1000 * histogram_quantile(0.5, sum by (le) (rate(slipway_router_request_duration_seconds_bucket{service=\\\"{routed}\\\",version=\\\"{version}\\\"}[3s])))";
@@ -2094,13 +1982,7 @@ fn a_canary_analysis_reads_prometheus_and_rolls_back_a_slower_build() {
         "{{canary: {{steps: [{{weight: 50, pause: 10s, analysis: {{interval: 1s, source: {{prometheus: {{url: \"{}\"}}}}, metrics: [{{name: latency, query: \"{query}\", critical: true, params: {{confLevel: 0.99, effectSize: {{allowedIncrease: 1.5, criticalIncrease: 3.0}}}}}}]}}}}]}}}}",
         prometheus.url
     );
-    let v4 = write_file(
-        &dir,
-        "v4.yaml",
-        &rollout_document("v4", "4.0.0", &listen, &strategy),
-    );
-    server.cli(&["apply", "-f", path_str(&v4)]).expect(OK);
-    let status = server.wait_for_phase("v4", &["Promoted", "RolledBack", "Failed"]);
+    let status = roll(&server, &dir, "v4", "4.0.0", &listen, &strategy);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     load.join().unwrap();
     assert_eq!(status["phase"], "RolledBack", "{status}");

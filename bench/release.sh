@@ -28,8 +28,18 @@ for _ in range(100):
         urllib.request.urlopen(base + "/healthz", timeout=1); break
     except Exception:
         time.sleep(0.1)
+# Router endpoints below the ephemeral range (32768+), so instances' ports cannot take them.
+next_port = [20000]
 def free():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return f"127.0.0.1:{p}"
+    while True:
+        port = next_port[0]; next_port[0] += 1
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port)); return f"127.0.0.1:{port}"
+        except OSError:
+            continue
+        finally:
+            s.close()
 rng = random.Random(42)
 doc = lambda kind, name, spec: {"document": {"apiVersion": "slipway.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec}}
 docs = [doc("Team", "bench", {}), doc("Environment", "load", {"tier": "test", "order": 1})]

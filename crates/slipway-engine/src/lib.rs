@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod health;
 pub mod release;
 pub mod rollout;
+pub mod status_writer;
 pub mod target;
 
 /// Errors from the engine; messages are lower-case and name the instance or resource.

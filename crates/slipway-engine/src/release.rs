@@ -20,6 +20,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// The label on the rollouts a release creates (its value is the release's name).
+pub const RELEASE_LABEL: &str = "slipway.dev/release";
+
 /// What the engine writes to a Release's `status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -90,8 +93,7 @@ impl Engine {
             instance: name.into(),
             reason: e.to_string(),
         })?;
-        self.store().set_status("Release", name, &value).await?;
-        Ok(())
+        self.statuses.write("Release", name, value).await
     }
 
     async fn drive_release(
@@ -165,6 +167,47 @@ impl Engine {
             // Start each service as soon as everything it waits for is promoted (at most
             // `maxParallel` at once): never slower than the waves, and as close to the critical
             // path as the parallelism allows.
+            // Every rollout of the stage is written up front in one audited batch (labelled, so
+            // the engine's loop leaves them to this driver), then started in dependency order.
+            let mut planned: BTreeMap<String, (String, RolloutSpec)> = BTreeMap::new();
+            let mut batch = Vec::new();
+            for service in &selected {
+                let listen = services
+                    .get(service)
+                    .and_then(|s| s.endpoints.get(&stage.environment))
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "service {service} has no endpoint in {}",
+                            stage.environment
+                        ))
+                    })?
+                    .clone();
+                let rollout_name = rollout_name(name, &stage.environment, service);
+                let rollout = RolloutSpec {
+                    service: service.clone(),
+                    environment: stage.environment.clone(),
+                    artifact: artifacts.get(service).cloned().unwrap_or_default(),
+                    instances: stage.instances,
+                    listen,
+                    strategy: stage.strategy.clone(),
+                    health_check: HealthCheck::default(),
+                    guardrails: stage.guardrails.clone(),
+                };
+                let document = serde_json::json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Rollout",
+                    "metadata": {"name": rollout_name, "labels": {RELEASE_LABEL: name}},
+                    "spec": serde_json::to_value(&rollout).map_err(|e| invalid(e.to_string()))?});
+                let resource = parse_document(&document).map_err(|d| {
+                    invalid(
+                        d.iter()
+                            .map(|x| x.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    )
+                })?;
+                batch.push(Mutation::Put(resource));
+                planned.insert(service.clone(), (rollout_name, rollout));
+            }
+            self.store().apply(&actor, batch, false).await?;
             let mut done: BTreeSet<String> = BTreeSet::new();
             let mut started: BTreeSet<String> = BTreeSet::new();
             let mut running: tokio::task::JoinSet<(String, String, Phase)> =
@@ -184,49 +227,12 @@ impl Engine {
                         if running.len() >= parallel {
                             break;
                         }
-                        let listen = services
-                            .get(&service)
-                            .and_then(|s| s.endpoints.get(&stage.environment))
-                            .ok_or_else(|| {
-                                invalid(format!(
-                                    "service {service} has no endpoint in {}",
-                                    stage.environment
-                                ))
-                            })?
-                            .clone();
-                        let rollout_name = rollout_name(name, &stage.environment, &service);
-                        let rollout = RolloutSpec {
-                            service: service.clone(),
-                            environment: stage.environment.clone(),
-                            artifact: artifacts.get(&service).cloned().unwrap_or_default(),
-                            instances: stage.instances,
-                            listen,
-                            strategy: stage.strategy.clone(),
-                            health_check: HealthCheck::default(),
-                            guardrails: stage.guardrails.clone(),
+                        let Some((rollout_name, rollout)) = planned.get(&service).cloned() else {
+                            continue;
                         };
                         let key = route_key(&service, &stage.environment);
                         if !self.claim(&key, &rollout_name, &shutdown).await {
                             return Ok(());
-                        }
-                        let document = serde_json::json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Rollout",
-                            "metadata": {"name": rollout_name, "labels": {"slipway.dev/release": name}},
-                            "spec": serde_json::to_value(&rollout).map_err(|e| invalid(e.to_string()))?});
-                        let resource = parse_document(&document).map_err(|d| {
-                            invalid(
-                                d.iter()
-                                    .map(|x| x.to_string())
-                                    .collect::<Vec<_>>()
-                                    .join("; "),
-                            )
-                        })?;
-                        if let Err(e) = self
-                            .store()
-                            .apply(&actor, vec![Mutation::Put(resource)], false)
-                            .await
-                        {
-                            self.release_claim(&key);
-                            return Err(e.into());
                         }
                         status.rollouts.push(rollout_name.clone());
                         started.insert(service.clone());

@@ -137,6 +137,8 @@ pub struct Engine {
     self_program: PathBuf,
     stable: Mutex<HashMap<String, Deployed>>,
     active: Mutex<HashMap<String, String>>,
+    /// Group-commits status writes.
+    pub(crate) statuses: crate::status_writer::StatusWriter,
     /// Who this engine is, for the lease: host, process and a random part.
     holder: String,
     /// Releases being driven.
@@ -158,6 +160,7 @@ impl Engine {
         router: Arc<dyn TrafficRouter>,
         self_program: PathBuf,
     ) -> Self {
+        let statuses = crate::status_writer::StatusWriter::start(store.clone());
         Engine {
             store,
             target,
@@ -167,6 +170,7 @@ impl Engine {
             stable: Mutex::new(HashMap::new()),
             active: Mutex::new(HashMap::new()),
             releases: Mutex::new(std::collections::HashSet::new()),
+            statuses,
             holder: format!(
                 "{}:{}:{}",
                 std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -222,6 +226,13 @@ impl Engine {
                         {
                             continue;
                         }
+                        // A release drives its own rollouts, in dependency order.
+                        if r.metadata
+                            .labels
+                            .contains_key(crate::release::RELEASE_LABEL)
+                        {
+                            continue;
+                        }
                         let Some(spec) = typed::<RolloutSpec>(&r.spec) else {
                             continue;
                         };
@@ -261,8 +272,7 @@ impl Engine {
             instance: name.into(),
             reason: e.to_string(),
         })?;
-        self.store.set_status("Rollout", name, &value).await?;
-        Ok(())
+        self.statuses.write("Rollout", name, value).await
     }
 
     async fn fail(&self, name: &str, message: &str) -> Result<(), EngineError> {
@@ -1243,14 +1253,6 @@ impl Engine {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(key, Deployed { version, instances });
-    }
-
-    /// Lets a claimed key go without driving (the resource could not be written).
-    pub(crate) fn release_claim(&self, key: &str) {
-        self.active
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
     }
 
     /// The store, for the release driver.

@@ -167,6 +167,12 @@ pub trait Store: Send + Sync {
     async fn keys(&self) -> Result<BTreeSet<(String, String)>>;
     /// Writes server-owned status. Status is bookkeeping: not part of the digest, not audited.
     async fn set_status(&self, kind: &str, name: &str, status: &serde_json::Value) -> Result<()>;
+    /// Writes several statuses in one transaction (one durable commit for all); for each item,
+    /// whether its resource existed.
+    async fn set_statuses(
+        &self,
+        items: &[(String, String, serde_json::Value)],
+    ) -> Result<Vec<bool>>;
 
     async fn create_token(&self, actor: &Actor, token: TokenRecord) -> Result<u64>;
     async fn token(&self, id: &str) -> Result<Option<TokenRecord>>;

@@ -584,6 +584,26 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn set_statuses(
+        &self,
+        items: &[(String, String, serde_json::Value)],
+    ) -> Result<Vec<bool>> {
+        let mut tx = self.pool.begin().await?;
+        let mut found = Vec::with_capacity(items.len());
+        for (kind, name, status) in items {
+            let done =
+                sqlx::query("UPDATE resources SET status = $3 WHERE kind = $1 AND name = $2")
+                    .bind(kind)
+                    .bind(name)
+                    .bind(status.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            found.push(done.rows_affected() == 1);
+        }
+        tx.commit().await?;
+        Ok(found)
+    }
+
     async fn create_token(&self, actor: &Actor, token: TokenRecord) -> Result<u64> {
         let _guard = self.write_lock.lock().await;
         let (mut tx, mut log) = self.begin_write().await?;

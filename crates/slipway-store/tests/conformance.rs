@@ -522,6 +522,26 @@ async fn status_is_not_audited_content(s: Subject) {
         s.store.set_status("Team", "nope", &json!({})).await,
         Err(StoreError::NotFound { .. })
     ));
+    let found = s
+        .store
+        .set_statuses(&[
+            ("Team".into(), "t0".into(), json!({"phase": "a"})),
+            ("Team".into(), "nope".into(), json!({})),
+            ("Team".into(), "t1".into(), json!({"phase": "b"})),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(found, vec![true, false, true]);
+    assert_eq!(
+        s.store.get("Team", "t1").await.unwrap().unwrap().status,
+        Some(json!({"phase": "b"}))
+    );
+    assert_eq!(
+        s.store.audit_head().await.unwrap().0,
+        2,
+        "status is not audited"
+    );
+    assert_eq!(verify_first_problem(&s).await, None);
 }
 
 async fn large_logs_verify_and_name_the_bad_entry(s: Subject) {

@@ -97,6 +97,13 @@ pub struct Guardrail {
     pub for_ms: u64,
 }
 
+impl Guardrail {
+    /// Whether `value` meets the rule's condition (ignoring its duration).
+    pub fn holds(&self, value: f64) -> bool {
+        self.comparison.holds(value, self.threshold)
+    }
+}
+
 impl fmt::Display for Guardrail {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

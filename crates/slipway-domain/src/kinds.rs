@@ -696,7 +696,19 @@ pub enum Strategy {
     /// Replace the running version at once (first deployments, non-production).
     Direct {},
     /// Shift traffic in weighted steps, each held for its pause while guardrails watch.
-    Canary { steps: Vec<CanaryStep> },
+    #[serde(rename_all = "camelCase")]
+    Canary {
+        steps: Vec<CanaryStep>,
+        /// What the canary is compared with: the running stable version (`production`, the
+        /// default) or fresh instances of it started beside the canary and given the same
+        /// traffic (`beside`, as Kayenta recommends).
+        #[serde(default)]
+        baseline: BaselineMode,
+        /// With a baseline beside the canary: what to do when a guardrail breaches on the
+        /// baseline and the canary alike (an environmental problem, not the release's).
+        #[serde(default)]
+        on_environmental: EnvironmentalPolicy,
+    },
     /// Replace the old instances in batches: each batch of new instances joins the router's
     /// stable set once healthy, and as many old ones leave it and stop; guardrails watch the
     /// service during each batch's pause, and a breach brings the old version back.
@@ -720,6 +732,25 @@ pub enum Strategy {
         /// How long the old colour stays ready to take traffic back, e.g. `30s`.
         rollback_window: String,
     },
+}
+
+/// What a canary is compared with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BaselineMode {
+    #[default]
+    Production,
+    Beside,
+}
+
+/// What an environmental failure does to a rollout.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EnvironmentalPolicy {
+    /// Record it and carry on: the release is not at fault.
+    #[default]
+    Continue,
+    RollBack,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -872,7 +903,7 @@ impl SpecRules for RolloutSpec {
                 format!("{:?} is not an address like 127.0.0.1:18080", self.listen),
             ));
         }
-        if let Strategy::Canary { steps } = &self.strategy {
+        if let Strategy::Canary { steps, .. } = &self.strategy {
             if steps.is_empty() {
                 d.push(Diagnostic::new(
                     "spec.strategy.canary.steps",

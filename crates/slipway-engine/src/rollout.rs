@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use slipway_domain::guardrail::{
     Breach, Guardrail, GuardrailMetric, GuardrailState, evaluate, parse_duration_ms,
 };
-use slipway_domain::kinds::{AnalysisSpec, ArtifactSpec, RolloutSpec, Strategy, typed};
+use slipway_domain::kinds::{
+    AnalysisSpec, ArtifactSpec, BaselineMode, EnvironmentalPolicy, RolloutSpec, Strategy, typed,
+};
 use slipway_router::{
     CanaryWeight, Instance as RoutedInstance, TrafficRouter, Version, window_over,
 };
@@ -75,6 +77,9 @@ pub struct RolloutStatus {
     /// thresholds, verdict and explanation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub analyses: Vec<serde_json::Value>,
+    /// Guardrail breaches shared by the baseline beside the canary: environmental.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environmental: Vec<serde_json::Value>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -109,12 +114,28 @@ struct WatchPlan<'a> {
     hold: Duration,
     /// Samples stable and canary per period for the judge, when the step has an analysis.
     analysis: Option<(&'a AnalysisSpec, &'a mut crate::analysis::Samples)>,
+    /// The stable version here is a baseline beside the canary: a breach it shares with the
+    /// canary is environmental.
+    environmental_check: bool,
 }
+
+/// Fresh baseline instances beside a canary, behind their own router.
+struct Experiment {
+    key: String,
+    /// How the main router reaches the experiment router.
+    entry: RoutedInstance,
+    baseline: Vec<Instance>,
+}
+
+/// Baseline instances get indexes from here, apart from the stable ones.
+const BASELINE_INDEX: u32 = 100;
 
 /// How a held step ended.
 enum Watched {
     Held,
     Breached(Breach, serde_json::Value),
+    /// The baseline beside the canary breached too.
+    Environmental(Breach, serde_json::Value),
     Aborted,
     PromoteNow,
 }
@@ -286,6 +307,7 @@ impl Engine {
             evidence: None,
             message: None,
             analyses: Vec::new(),
+            environmental: Vec::new(),
         });
         status.phase = Phase::Failed;
         status.message = Some(message.to_string());
@@ -360,6 +382,7 @@ impl Engine {
             evidence: None,
             message: None,
             analyses: Vec::new(),
+            environmental: Vec::new(),
         };
         self.write(name, &status).await?;
         self.router
@@ -434,14 +457,94 @@ impl Engine {
                 )
                 .await;
         }
-        let steps = match (&spec.strategy, &previous) {
-            (Strategy::Canary { steps }, Some(_)) => steps.clone(),
+        let (steps, baseline_mode, on_environmental) = match (&spec.strategy, &previous) {
+            (
+                Strategy::Canary {
+                    steps,
+                    baseline,
+                    on_environmental,
+                },
+                Some(_),
+            ) => (steps.clone(), *baseline, *on_environmental),
             // Nothing to compare with (first deployment) or a direct strategy: swap at once.
-            _ => Vec::new(),
+            _ => (
+                Vec::new(),
+                BaselineMode::Production,
+                EnvironmentalPolicy::Continue,
+            ),
         };
-        if !steps.is_empty() {
+        // With a baseline beside the canary, the canary's share of traffic goes to an experiment
+        // router that splits it evenly between fresh instances of the stable version and the
+        // canary; guardrails and analysis then compare those two, under the same traffic.
+        let mut experiment: Option<Experiment> = None;
+        if !steps.is_empty()
+            && baseline_mode == BaselineMode::Beside
+            && let Some(old) = &previous
+        {
+            let (old_artifact, old_program) = self
+                .restore_artifact(&key, &old.version)
+                .await
+                .ok_or_else(|| EngineError::Artifact {
+                    artifact: old.version.clone(),
+                    reason: "the stable version's artifact is gone".into(),
+                })?;
+            let count = started.len() as u32;
+            let baseline = match self
+                .start_instances(
+                    &spec,
+                    &old_artifact,
+                    &old_program,
+                    BASELINE_INDEX..BASELINE_INDEX + count,
+                )
+                .await
+            {
+                Ok(b) => b,
+                Err(e) => {
+                    for i in &started {
+                        self.target.stop(&i.id).await;
+                    }
+                    return Err(e);
+                }
+            };
+            let experiment_key = format!("{key}.experiment");
+            let addr = self
+                .router
+                .ensure_service(&experiment_key, SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .map_err(router_error(&experiment_key))?;
             self.router
-                .set_backends(&key, stable_routed(&previous), canary_routed.clone())
+                .set_backends(&experiment_key, routed(&baseline), canary_routed.clone())
+                .await
+                .map_err(router_error(&experiment_key))?;
+            let half = CanaryWeight::from_percent(50).map_err(router_error(&experiment_key))?;
+            self.router
+                .set_canary_weight(&experiment_key, half)
+                .await
+                .map_err(router_error(&experiment_key))?;
+            status.history.push(StepRecord {
+                at_ms: now_ms(),
+                what: format!(
+                    "{count} baseline instance(s) of {} beside the canary, same traffic",
+                    old.version
+                ),
+            });
+            experiment = Some(Experiment {
+                key: experiment_key,
+                entry: RoutedInstance::ready(format!("experiment:{key}"), addr),
+                baseline,
+            });
+        }
+        let watched_key = experiment
+            .as_ref()
+            .map(|e| e.key.clone())
+            .unwrap_or_else(|| key.clone());
+        if !steps.is_empty() {
+            let main_canary = match &experiment {
+                Some(e) => vec![e.entry.clone()],
+                None => canary_routed.clone(),
+            };
+            self.router
+                .set_backends(&key, stable_routed(&previous), main_canary)
                 .await
                 .map_err(router_error(&key))?;
             for step in &steps {
@@ -464,11 +567,12 @@ impl Engine {
                         name,
                         &mut status,
                         WatchPlan {
-                            key: &key,
+                            key: &watched_key,
                             version: Version::Canary,
                             guardrails: &guardrails,
                             hold,
                             analysis: step.analysis.as_ref().map(|a| (a, &mut samples)),
+                            environmental_check: experiment.is_some(),
                         },
                         &shutdown,
                     )
@@ -479,7 +583,7 @@ impl Engine {
                             let context = crate::analysis::SeriesContext {
                                 service: spec_service.clone(),
                                 environment: spec_environment.clone(),
-                                routed: key.clone(),
+                                routed: watched_key.clone(),
                                 start_ms: step_started,
                                 end_ms: now_ms(),
                                 step_ms: parse_duration_ms(&spec.interval).unwrap_or(1000),
@@ -518,7 +622,7 @@ impl Engine {
                                     holding_since_ms: now_ms(),
                                     at_ms: now_ms(),
                                 };
-                                return self
+                                let outcome = self
                                     .roll_back(
                                         name,
                                         &key,
@@ -529,17 +633,41 @@ impl Engine {
                                         verdict.record,
                                     )
                                     .await;
+                                self.end_experiment(experiment).await;
+                                return outcome;
                             }
                         }
                     }
                     Watched::Breached(breach, window) => {
-                        return self
+                        let outcome = self
                             .roll_back(name, &key, status, &previous, &started, breach, window)
                             .await;
+                        self.end_experiment(experiment).await;
+                        return outcome;
+                    }
+                    Watched::Environmental(breach, window) => {
+                        status.history.push(StepRecord {
+                            at_ms: now_ms(),
+                            what: format!(
+                                "environmental: {} = {} on the baseline and the canary alike; the release is not at fault",
+                                breach.rule, breach.shown
+                            ),
+                        });
+                        status
+                            .environmental
+                            .push(serde_json::json!({"breach": breach, "window": window}));
+                        self.write(name, &status).await?;
+                        if on_environmental == EnvironmentalPolicy::RollBack {
+                            let outcome = self
+                                .roll_back(name, &key, status, &previous, &started, breach, window)
+                                .await;
+                            self.end_experiment(experiment).await;
+                            return outcome;
+                        }
                     }
                     Watched::Aborted => {
                         let breach = operator_abort();
-                        return self
+                        let outcome = self
                             .roll_back(
                                 name,
                                 &key,
@@ -550,6 +678,8 @@ impl Engine {
                                 serde_json::Value::Null,
                             )
                             .await;
+                        self.end_experiment(experiment).await;
+                        return outcome;
                     }
                     Watched::PromoteNow => {
                         status.history.push(StepRecord {
@@ -564,7 +694,16 @@ impl Engine {
                 }
             }
         }
-        // Promote: the new version becomes stable, the old one stops.
+        // Promote: the new version becomes stable, the old one (and any baseline) stops. With an
+        // experiment, stable carries everything for a moment while the experiment router lets
+        // go of the canary instances (an instance belongs to one routed service at a time).
+        if experiment.is_some() {
+            self.router
+                .set_backends(&key, stable_routed(&previous), Vec::new())
+                .await
+                .map_err(router_error(&key))?;
+            self.end_experiment(experiment).await;
+        }
         self.router
             .set_backends(&key, canary_routed, Vec::new())
             .await
@@ -747,6 +886,7 @@ impl Engine {
             guardrails,
             hold,
             mut analysis,
+            environmental_check,
         } = plan;
         let sample_every = analysis.as_ref().map(|(a, _)| {
             Duration::from_millis(parse_duration_ms(&a.interval).unwrap_or(1000).max(100))
@@ -810,6 +950,19 @@ impl Engine {
                             "stable": {"requests": window.stable.requests(), "errors": window.stable.errors(),
                                        "errorRate": window.stable.error_rate()},
                         });
+                        let baseline = window.version(Version::Stable);
+                        let baseline_value = match rule.metric {
+                            GuardrailMetric::ErrorRate => (baseline.requests() >= 5)
+                                .then(|| baseline.error_rate())
+                                .flatten(),
+                            GuardrailMetric::P50Latency => baseline.p50().map(|d| d.as_secs_f64()),
+                            GuardrailMetric::P95Latency => baseline.p95().map(|d| d.as_secs_f64()),
+                            GuardrailMetric::P99Latency => baseline.p99().map(|d| d.as_secs_f64()),
+                            GuardrailMetric::HealthCheckFailures => None,
+                        };
+                        if environmental_check && baseline_value.is_some_and(|v| rule.holds(v)) {
+                            return Ok(Watched::Environmental(breach, evidence));
+                        }
                         return Ok(Watched::Breached(breach, evidence));
                     }
                 }
@@ -908,12 +1061,15 @@ impl Engine {
                     guardrails,
                     hold: window,
                     analysis: None,
+                    environmental_check: false,
                 },
                 shutdown,
             )
             .await?;
         let switch_back = match outcome {
-            Watched::Breached(breach, evidence) => Some((breach, evidence)),
+            Watched::Breached(breach, evidence) | Watched::Environmental(breach, evidence) => {
+                Some((breach, evidence))
+            }
             Watched::Aborted => Some((operator_abort(), serde_json::Value::Null)),
             Watched::Held | Watched::PromoteNow => None,
         };
@@ -1015,12 +1171,13 @@ impl Engine {
                         guardrails,
                         hold: pause,
                         analysis: None,
+                        environmental_check: false,
                     },
                     shutdown,
                 )
                 .await?;
             let breach = match outcome {
-                Watched::Breached(b, _) => Some(b),
+                Watched::Breached(b, _) | Watched::Environmental(b, _) => Some(b),
                 Watched::Aborted => Some(operator_abort()),
                 Watched::Held | Watched::PromoteNow => None,
             };
@@ -1245,6 +1402,16 @@ impl Engine {
             .await
             .map(|s| s.phase)
             .unwrap_or(Phase::Failed)
+    }
+
+    /// Takes the experiment router and the baseline instances away.
+    async fn end_experiment(&self, experiment: Option<Experiment>) {
+        if let Some(e) = experiment {
+            let _ = self.router.remove_service(&e.key).await;
+            for i in &e.baseline {
+                self.target.stop(&i.id).await;
+            }
+        }
     }
 
     /// Records what now runs as stable for `key`.

@@ -2010,3 +2010,76 @@ fn a_canary_analysis_reads_prometheus_and_rolls_back_a_slower_build() {
     };
     assert!(median(canary) - median(baseline) > 20.0, "{analysis}");
 }
+
+#[test]
+fn a_baseline_beside_the_canary_catches_a_bad_build_and_tells_an_environmental_failure_apart() {
+    let (server, dir, listen) = with_v1_serving();
+    let flaky = |v: &str| {
+        format!(
+            "apiVersion: slipway.dev/v1alpha1\nkind: Artifact\nmetadata: {{name: payments-api-{}}}\nspec: {{service: payments-api, version: \"{v}\", location: \"{{program}}\", args: [example-service], env: {{EXAMPLE_ERROR_RATE: \"0.3\"}}}}\n",
+            v.replace('.', "-")
+        )
+    };
+    let flaky = write_file(
+        &dir,
+        "flaky.yaml",
+        &[flaky("6.0.0"), flaky("7.0.0")].join("---\n"),
+    );
+    server.cli(&["apply", "-f", path_str(&flaky)]).expect(OK);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = background_load(format!("http://{listen}/"), stop.clone());
+    let beside = "{canary: {baseline: beside, steps: [{weight: 50, pause: 3s}]}}";
+
+    // A bad build against a healthy baseline: rolled back, and the baseline is gone after.
+    let status = roll(&server, &dir, "v3", "3.0.0", &listen, beside);
+    assert_eq!(status["phase"], "RolledBack", "{status}");
+    let steps: Vec<String> = status["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["what"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("baseline instance(s) of 1.0.0 beside the canary")),
+        "{steps:?}"
+    );
+    let baseline_dir = server
+        .data_dir
+        .join("work/payments-api/production/1.0.0/100");
+    std::thread::sleep(Duration::from_millis(500));
+    let alive: Vec<_> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|p| std::fs::read_link(p.path().join("cwd")).ok())
+        .filter(|cwd| cwd.starts_with(&baseline_dir))
+        .collect();
+    assert!(
+        alive.is_empty(),
+        "baseline instances left running: {alive:?}"
+    );
+
+    // Both the stable version and the canary fail alike (think: a broken shared database).
+    let status = roll(&server, &dir, "v6", "6.0.0", &listen, "{direct: {}}");
+    assert_eq!(status["phase"], "Promoted", "{status}");
+    let status = roll(&server, &dir, "v7", "7.0.0", &listen, beside);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    load.join().unwrap();
+    assert_eq!(
+        status["phase"], "Promoted",
+        "an environmental failure must not roll back: {status}"
+    );
+    assert!(
+        !status["environmental"].as_array().unwrap().is_empty(),
+        "{status}"
+    );
+    assert!(
+        status["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["what"].as_str().unwrap().starts_with("environmental:")),
+        "{status}"
+    );
+}

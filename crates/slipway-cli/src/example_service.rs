@@ -26,6 +26,9 @@ pub struct ExampleServiceArgs {
     /// Extra latency added to every request, in milliseconds.
     #[arg(long, env = "EXAMPLE_LATENCY_MS", default_value_t = 0)]
     pub latency_ms: u64,
+    /// Answer /healthz with 503 after this many seconds (a dying instance); never when 0.
+    #[arg(long, env = "EXAMPLE_UNHEALTHY_AFTER_SECS", default_value_t = 0.0)]
+    pub unhealthy_after_secs: f64,
     /// Behave well for this many seconds before the error rate and latency apply.
     #[arg(long, env = "EXAMPLE_FAIL_AFTER_SECS", default_value_t = 0.0)]
     pub fail_after_secs: f64,
@@ -76,8 +79,22 @@ pub async fn run(args: ExampleServiceArgs) -> CliResult {
         requests: AtomicU64::new(0),
     });
     let b = behaviour.clone();
+    let h = behaviour.clone();
     let app = Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/healthz",
+            get(move || {
+                let h = h.clone();
+                async move {
+                    let after = h.args.unhealthy_after_secs;
+                    if after > 0.0 && h.started.elapsed().as_secs_f64() >= after {
+                        (StatusCode::SERVICE_UNAVAILABLE, "unhealthy\n")
+                    } else {
+                        (StatusCode::OK, "ok\n")
+                    }
+                }
+            }),
+        )
         .route(
             "/",
             get(move || {
@@ -126,6 +143,7 @@ mod tests {
                 version: "v".into(),
                 error_rate: 0.2,
                 latency_ms: 0,
+                unhealthy_after_secs: 0.0,
                 fail_after_secs: 0.0,
             },
             started: Instant::now(),

@@ -831,12 +831,17 @@ pub struct AnalysisMetric {
     pub params: Option<serde_json::Value>,
 }
 
-/// An HTTP health check of every instance.
+/// The health check of every instance: an HTTP GET of `path` (the default), a TCP connect
+/// (`tcp: true`), or a command (`command: [argv…]`, run with `PORT` set; exit 0 is healthy).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HealthCheck {
     #[serde(default = "default_health_path")]
     pub path: String,
+    #[serde(default)]
+    pub tcp: bool,
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
     /// How long an instance may take to become healthy, e.g. `20s`.
     #[serde(default = "default_ready_timeout")]
     pub ready_timeout: String,
@@ -854,6 +859,8 @@ impl Default for HealthCheck {
     fn default() -> Self {
         HealthCheck {
             path: default_health_path(),
+            tcp: false,
+            command: None,
             ready_timeout: default_ready_timeout(),
         }
     }
@@ -1000,6 +1007,17 @@ pub enum StageCheck {
         #[serde(default = "ok_status")]
         expect_status: u16,
     },
+    /// A command (a smoke test, a synthetic transaction), run with `SLIPWAY_ENVIRONMENT` and
+    /// `SLIPWAY_ENDPOINT_<SERVICE>` set; exit 0 passes. Killed after `timeout` (default 60s).
+    #[serde(rename_all = "camelCase")]
+    Command {
+        argv: Vec<String>,
+        #[serde(default)]
+        timeout: Option<String>,
+    },
+    /// A promotion gate. Change control (issue #5) decides it; until that lands a gate records
+    /// that it was reached and passes.
+    Gate(String),
 }
 
 fn ok_status() -> u16 {

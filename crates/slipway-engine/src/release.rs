@@ -322,6 +322,55 @@ impl Engine {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 Ok(format!("waited {d}"))
             }
+            StageCheck::Gate(gate) => Ok(format!(
+                "gate {gate} reached (change control is not built yet: it passes and is recorded)"
+            )),
+            StageCheck::Command { argv, timeout } => {
+                let (program, args) = argv
+                    .split_first()
+                    .ok_or_else(|| "an empty command".to_string())?;
+                let limit =
+                    Duration::from_millis(parse_duration_ms(timeout.as_deref().unwrap_or("60s"))?);
+                let mut cmd = tokio::process::Command::new(program);
+                cmd.args(args)
+                    .env("SLIPWAY_ENVIRONMENT", environment)
+                    .stdin(std::process::Stdio::null())
+                    .kill_on_drop(true);
+                for (name, service) in services {
+                    if let Some(addr) = service.endpoints.get(environment) {
+                        let var = format!(
+                            "SLIPWAY_ENDPOINT_{}",
+                            name.to_ascii_uppercase().replace('-', "_")
+                        );
+                        cmd.env(var, addr);
+                    }
+                }
+                let output = tokio::time::timeout(limit, cmd.output())
+                    .await
+                    .map_err(|_| format!("{} did not finish within {limit:?}", argv.join(" ")))?
+                    .map_err(|e| format!("cannot run {}: {e}", argv.join(" ")))?;
+                let tail = |b: &[u8]| {
+                    let text = String::from_utf8_lossy(b);
+                    text.lines()
+                        .rev()
+                        .take(3)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                };
+                if output.status.success() {
+                    Ok(format!("{} passed", argv.join(" ")))
+                } else {
+                    Err(format!(
+                        "{} failed ({}): {}",
+                        argv.join(" "),
+                        output.status,
+                        tail(&output.stderr)
+                    ))
+                }
+            }
             StageCheck::Http {
                 service,
                 path,

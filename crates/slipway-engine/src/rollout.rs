@@ -9,14 +9,15 @@
 //! the evidence: the breach, the metric window that breached, and the canary's last output lines.
 
 use crate::EngineError;
-use crate::health::wait_ready;
+use crate::health::{probe_check, wait_ready_check};
 use crate::target::{Instance, InstanceSpec, Target};
 use serde::{Deserialize, Serialize};
 use slipway_domain::guardrail::{
     Breach, Guardrail, GuardrailMetric, GuardrailState, evaluate, parse_duration_ms,
 };
 use slipway_domain::kinds::{
-    AnalysisSpec, ArtifactSpec, BaselineMode, EnvironmentalPolicy, RolloutSpec, Strategy, typed,
+    AnalysisSpec, ArtifactSpec, BaselineMode, EnvironmentalPolicy, HealthCheck, RolloutSpec,
+    Strategy, typed,
 };
 use slipway_router::{
     CanaryWeight, Instance as RoutedInstance, TrafficRouter, Version, window_over,
@@ -117,6 +118,8 @@ struct WatchPlan<'a> {
     /// The stable version here is a baseline beside the canary: a breach it shares with the
     /// canary is environmental.
     environmental_check: bool,
+    /// Instances probed continuously for the `health_check_failures` guardrail.
+    probes: Option<(&'a [Instance], &'a HealthCheck)>,
 }
 
 /// Fresh baseline instances beside a canary, behind their own router.
@@ -573,6 +576,7 @@ impl Engine {
                             hold,
                             analysis: step.analysis.as_ref().map(|a| (a, &mut samples)),
                             environmental_check: experiment.is_some(),
+                            probes: Some((&started, &spec.health_check)),
                         },
                         &shutdown,
                     )
@@ -767,13 +771,7 @@ impl Engine {
             parse_duration_ms(&spec.health_check.ready_timeout).unwrap_or(20_000),
         );
         for instance in &started {
-            if !wait_ready(
-                &self.http,
-                instance.addr,
-                &spec.health_check.path,
-                ready_timeout,
-            )
-            .await
+            if !wait_ready_check(&self.http, instance.addr, &spec.health_check, ready_timeout).await
             {
                 let output = self.target.last_output(&instance.id).await;
                 for i in &started {
@@ -887,7 +885,11 @@ impl Engine {
             hold,
             mut analysis,
             environmental_check,
+            probes,
         } = plan;
+        let mut consecutive_failures: Vec<u32> =
+            probes.map(|(i, _)| vec![0; i.len()]).unwrap_or_default();
+        let mut last_probe = Instant::now();
         let sample_every = analysis.as_ref().map(|(a, _)| {
             Duration::from_millis(parse_duration_ms(&a.interval).unwrap_or(1000).max(100))
         });
@@ -926,6 +928,20 @@ impl Engine {
                     samples.record(spec, &period);
                 }
             }
+            if let Some((instances, check)) = probes
+                && last_probe.elapsed() >= Duration::from_millis(250)
+            {
+                last_probe = Instant::now();
+                for (instance, failures) in instances.iter().zip(consecutive_failures.iter_mut()) {
+                    if probe_check(&self.http, instance.addr, check, Duration::from_millis(200))
+                        .await
+                    {
+                        *failures = 0;
+                    } else {
+                        *failures += 1;
+                    }
+                }
+            }
             if let Some(window) = window_over(&history, self.guardrail_window) {
                 let canary = window.version(watched);
                 let now = now_ms();
@@ -938,7 +954,9 @@ impl Engine {
                         GuardrailMetric::P50Latency => canary.p50().map(|d| d.as_secs_f64()),
                         GuardrailMetric::P95Latency => canary.p95().map(|d| d.as_secs_f64()),
                         GuardrailMetric::P99Latency => canary.p99().map(|d| d.as_secs_f64()),
-                        GuardrailMetric::HealthCheckFailures => None,
+                        GuardrailMetric::HealthCheckFailures => {
+                            consecutive_failures.iter().max().map(|m| f64::from(*m))
+                        }
                     };
                     let tick = evaluate(rule, now, value, *state);
                     *state = tick.state;
@@ -1062,6 +1080,7 @@ impl Engine {
                     hold: window,
                     analysis: None,
                     environmental_check: false,
+                    probes: None,
                 },
                 shutdown,
             )
@@ -1172,6 +1191,7 @@ impl Engine {
                         hold: pause,
                         analysis: None,
                         environmental_check: false,
+                        probes: Some((&new, &spec.health_check)),
                     },
                     shutdown,
                 )

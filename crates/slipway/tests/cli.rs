@@ -2083,3 +2083,98 @@ fn a_baseline_beside_the_canary_catches_a_bad_build_and_tells_an_environmental_f
         "{status}"
     );
 }
+
+#[test]
+fn failing_health_checks_roll_back_and_command_checks_gate_stages() {
+    let (server, dir, listen) = with_v1_serving();
+    let dying = "apiVersion: slipway.dev/v1alpha1\nkind: Artifact\nmetadata: {name: payments-api-8-0-0}\nspec: {service: payments-api, version: \"8.0.0\", location: \"{program}\", args: [example-service], env: {EXAMPLE_UNHEALTHY_AFTER_SECS: \"1\"}}\n";
+    server
+        .cli(&[
+            "apply",
+            "-f",
+            path_str(&write_file(&dir, "dying.yaml", dying)),
+        ])
+        .expect(OK);
+    // A command health check (python probing the instance's PORT) and the health guardrail.
+    let probe = "python3 -c \"import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['PORT'], timeout=1)\"";
+    let document = format!(
+        "{}  healthCheck: {{command: [sh, -c, \"{}\"]}}\n",
+        rollout_document(
+            "v8",
+            "8.0.0",
+            &listen,
+            "{canary: {steps: [{weight: 20, pause: 6s}]}}"
+        )
+        .replace(
+            "guardrails: [\"error_rate > 5% for 200ms\"]",
+            "guardrails: [\"health_check_failures >= 3\"]"
+        ),
+        probe.replace('"', "\\\"")
+    );
+    let file = write_file(&dir, "v8.yaml", &document);
+    server.cli(&["apply", "-f", path_str(&file)]).expect(OK);
+    let status = server.wait_for_phase("v8", &["Promoted", "RolledBack", "Failed"]);
+    assert_eq!(status["phase"], "RolledBack", "{status}");
+    assert_eq!(
+        status["breach"]["rule"], "health_check_failures >= 3",
+        "{status}"
+    );
+
+    // Stage checks: a command that passes, a gate, and a command that fails and stops the release.
+    let body = reqwest::blocking::get(format!("http://{listen}/"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(body.trim(), "example-service 1.0.0");
+    let current = server
+        .cli(&["get", "service", "payments-api", "-o", "json"])
+        .expect(OK)
+        .json();
+    let mut service = current.clone();
+    service.as_object_mut().unwrap().remove("status");
+    service["spec"]["endpoints"] = serde_json::json!({"production": listen});
+    write_file(&dir, "service.json", &service.to_string());
+    server
+        .cli(&["apply", "-f", path_str(&dir.join("service.json"))])
+        .expect(OK);
+    let pipelines = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: checked}\nspec:\n  stages:\n    - environment: production\n      strategy: {direct: {}}\n      checks:\n        - {command: {argv: [sh, -c, \"test -n \\\"$SLIPWAY_ENDPOINT_PAYMENTS_API\\\"\"]}}\n        - {gate: cab}\n        - {command: {argv: [sh, -c, \"echo smoke test failed >&2; exit 3\"]}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: checked}\nspec: {pipeline: checked, artifacts: [payments-api-2-0-0]}\n";
+    server
+        .cli(&[
+            "apply",
+            "-f",
+            path_str(&write_file(&dir, "checked.yaml", pipelines)),
+        ])
+        .expect(OK);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let s = server
+            .cli(&["get", "release", "checked", "-o", "json"])
+            .expect(OK)
+            .json()["status"]
+            .clone();
+        if s["phase"] == "Promoted" || s["phase"] == "Failed" {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "release stuck: {s}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status["phase"], "Failed", "{status}");
+    let history: Vec<String> = status["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["what"].as_str().unwrap().to_string())
+        .collect();
+    assert!(history.iter().any(|h| h.contains("passed")), "{history:?}");
+    assert!(
+        history.iter().any(|h| h.contains("gate cab reached")),
+        "{history:?}"
+    );
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("smoke test failed"),
+        "{status}"
+    );
+}

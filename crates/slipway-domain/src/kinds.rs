@@ -970,6 +970,11 @@ impl SpecRules for RolloutSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PipelineSpec {
     pub stages: Vec<PipelineStage>,
+    /// Variables for the stages' string fields (minijinja, e.g. `{{ soak }}`), per environment;
+    /// those under `"*"` apply to every environment unless it sets its own.
+    #[serde(default)]
+    pub variables:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, serde_json::Value>>,
     /// Services deployed at once within a wave.
     #[serde(default = "four")]
     pub max_parallel: u32,
@@ -1038,6 +1043,10 @@ impl SpecRules for PipelineSpec {
         }
         for (i, stage) in self.stages.iter().enumerate() {
             for (j, g) in stage.guardrails.iter().enumerate() {
+                // A template is checked once it is rendered, when the release runs.
+                if crate::template::is_template(g) {
+                    continue;
+                }
                 if let Err(e) = g.parse::<crate::guardrail::Guardrail>() {
                     d.push(Diagnostic::new(
                         format!("spec.stages[{i}].guardrails[{j}]"),
@@ -1047,6 +1056,7 @@ impl SpecRules for PipelineSpec {
             }
             for (j, check) in stage.checks.iter().enumerate() {
                 if let StageCheck::Wait(w) = check
+                    && !crate::template::is_template(w)
                     && let Err(e) = crate::guardrail::parse_duration_ms(w)
                 {
                     d.push(Diagnostic::new(

@@ -15,3 +15,4 @@ pub mod kinds;
 pub mod plan;
 pub mod references;
 pub mod resource;
+pub mod template;

@@ -163,7 +163,28 @@ impl Engine {
         };
         let parallel = pipeline.max_parallel.max(1) as usize;
         let needs = dependency_needs(&depends_on, &selected);
-        for stage in &pipeline.stages {
+        for (stage_index, declared) in pipeline.stages.iter().enumerate() {
+            // Render the stage's string fields with its environment's variables.
+            let variables =
+                slipway_domain::template::variables_for(&pipeline.variables, &declared.environment);
+            let rendered = serde_json::to_value(declared)
+                .map_err(|e| invalid(e.to_string()))
+                .and_then(|v| {
+                    slipway_domain::template::render_strings(
+                        &v,
+                        &variables,
+                        &format!("pipeline {} stages[{stage_index}]", spec.pipeline),
+                    )
+                    .map_err(invalid)
+                })?;
+            let stage: slipway_domain::kinds::PipelineStage = serde_json::from_value(rendered)
+                .map_err(|e| {
+                    invalid(format!(
+                        "pipeline {} stages[{stage_index}] after templating: {e}",
+                        spec.pipeline
+                    ))
+                })?;
+            let stage = &stage;
             // Start each service as soon as everything it waits for is promoted (at most
             // `maxParallel` at once): never slower than the waves, and as close to the critical
             // path as the parallelism allows.

@@ -1771,7 +1771,7 @@ fn a_release_deploys_stage_by_stage_in_dependency_waves() {
     server
         .cli(&["apply", "-f", path_str(&dir.join("services.json"))])
         .expect(OK);
-    let pipeline = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: standard}\nspec:\n  maxParallel: 2\n  stages:\n    - environment: staging\n      strategy: {direct: {}}\n      checks: [{http: {service: checkout-web, path: /healthz}}]\n    - environment: production\n      strategy: {canary: {steps: [{weight: 50, pause: 300ms}]}}\n      instances: 2\n      guardrails: [\"error_rate > 5% for 200ms\"]\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: r1}\nspec: {pipeline: standard, artifacts: [auth-api-2, ledger-2, payments-api-2, checkout-web-2]}\n";
+    let pipeline = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: standard}\nspec:\n  maxParallel: 2\n  stages:\n    - environment: staging\n      strategy: {direct: {}}\n      checks: [{http: {service: checkout-web, path: /healthz}}, {wait: \"{{ soak }}\"}]\n    - environment: production\n      strategy: {canary: {steps: [{weight: 50, pause: 300ms}]}}\n      instances: 2\n      guardrails: [\"error_rate > 5% for 200ms\"]\n      checks: [{wait: \"{{ soak }}\"}]\n  variables: {\"*\": {soak: 100ms}, production: {soak: 250ms}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: r1}\nspec: {pipeline: standard, artifacts: [auth-api-2, ledger-2, payments-api-2, checkout-web-2]}\n";
     let pipeline = write_file(&dir, "pipeline.yaml", pipeline);
     server.cli(&["apply", "-f", path_str(&pipeline)]).expect(OK);
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -1793,6 +1793,21 @@ fn a_release_deploys_stage_by_stage_in_dependency_waves() {
         serde_json::json!([["auth-api", "ledger"], ["payments-api"], ["checkout-web"]])
     );
     assert_eq!(status["rollouts"].as_array().unwrap().len(), 8);
+    // Stage fields were rendered with each environment's variables.
+    let checks: Vec<String> = status["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["what"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        checks.contains(&"staging: check waited 100ms".to_string()),
+        "{checks:?}"
+    );
+    assert!(
+        checks.contains(&"production: check waited 250ms".to_string()),
+        "{checks:?}"
+    );
     // Dependency order held in every stage: a service started only after its dependencies
     // were promoted, and production started after staging was done.
     let span = |name: &str| {

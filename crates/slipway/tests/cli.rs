@@ -1319,6 +1319,26 @@ fn release_documents(dir: &Path) -> PathBuf {
     write_file(dir, "artifacts.yaml", &docs)
 }
 
+/// Adds a payments-api build `version` whose example service gets `env` (YAML flow mapping body).
+fn add_build(server: &Server, dir: &Path, version: &str, env: &str) {
+    let document = format!(
+        "apiVersion: slipway.dev/v1alpha1\nkind: Artifact\nmetadata: {{name: payments-api-{}}}\nspec: {{service: payments-api, version: \"{version}\", location: \"{{program}}\", args: [example-service], env: {{{env}}}}}\n",
+        version.replace('.', "-")
+    );
+    let file = write_file(dir, &format!("build-{version}.yaml"), &document);
+    server.cli(&["apply", "-f", path_str(&file)]).expect(OK);
+}
+
+/// A rollout's or release's history lines.
+fn history(status: &Value) -> Vec<String> {
+    status["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["what"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// A server with the examples, the payments-api builds, and 1.0.0 serving on a fresh listener.
 fn with_v1_serving() -> (Server, PathBuf, String) {
     let server = Server::start();
@@ -1841,11 +1861,7 @@ fn a_release_deploys_stage_by_stage_in_dependency_waves() {
     let (production_auth_start, _) = span("r1-production-auth-api");
     assert!(production_auth_start >= staging_web_end);
     assert!(
-        status["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|h| h["what"].as_str().unwrap().contains("check GET")),
+        history(&status).iter().any(|h| h.contains("check GET")),
         "{status}"
     );
 }
@@ -1853,14 +1869,7 @@ fn a_release_deploys_stage_by_stage_in_dependency_waves() {
 #[test]
 fn a_canary_analysis_promotes_a_twin_and_rolls_back_a_slower_build_with_an_explanation() {
     let (server, dir, listen) = with_v1_serving();
-    let slow = "apiVersion: slipway.dev/v1alpha1\nkind: Artifact\nmetadata: {name: payments-api-4-0-0}\nspec: {service: payments-api, version: \"4.0.0\", location: \"{program}\", args: [example-service], env: {EXAMPLE_LATENCY_MS: \"40\"}}\n";
-    server
-        .cli(&[
-            "apply",
-            "-f",
-            path_str(&write_file(&dir, "slow.yaml", slow)),
-        ])
-        .expect(OK);
+    add_build(&server, &dir, "4.0.0", r#"EXAMPLE_LATENCY_MS: "40""#);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = background_load(format!("http://{listen}/"), stop.clone());
     let analysed = "{canary: {steps: [{weight: 50, pause: 3s, analysis: {interval: 200ms, metrics: [{name: latency, metric: p50_latency, critical: true, params: {confLevel: 0.99, effectSize: {allowedIncrease: 1.5, criticalIncrease: 3.0}}}]}}]}}";
@@ -1982,14 +1991,7 @@ impl Drop for Prometheus {
 fn a_canary_analysis_reads_prometheus_and_rolls_back_a_slower_build() {
     let (server, dir, listen) = with_v1_serving();
     let prometheus = Prometheus::start(&server);
-    let slow = "apiVersion: slipway.dev/v1alpha1\nkind: Artifact\nmetadata: {name: payments-api-4-0-0}\nspec: {service: payments-api, version: \"4.0.0\", location: \"{program}\", args: [example-service], env: {EXAMPLE_LATENCY_MS: \"40\"}}\n";
-    server
-        .cli(&[
-            "apply",
-            "-f",
-            path_str(&write_file(&dir, "slow.yaml", slow)),
-        ])
-        .expect(OK);
+    add_build(&server, &dir, "4.0.0", r#"EXAMPLE_LATENCY_MS: "40""#);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = background_load(format!("http://{listen}/"), stop.clone());
     let query = "1000 * histogram_quantile(0.5, sum by (le) (rate(slipway_router_request_duration_seconds_bucket{service=\\\"{routed}\\\",version=\\\"{version}\\\"}[3s])))";
@@ -2090,11 +2092,9 @@ fn a_baseline_beside_the_canary_catches_a_bad_build_and_tells_an_environmental_f
         "{status}"
     );
     assert!(
-        status["history"]
-            .as_array()
-            .unwrap()
+        history(&status)
             .iter()
-            .any(|h| h["what"].as_str().unwrap().starts_with("environmental:")),
+            .any(|h| h.starts_with("environmental:")),
         "{status}"
     );
 }
@@ -2102,14 +2102,12 @@ fn a_baseline_beside_the_canary_catches_a_bad_build_and_tells_an_environmental_f
 #[test]
 fn failing_health_checks_roll_back_and_command_checks_gate_stages() {
     let (server, dir, listen) = with_v1_serving();
-    let dying = "apiVersion: slipway.dev/v1alpha1\nkind: Artifact\nmetadata: {name: payments-api-8-0-0}\nspec: {service: payments-api, version: \"8.0.0\", location: \"{program}\", args: [example-service], env: {EXAMPLE_UNHEALTHY_AFTER_SECS: \"1\"}}\n";
-    server
-        .cli(&[
-            "apply",
-            "-f",
-            path_str(&write_file(&dir, "dying.yaml", dying)),
-        ])
-        .expect(OK);
+    add_build(
+        &server,
+        &dir,
+        "8.0.0",
+        r#"EXAMPLE_UNHEALTHY_AFTER_SECS: "1""#,
+    );
     // A command health check (python probing the instance's PORT) and the health guardrail.
     let probe = "python3 -c \"import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['PORT'], timeout=1)\"";
     let document = format!(

@@ -231,6 +231,9 @@ pub static KINDS: &[KindDef] = &[
                     for (i, a) in s.artifacts.into_iter().enumerate() {
                         refs.push(reference("Artifact", a, &format!("spec.artifacts[{i}]")));
                     }
+                    for (i, r) in s.remove.into_iter().enumerate() {
+                        refs.push(reference("Service", r, &format!("spec.remove[{i}]")));
+                    }
                     refs
                 })
                 .unwrap_or_default()
@@ -1077,16 +1080,22 @@ impl SpecRules for PipelineSpec {
 pub struct ReleaseSpec {
     pub pipeline: String,
     /// Artifact resources, one per service.
+    #[serde(default)]
     pub artifacts: Vec<String>,
+    /// Services to take out of every stage's environment after the deployments: dependants
+    /// first (the reverse of the deploy order).
+    #[serde(default)]
+    pub remove: Vec<String>,
 }
 
 impl SpecRules for ReleaseSpec {
     fn rules(&self) -> Vec<Diagnostic> {
         let mut d = duplicates("spec.artifacts", &self.artifacts);
-        if self.artifacts.is_empty() {
+        d.extend(duplicates("spec.remove", &self.remove));
+        if self.artifacts.is_empty() && self.remove.is_empty() {
             d.push(Diagnostic::new(
                 "spec.artifacts",
-                "must name at least one artifact",
+                "a release must deploy or remove at least one service",
             ));
         }
         d

@@ -11,7 +11,7 @@ use slipway_domain::kinds::{
     ArtifactSpec, HealthCheck, PipelineSpec, ReleaseSpec, RolloutSpec, ServiceSpec, StageCheck,
     typed,
 };
-use slipway_domain::plan::{dependency_needs, deploy_waves};
+use slipway_domain::plan::{dependency_needs, deploy_waves, removal_waves};
 use slipway_domain::resource::parse_document;
 use slipway_store::{Actor, Mutation};
 use std::collections::{BTreeMap, BTreeSet};
@@ -297,6 +297,32 @@ impl Engine {
                     what: format!("stopped: {}", failed.join("; ")),
                 });
                 return self.write_release(name, &status).await;
+            }
+            // Removals: dependants first.
+            if !spec.remove.is_empty() {
+                let removing: BTreeSet<String> = spec.remove.iter().cloned().collect();
+                let waves = removal_waves(&depends_on, &removing)
+                    .map_err(|cycle| invalid(format!("dependency cycle: {}", cycle.join(" → "))))?;
+                for wave in waves {
+                    for service in wave {
+                        let key = route_key(&service, &stage.environment);
+                        if !self.claim(&key, name, &shutdown).await {
+                            return Ok(());
+                        }
+                        let removed = self.decommission(&key).await;
+                        self.release_key(&key);
+                        status.history.push(StepRecord {
+                            at_ms: now_ms(),
+                            what: match removed {
+                                Some(version) => {
+                                    format!("{}: removed {service} ({version})", stage.environment)
+                                }
+                                None => format!("{}: {service} was not running", stage.environment),
+                            },
+                        });
+                        self.write_release(name, &status).await?;
+                    }
+                }
             }
             for check in &stage.checks {
                 let outcome = self.stage_check(check, &services, &stage.environment).await;

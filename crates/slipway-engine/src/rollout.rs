@@ -1434,6 +1434,30 @@ impl Engine {
         }
     }
 
+    /// Takes a service out of an environment: its router listener closes and its instances stop.
+    /// Returns the version that ran there, if any.
+    pub(crate) async fn decommission(&self, key: &str) -> Option<String> {
+        let deployed = self
+            .stable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+        let _ = self.router.remove_service(key).await;
+        let deployed = deployed?;
+        for i in &deployed.instances {
+            self.target.stop(&i.id).await;
+        }
+        Some(deployed.version)
+    }
+
+    /// Lets a claimed key go.
+    pub(crate) fn release_key(&self, key: &str) {
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+
     /// Records what now runs as stable for `key`.
     fn set_stable(&self, key: String, version: String, instances: Vec<Instance>) {
         self.stable

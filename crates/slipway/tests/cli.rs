@@ -1864,6 +1864,42 @@ fn a_release_deploys_stage_by_stage_in_dependency_waves() {
         history(&status).iter().any(|h| h.contains("check GET")),
         "{status}"
     );
+    // Removing services goes the other way: dependants first.
+    let teardown = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: teardown}\nspec:\n  stages:\n    - {environment: staging, strategy: {direct: {}}}\n    - {environment: production, strategy: {direct: {}}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: r2}\nspec: {pipeline: teardown, remove: [payments-api, checkout-web]}\n";
+    server
+        .cli(&[
+            "apply",
+            "-f",
+            path_str(&write_file(&dir, "teardown.yaml", teardown)),
+        ])
+        .expect(OK);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let removal = loop {
+        let s = server
+            .cli(&["get", "release", "r2", "-o", "json"])
+            .expect(OK)
+            .json()["status"]
+            .clone();
+        if s["phase"] == "Promoted" || s["phase"] == "Failed" {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "removal stuck: {s}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(removal["phase"], "Promoted", "{removal}");
+    let removed: Vec<String> = history(&removal)
+        .into_iter()
+        .filter(|h| h.contains(": removed "))
+        .collect();
+    assert_eq!(
+        removed,
+        vec![
+            "staging: removed checkout-web (2.0.0)",
+            "staging: removed payments-api (2.0.0)",
+            "production: removed checkout-web (2.0.0)",
+            "production: removed payments-api (2.0.0)",
+        ]
+    );
 }
 
 #[test]

@@ -216,12 +216,25 @@ pub async fn apply_batch(
             Verb::Create
         };
         let env = (def.environment_of)(&r.metadata.name, &r.spec);
-        authorize(state, caller, verb, def.plural, env, false)
-            .await
-            .map_err(|mut e| {
-                e.body.message = format!("{}: {}", source_of(i, doc), e.body.message);
-                e
-            })?;
+        // An update must be allowed where the resource is now as well as where it is going,
+        // or a user limited to staging could rewrite a production resource into "staging".
+        let mut scopes = vec![env];
+        if verb == Verb::Update
+            && let Some(stored) = state.store.get(&r.kind, &r.metadata.name).await?
+        {
+            let was = (def.environment_of)(&r.metadata.name, &stored.spec);
+            if !scopes.contains(&was) {
+                scopes.push(was);
+            }
+        }
+        for env in scopes {
+            authorize(state, caller, verb, def.plural, env, false)
+                .await
+                .map_err(|mut e| {
+                    e.body.message = format!("{}: {}", source_of(i, doc), e.body.message);
+                    e
+                })?;
+        }
     }
     let mut diags: Vec<Diagnostic> = check_batch(&parsed, &existing)
         .into_iter()

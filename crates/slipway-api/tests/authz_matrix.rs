@@ -353,3 +353,73 @@ async fn every_endpoint_for_every_role() {
     );
     assert_eq!(cells, MATRIX.len() * SUBJECTS.len());
 }
+
+/// An update is authorized where the resource is now, not only where the new document says:
+/// a user limited to staging cannot move a production rollout into staging to take it over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_needs_permission_where_the_resource_is() {
+    let f = fixture().await;
+    let http = reqwest::Client::new();
+    let admin = f.tokens.get("admin").unwrap();
+    let put = |path: &str, token: &str, body: Value| {
+        http.put(format!("{}{path}", f.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    for (path, body) in [
+        (
+            "/api/v1/roles/stager",
+            doc(
+                "Role",
+                "stager",
+                json!({"rules": [{"verbs": ["get", "create", "update"], "kinds": ["rollouts"], "environments": ["staging"]}]}),
+            ),
+        ),
+        ("/api/v1/users/stan", doc("User", "stan", json!({}))),
+        (
+            "/api/v1/rolebindings/stan-stager",
+            doc(
+                "RoleBinding",
+                "stan-stager",
+                json!({"role": "stager", "subjects": [{"kind": "User", "name": "stan"}]}),
+            ),
+        ),
+    ] {
+        assert!(
+            put(path, admin, body).await.unwrap().status().is_success(),
+            "{path}"
+        );
+    }
+    let created: Value = http
+        .post(format!("{}/api/v1/tokens", f.url))
+        .bearer_auth(admin)
+        .json(&json!({"user": "stan"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stan = created["token"].as_str().unwrap().to_string();
+    let rollout = |name: &str, env: &str| {
+        doc(
+            "Rollout",
+            name,
+            json!({"service": "api", "environment": env, "artifact": "api-1", "listen": "127.0.0.1:1", "strategy": {"direct": {}}}),
+        )
+    };
+    // Creating in staging is allowed; rewriting production's rollout "r" into staging is not.
+    assert_eq!(
+        put("/api/v1/rollouts/s", &stan, rollout("s", "staging"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let refused = put("/api/v1/rollouts/r", &stan, rollout("r", "staging"))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "{}", refused.text().await.unwrap());
+    f.shutdown.cancel();
+}

@@ -13,6 +13,10 @@ use slipway_domain::kinds::{AnalysisMetric, AnalysisSpec, MetricSourceSpec};
 use slipway_router::{MetricsWindow, Version};
 use std::collections::BTreeMap;
 
+/// How long a metric source may take to answer; a source that hangs fails the step rather
+/// than holding the rollout (and its canary weight) indefinitely.
+const SOURCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What a query is about.
 #[derive(Debug, Clone)]
 pub struct SeriesContext {
@@ -111,6 +115,7 @@ impl PrometheusSource {
             .http
             .get(&url)
             .query(&params)
+            .timeout(SOURCE_TIMEOUT)
             .send()
             .await
             .map_err(|e| format!("prometheus at {}: {e}", self.url))?
@@ -181,6 +186,7 @@ impl MetricSource for WebhookSource {
             .http
             .post(&self.url)
             .json(&body)
+            .timeout(SOURCE_TIMEOUT)
             .send()
             .await
             .map_err(|e| format!("webhook {}: {e}", self.url))?

@@ -231,8 +231,7 @@ impl Engine {
             self.store().apply(&actor, batch, false).await?;
             let mut done: BTreeSet<String> = BTreeSet::new();
             let mut started: BTreeSet<String> = BTreeSet::new();
-            let mut running: tokio::task::JoinSet<(String, String, Phase)> =
-                tokio::task::JoinSet::new();
+            let mut running = Detached(tokio::task::JoinSet::<(String, String, Phase)>::new());
             let mut failed: Vec<String> = Vec::new();
             loop {
                 if failed.is_empty() {
@@ -445,6 +444,29 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// A set of rollout tasks that keep running if the release driver returns early: a rollout is
+/// never abandoned half-way (it ends promoted or rolled back by itself).
+struct Detached(tokio::task::JoinSet<(String, String, Phase)>);
+
+impl std::ops::Deref for Detached {
+    type Target = tokio::task::JoinSet<(String, String, Phase)>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Detached {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        self.0.detach_all();
     }
 }
 

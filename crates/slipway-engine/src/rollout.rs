@@ -107,6 +107,21 @@ enum Control {
     Resume,
 }
 
+/// Holds a (service, environment) for a rollout; lets it go when dropped.
+struct Claim<'a> {
+    active: &'a Mutex<HashMap<String, String>>,
+    key: &'a str,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(self.key);
+    }
+}
+
 /// What a held step watches: which version of which routed service, by which rules, how long.
 struct WatchPlan<'a> {
     key: &'a str,
@@ -141,6 +156,8 @@ enum Watched {
     Environmental(Breach, serde_json::Value),
     Aborted,
     PromoteNow,
+    /// The server is shutting down: leave the rollout where it is (recovery rolls it back).
+    Shutdown,
 }
 
 /// What runs as stable for a (service, environment).
@@ -685,6 +702,7 @@ impl Engine {
                         self.end_experiment(experiment).await;
                         return outcome;
                     }
+                    Watched::Shutdown => return Ok(()),
                     Watched::PromoteNow => {
                         status.history.push(StepRecord {
                             at_ms: now_ms(),
@@ -985,11 +1003,14 @@ impl Engine {
                     }
                 }
             }
-            if (paused_at.is_none() && Instant::now() >= until) || shutdown.is_cancelled() {
+            if shutdown.is_cancelled() {
+                return Ok(Watched::Shutdown);
+            }
+            if paused_at.is_none() && Instant::now() >= until {
                 return Ok(Watched::Held);
             }
             tokio::select! {
-                () = shutdown.cancelled() => return Ok(Watched::Held),
+                () = shutdown.cancelled() => return Ok(Watched::Shutdown),
                 () = tokio::time::sleep(self.guardrail_tick) => {}
             }
         }
@@ -1090,6 +1111,8 @@ impl Engine {
                 Some((breach, evidence))
             }
             Watched::Aborted => Some((operator_abort(), serde_json::Value::Null)),
+            // Leave it as it is: the old colour still runs, recovery rolls the rollout back.
+            Watched::Shutdown => return Ok(()),
             Watched::Held | Watched::PromoteNow => None,
         };
         if let Some((breach, evidence)) = switch_back {
@@ -1199,6 +1222,7 @@ impl Engine {
             let breach = match outcome {
                 Watched::Breached(b, _) | Watched::Environmental(b, _) => Some(b),
                 Watched::Aborted => Some(operator_abort()),
+                Watched::Shutdown => return Ok(()),
                 Watched::Held | Watched::PromoteNow => None,
             };
             if let Some(breach) = breach {
@@ -1410,14 +1434,15 @@ impl Engine {
         spec: RolloutSpec,
         shutdown: CancellationToken,
     ) -> Phase {
+        // The claim goes with this future: also if it is dropped half-way (an aborted task).
+        let _claim = Claim {
+            active: &self.active,
+            key,
+        };
         if let Err(e) = self.drive(name, spec, shutdown).await {
             tracing::error!(rollout = %name, error = %e, "rollout failed");
             let _ = self.fail(name, &e.to_string()).await;
         }
-        self.active
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
         self.status_of(name)
             .await
             .map(|s| s.phase)

@@ -67,6 +67,17 @@ pub trait Target: Send + Sync {
 
 const KEPT_LINES: usize = 50;
 
+/// Distinguishes starts of the same instance spec within a process; seeded from the clock so a
+/// restarted server does not reuse a crashed one's directories.
+static GENERATION: std::sync::LazyLock<std::sync::atomic::AtomicU64> =
+    std::sync::LazyLock::new(|| {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        std::sync::atomic::AtomicU64::new(seed)
+    });
+
 struct Supervised {
     stop: CancellationToken,
     output: Arc<Mutex<VecDeque<String>>>,
@@ -152,7 +163,10 @@ fn free_port() -> Result<u16, std::io::Error> {
 #[async_trait]
 impl Target for LocalTarget {
     async fn start(&self, spec: &InstanceSpec) -> Result<Instance, EngineError> {
-        let id = spec.id();
+        // Every start gets its own generation: starting the same version again (a redeploy,
+        // a restore) never reuses the id or the directory of an instance that still runs.
+        let generation = GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("{}@{generation}", spec.id());
         let fail = |reason: String| EngineError::Instance {
             instance: id.clone(),
             reason,
@@ -164,7 +178,8 @@ impl Target for LocalTarget {
             .join(&spec.service)
             .join(&spec.environment)
             .join(&spec.version)
-            .join(spec.index.to_string());
+            .join(spec.index.to_string())
+            .join(generation.to_string());
         std::fs::create_dir_all(&dir)
             .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
         let stop = CancellationToken::new();

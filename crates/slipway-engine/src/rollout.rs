@@ -178,6 +178,8 @@ pub struct Engine {
     self_program: PathBuf,
     stable: Mutex<HashMap<String, Deployed>>,
     active: Mutex<HashMap<String, String>>,
+    /// Instances each running rollout started, so a failure half-way can stop them.
+    launched: Mutex<HashMap<String, Vec<String>>>,
     /// Group-commits status writes.
     pub(crate) statuses: crate::status_writer::StatusWriter,
     /// Who this engine is, for the lease: host, process and a random part.
@@ -211,6 +213,7 @@ impl Engine {
             stable: Mutex::new(HashMap::new()),
             active: Mutex::new(HashMap::new()),
             releases: Mutex::new(std::collections::HashSet::new()),
+            launched: Mutex::new(HashMap::new()),
             statuses,
             holder: format!(
                 "{}:{}:{}",
@@ -230,21 +233,45 @@ impl Engine {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let tasks = tokio_util::task::TaskTracker::new();
         let mut leading = false;
+        let mut renewed = Instant::now();
+        let mut recovered = false;
+        // Every term as lease holder gets its own token: losing the lease stops this replica's
+        // rollouts (they stay as they are for the next holder), shutdown stops everything.
+        let mut term = shutdown.child_token();
         loop {
             // Of several replicas sharing a database, only the holder of the engine lease runs
-            // rollouts; it renews every tick, and another takes over once it lapses.
-            let held = self
+            // rollouts; it renews every tick, and another takes over once it lapses. A failed
+            // renewal (a busy or briefly unreachable database) is not a loss while the lease
+            // is still surely ours.
+            let held = match self
                 .store
                 .acquire_lease(ENGINE_LEASE, &self.holder, now_ms() as i64, LEASE_TTL_MS)
                 .await
-                .unwrap_or(false);
+            {
+                Ok(true) => {
+                    renewed = Instant::now();
+                    true
+                }
+                Ok(false) => false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot renew the engine lease");
+                    leading && renewed.elapsed() < Duration::from_millis(LEASE_TTL_MS as u64 / 2)
+                }
+            };
             if held && !leading {
                 tracing::info!(holder = %self.holder, "holding the engine lease");
-                if let Err(e) = self.recover().await {
-                    tracing::error!(error = %e, "recovery after restart failed");
+                term = shutdown.child_token();
+                // Recovery (reaping orphans, restoring stable versions) happens once per
+                // process: later terms find this process's own instances running.
+                if !recovered {
+                    recovered = true;
+                    if let Err(e) = self.recover().await {
+                        tracing::error!(error = %e, "recovery after restart failed");
+                    }
                 }
             } else if !held && leading {
-                tracing::warn!(holder = %self.holder, "lost the engine lease");
+                tracing::warn!(holder = %self.holder, "lost the engine lease: this replica's rollouts stop");
+                term.cancel();
             }
             leading = held;
             if !held {
@@ -287,7 +314,7 @@ impl Engine {
                         }
                         let engine = self.clone();
                         let name = r.metadata.name.clone();
-                        let stop = shutdown.clone();
+                        let stop = term.clone();
                         tasks.spawn(async move {
                             engine.drive_claimed(&key, &name, spec, stop).await;
                         });
@@ -295,7 +322,7 @@ impl Engine {
                 }
                 Err(e) => tracing::error!(error = %e, "cannot list rollouts"),
             }
-            self.start_releases(&tasks, &shutdown).await;
+            self.start_releases(&tasks, &term).await;
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(Duration::from_millis(200)) => {}
@@ -438,6 +465,7 @@ impl Engine {
         let started = self
             .start_instances(&spec, &artifact, &program, 0..spec.instances)
             .await?;
+        self.note_launched(name, &started);
         status.history.push(StepRecord {
             at_ms: now_ms(),
             what: format!(
@@ -526,6 +554,7 @@ impl Engine {
                     return Err(e);
                 }
             };
+            self.note_launched(name, &baseline);
             let experiment_key = format!("{key}.experiment");
             let addr = self
                 .router
@@ -1185,6 +1214,7 @@ impl Engine {
             let fresh = self
                 .start_instances(spec, artifact, program, first..first + count as u32)
                 .await?;
+            self.note_launched(name, &fresh);
             new.extend(fresh);
             let leaving: Vec<Instance> = remaining.drain(..count.min(remaining.len())).collect();
             let mut serving = new.clone();
@@ -1193,6 +1223,8 @@ impl Engine {
                 .set_backends(key, routed(&serving), Vec::new())
                 .await
                 .map_err(router_error(key))?;
+            // What serves now is what a failure must fall back to.
+            self.set_stable(key.to_string(), old.version.clone(), serving.clone());
             for i in &leaving {
                 self.target.stop(&i.id).await;
             }
@@ -1237,6 +1269,22 @@ impl Engine {
                 };
                 let mut back = remaining.clone();
                 back.extend(restored);
+                if back.is_empty() {
+                    // Nothing of the old version could be brought back: taking the new one away
+                    // would leave no instance at all. Keep it serving and say so.
+                    self.set_stable(key.to_string(), artifact.version.clone(), new.clone());
+                    status.phase = Phase::Failed;
+                    status.message = Some(format!(
+                        "{} = {}, but {} could not be brought back; {} keeps serving",
+                        breach.rule, breach.shown, old.version, artifact.version
+                    ));
+                    status.history.push(StepRecord {
+                        at_ms: now_ms(),
+                        what: status.message.clone().unwrap_or_default(),
+                    });
+                    status.breach = Some(breach);
+                    return self.write(name, &status).await;
+                }
                 self.router
                     .set_backends(key, routed(&back), Vec::new())
                     .await
@@ -1310,7 +1358,10 @@ impl Engine {
     /// The operator's request on a rollout, from its `slipway.dev/control` annotation (set by
     /// `slipway rollout abort|promote|pause|resume`, so every request is an audited change).
     async fn control(&self, name: &str) -> Option<Control> {
-        let r = self.store.get("Rollout", name).await.ok()??;
+        // Deleting a running rollout aborts it.
+        let Some(r) = self.store.get("Rollout", name).await.ok()? else {
+            return Some(Control::Abort);
+        };
         match r
             .metadata
             .annotations
@@ -1441,12 +1492,60 @@ impl Engine {
         };
         if let Err(e) = self.drive(name, spec, shutdown).await {
             tracing::error!(rollout = %name, error = %e, "rollout failed");
+            self.abandon(key, name).await;
             let _ = self.fail(name, &e.to_string()).await;
         }
+        self.launched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
         self.status_of(name)
             .await
             .map(|s| s.phase)
             .unwrap_or(Phase::Failed)
+    }
+
+    fn note_launched(&self, name: &str, instances: &[Instance]) {
+        self.launched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(name.to_string())
+            .or_default()
+            .extend(instances.iter().map(|i| i.id.clone()));
+    }
+
+    /// After a rollout failed half-way: traffic back on what is stable (first), the experiment
+    /// router gone, and every instance the rollout started that is not stable stopped.
+    async fn abandon(&self, key: &str, name: &str) {
+        let stable = self
+            .stable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned();
+        let _ = self.router.set_canary_weight(key, CanaryWeight::ZERO).await;
+        if let Some(d) = &stable {
+            let _ = self
+                .router
+                .set_backends(key, routed(&d.instances), Vec::new())
+                .await;
+        }
+        let _ = self
+            .router
+            .remove_service(&format!("{key}.experiment"))
+            .await;
+        let keep: std::collections::HashSet<String> = stable
+            .map(|d| d.instances.into_iter().map(|i| i.id).collect())
+            .unwrap_or_default();
+        let launched = self
+            .launched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name)
+            .unwrap_or_default();
+        for id in launched.iter().filter(|id| !keep.contains(*id)) {
+            self.target.stop(id).await;
+        }
     }
 
     /// Takes the experiment router and the baseline instances away.
@@ -1515,6 +1614,8 @@ impl Engine {
             }
             let _ = self.router.remove_service(&key).await;
         }
+        // Canaries and baselines of rollouts cut short by the shutdown.
+        self.target.stop_all().await;
     }
 }
 

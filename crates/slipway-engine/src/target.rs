@@ -63,6 +63,8 @@ pub trait Target: Send + Sync {
     async fn reap_orphans(&self) -> usize {
         0
     }
+    /// Stops every instance this target runs (at shutdown).
+    async fn stop_all(&self);
 }
 
 const KEPT_LINES: usize = 50;
@@ -144,14 +146,6 @@ impl LocalTarget {
             stopped += 1;
         }
         stopped
-    }
-
-    /// Stops every instance (at shutdown).
-    pub async fn stop_all(&self) {
-        let ids: Vec<String> = self.lock().keys().cloned().collect();
-        for id in ids {
-            self.stop(&id).await;
-        }
     }
 }
 
@@ -302,6 +296,13 @@ impl Target for LocalTarget {
 
     async fn reap_orphans(&self) -> usize {
         self.reap_local_orphans().await
+    }
+
+    async fn stop_all(&self) {
+        let ids: Vec<String> = self.lock().keys().cloned().collect();
+        for id in ids {
+            self.stop(&id).await;
+        }
     }
 
     async fn restarts(&self, id: &str) -> u32 {

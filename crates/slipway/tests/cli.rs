@@ -2227,3 +2227,50 @@ fn failing_health_checks_roll_back_and_command_checks_gate_stages() {
         "{status}"
     );
 }
+
+#[test]
+fn deleting_a_running_rollout_takes_its_canary_away() {
+    let (server, dir, listen) = with_v1_serving();
+    let slow = "{canary: {steps: [{weight: 50, pause: 60s}]}}";
+    let file = write_file(
+        &dir,
+        "v2.yaml",
+        &rollout_document("v2", "2.0.0", &listen, slow),
+    );
+    server.cli(&["apply", "-f", path_str(&file)]).expect(OK);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server
+        .cli(&["get", "rollout", "v2", "-o", "json"])
+        .expect(OK)
+        .json()["status"]["weight"]
+        != 50
+    {
+        assert!(Instant::now() < deadline, "v2 never reached its step");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.cli(&["delete", "rollout", "v2"]).expect(OK);
+    let canary_dir = server.data_dir.join("work/payments-api/production/2.0.0");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let alive = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|p| std::fs::read_link(p.path().join("cwd")).ok())
+            .any(|cwd| cwd.starts_with(&canary_dir));
+        if !alive {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the deleted rollout's canary still runs"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for _ in 0..30 {
+        let body = reqwest::blocking::get(format!("http://{listen}/"))
+            .unwrap()
+            .text()
+            .unwrap();
+        assert_eq!(body.trim(), "example-service 1.0.0");
+    }
+}

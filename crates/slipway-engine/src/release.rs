@@ -48,7 +48,7 @@ impl Engine {
             return;
         };
         for r in releases {
-            if r.status.is_some() {
+            if r.status.as_ref().is_some_and(|s| !s.is_null()) {
                 continue;
             }
             let Some(spec) = typed::<ReleaseSpec>(&r.spec) else {

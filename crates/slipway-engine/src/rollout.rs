@@ -38,11 +38,16 @@ pub enum Phase {
     Promoted,
     RolledBack,
     Failed,
+    /// Was promoted; the service has since been taken out of the environment by a release.
+    Removed,
 }
 
 impl Phase {
     pub fn is_terminal(self) -> bool {
-        matches!(self, Phase::Promoted | Phase::RolledBack | Phase::Failed)
+        matches!(
+            self,
+            Phase::Promoted | Phase::RolledBack | Phase::Failed | Phase::Removed
+        )
     }
 }
 
@@ -844,6 +849,32 @@ impl Engine {
         if reaped > 0 {
             tracing::info!(reaped, "stopped instances left behind by a previous run");
         }
+        // Releases that were running are not resumed: their rollouts in flight are rolled back
+        // below, and the release says why it stopped.
+        for r in self.store.list("Release").await? {
+            let Some(mut status) = r
+                .status
+                .clone()
+                .and_then(|v| serde_json::from_value::<crate::release::ReleaseStatus>(v).ok())
+            else {
+                continue;
+            };
+            if status.phase == Phase::Progressing {
+                status.phase = Phase::Failed;
+                status.message = Some("interrupted by a restart of the server".into());
+                status.history.push(StepRecord {
+                    at_ms: now_ms(),
+                    what: "interrupted by a restart of the server".into(),
+                });
+                let value = serde_json::to_value(&status).map_err(|e| EngineError::Instance {
+                    instance: r.metadata.name.clone(),
+                    reason: e.to_string(),
+                })?;
+                self.statuses
+                    .write("Release", &r.metadata.name, value)
+                    .await?;
+            }
+        }
         let mut latest: HashMap<String, (u64, String, RolloutSpec)> = HashMap::new();
         for r in self.store.list("Rollout").await? {
             let Some(mut status) = r
@@ -1567,6 +1598,28 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
             .remove(key);
         let _ = self.router.remove_service(key).await;
+        // The rollouts that put it there are no longer what runs: recovery must not bring the
+        // service back after a restart.
+        if let Ok(rollouts) = self.store.list("Rollout").await {
+            for r in rollouts {
+                let on_key = typed::<RolloutSpec>(&r.spec)
+                    .is_some_and(|s| route_key(&s.service, &s.environment) == key);
+                let status = r
+                    .status
+                    .clone()
+                    .and_then(|v| serde_json::from_value::<RolloutStatus>(v).ok());
+                if let (true, Some(mut status)) = (on_key, status)
+                    && status.phase == Phase::Promoted
+                {
+                    status.phase = Phase::Removed;
+                    status.history.push(StepRecord {
+                        at_ms: now_ms(),
+                        what: "removed from the environment".into(),
+                    });
+                    let _ = self.write(&r.metadata.name, &status).await;
+                }
+            }
+        }
         let deployed = deployed?;
         for i in &deployed.instances {
             self.target.stop(&i.id).await;

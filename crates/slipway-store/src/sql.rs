@@ -813,6 +813,9 @@ impl Store for SqlStore {
     }
 
     async fn verify(&self, key: &VerifyingKey) -> Result<Report> {
+        // No write of this process may land between reading the log and reading the state
+        // (a live server verifying itself); offline verification has no writers anyway.
+        let _quiet = self.write_lock.lock().await;
         let verifier = LogVerifier::new(*key, self.checkpoints().await?);
         let verifier = match &self.sqlite_path {
             Some(path) => {

@@ -1900,6 +1900,17 @@ fn a_release_deploys_stage_by_stage_in_dependency_waves() {
             "production: removed payments-api (2.0.0)",
         ]
     );
+    // Their rollouts say so, so a restarted server does not bring them back.
+    let gone = server
+        .cli(&["get", "rollout", "r1-production-checkout-web", "-o", "json"])
+        .expect(OK)
+        .json();
+    assert_eq!(gone["status"]["phase"], "Removed", "{gone}");
+    let kept = server
+        .cli(&["get", "rollout", "r1-production-ledger", "-o", "json"])
+        .expect(OK)
+        .json();
+    assert_eq!(kept["status"]["phase"], "Promoted", "{kept}");
 }
 
 #[test]

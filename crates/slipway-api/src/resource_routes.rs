@@ -295,7 +295,7 @@ pub async fn apply_batch(
             request.dry_run,
         )
         .await?;
-    Ok(applied
+    let results: Vec<ApplyResult> = applied
         .into_iter()
         .zip(new_contents)
         .zip(&request.documents)
@@ -312,7 +312,36 @@ pub async fn apply_batch(
             revision: a.revision,
             audit_seq: a.audit_seq,
         })
-        .collect())
+        .collect();
+    if !request.dry_run {
+        restart_finished_runs(state, &results).await?;
+    }
+    Ok(results)
+}
+
+/// A new spec for a finished run (a Rollout or Release that has ended) asks for a new run:
+/// its status is cleared so the engine takes it up again. A run in progress keeps its status.
+async fn restart_finished_runs(state: &AppState, results: &[ApplyResult]) -> ApiResult<()> {
+    for r in results.iter().filter(|r| r.action == "updated") {
+        let Some(finished) = kinds::lookup_exact(&r.kind).and_then(|k| k.run_finished) else {
+            continue;
+        };
+        if !r.changes.iter().any(|c| c.path.starts_with("spec")) {
+            continue;
+        }
+        let status = state
+            .store
+            .get(&r.kind, &r.name)
+            .await?
+            .and_then(|x| x.status);
+        if status.as_ref().is_some_and(finished) {
+            state
+                .store
+                .set_status(&r.kind, &r.name, &serde_json::Value::Null)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 fn invalid_batch(diags: Vec<Diagnostic>) -> ApiError {

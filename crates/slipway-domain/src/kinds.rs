@@ -27,6 +27,9 @@ pub struct KindDef {
     pub environment_of: fn(&str, &Value) -> Option<String>,
     /// Names of other resources this spec refers to, as (kind, name, field path).
     pub references: fn(&Value) -> Vec<Reference>,
+    /// For kinds whose status records a run (Rollout, Release): whether that run has ended, so
+    /// that a change to the spec starts a new run (its status is cleared).
+    pub run_finished: Option<fn(&Value) -> bool>,
 }
 
 /// A reference from one resource's spec to another resource.
@@ -58,6 +61,7 @@ pub static KINDS: &[KindDef] = &[
                 .map(|p| vec![reference("Team", p, "spec.parent")])
                 .unwrap_or_default()
         },
+        run_finished: None,
     },
     KindDef {
         kind: "User",
@@ -77,6 +81,7 @@ pub static KINDS: &[KindDef] = &[
                 })
                 .unwrap_or_default()
         },
+        run_finished: None,
     },
     KindDef {
         kind: "Role",
@@ -86,6 +91,7 @@ pub static KINDS: &[KindDef] = &[
         validate_spec: validate_typed::<RoleSpec>,
         environment_of: no_environment,
         references: |_| Vec::new(),
+        run_finished: None,
     },
     KindDef {
         kind: "RoleBinding",
@@ -122,6 +128,7 @@ pub static KINDS: &[KindDef] = &[
                 })
                 .unwrap_or_default()
         },
+        run_finished: None,
     },
     KindDef {
         kind: "Service",
@@ -145,6 +152,7 @@ pub static KINDS: &[KindDef] = &[
                 })
                 .unwrap_or_default()
         },
+        run_finished: None,
     },
     KindDef {
         kind: "Environment",
@@ -159,6 +167,7 @@ pub static KINDS: &[KindDef] = &[
                 .map(|p| vec![reference("Environment", p, "spec.promotionSource")])
                 .unwrap_or_default()
         },
+        run_finished: None,
     },
     KindDef {
         kind: "Artifact",
@@ -172,6 +181,7 @@ pub static KINDS: &[KindDef] = &[
                 .map(|s| vec![reference("Service", s.service, "spec.service")])
                 .unwrap_or_default()
         },
+        run_finished: None,
     },
     KindDef {
         kind: "Rollout",
@@ -191,6 +201,7 @@ pub static KINDS: &[KindDef] = &[
                 })
                 .unwrap_or_default()
         },
+        run_finished: Some(finished_run),
     },
     KindDef {
         kind: "Pipeline",
@@ -216,6 +227,7 @@ pub static KINDS: &[KindDef] = &[
                 })
                 .unwrap_or_default()
         },
+        run_finished: None,
     },
     KindDef {
         kind: "Release",
@@ -238,8 +250,17 @@ pub static KINDS: &[KindDef] = &[
                 })
                 .unwrap_or_default()
         },
+        run_finished: Some(finished_run),
     },
 ];
+
+/// A run has ended when its status says Promoted, RolledBack, Failed or Removed.
+fn finished_run(status: &Value) -> bool {
+    matches!(
+        status.get("phase").and_then(Value::as_str),
+        Some("Promoted" | "RolledBack" | "Failed" | "Removed")
+    )
+}
 
 fn reference(kind: &'static str, name: String, path: &str) -> Reference {
     Reference {

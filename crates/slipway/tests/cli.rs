@@ -2285,3 +2285,42 @@ fn deleting_a_running_rollout_takes_its_canary_away() {
         assert_eq!(body.trim(), "example-service 1.0.0");
     }
 }
+
+#[test]
+fn a_new_spec_for_a_finished_rollout_runs_it_again() {
+    let (server, dir, listen) = with_v1_serving();
+    let status = roll(&server, &dir, "move", "2.0.0", &listen, "{direct: {}}");
+    assert_eq!(status["phase"], "Promoted", "{status}");
+    // Same rollout, a new spec (back to 1.0.0): it runs again.
+    let status = roll(&server, &dir, "move", "1.0.0", &listen, "{direct: {}}");
+    assert_eq!(
+        (status["phase"].as_str(), status["version"].as_str()),
+        (Some("Promoted"), Some("1.0.0")),
+        "{status}"
+    );
+    let body = reqwest::blocking::get(format!("http://{listen}/"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(body.trim(), "example-service 1.0.0");
+    // Steering annotations or labels alone do not start a run.
+    let mut doc = server
+        .cli(&["get", "rollout", "move", "-o", "json"])
+        .expect(OK)
+        .json();
+    doc.as_object_mut().unwrap().remove("status");
+    doc["metadata"]["labels"] = serde_json::json!({"note": "relabelled"});
+    write_file(&dir, "relabel.json", &doc.to_string());
+    server
+        .cli(&["apply", "-f", path_str(&dir.join("relabel.json"))])
+        .expect(OK);
+    std::thread::sleep(Duration::from_millis(500));
+    let after = server
+        .cli(&["get", "rollout", "move", "-o", "json"])
+        .expect(OK)
+        .json();
+    assert_eq!(
+        after["status"]["history"], status["history"],
+        "a label change must not re-run the rollout"
+    );
+}

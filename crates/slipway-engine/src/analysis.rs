@@ -236,6 +236,15 @@ pub async fn judge(
                 .or_insert(serde_json::json!("increase"));
             obj.insert("critical".into(), serde_json::json!(m.critical));
             obj.entry("mustHaveData").or_insert(serde_json::json!(true));
+            // No verdict on fewer samples than the test needs to be able to say anything
+            // (below it, Kayenta's interval falls back to the raw range and flags noise).
+            let conf = obj
+                .get("confLevel")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(0.95);
+            let minimum = slipway_judge::simulation::mann_whitney_min_samples(conf).min(1_000);
+            obj.entry("minSampleCount")
+                .or_insert(serde_json::json!(minimum));
         }
         let unit = if m.metric == Some(GuardrailMetric::ErrorRate) {
             None

@@ -115,3 +115,35 @@ async fn a_source_that_does_not_answer_fails_the_step() {
         verdict.summary
     );
 }
+
+#[tokio::test]
+async fn too_few_samples_never_pass() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/series", listener.local_addr().unwrap());
+    let server = tokio::spawn(serve_once(
+        listener,
+        r#"{"baseline": [10, 10], "canary": [10, 10]}"#,
+    ));
+    let spec = AnalysisSpec {
+        interval: "10s".into(),
+        metrics: vec![metric()],
+        pass: 95.0,
+        marginal: 75.0,
+        source: MetricSourceSpec::Webhook { url: url.clone() },
+    };
+    let source = WebhookSource {
+        url,
+        http: reqwest::Client::new(),
+    };
+    let verdict = judge(&spec, &source, &context(), "test").await;
+    server.await.unwrap();
+    assert!(!verdict.passed, "{}", verdict.summary);
+    assert!(
+        verdict.record["input"]["metrics"][0]["params"]["minSampleCount"]
+            .as_u64()
+            .unwrap()
+            >= 3,
+        "{}",
+        verdict.record
+    );
+}

@@ -61,6 +61,18 @@ fn metric() -> AnalysisMetric {
     }
 }
 
+fn webhook_analysis(url: &str) -> AnalysisSpec {
+    AnalysisSpec {
+        interval: "10s".into(),
+        metrics: vec![metric()],
+        pass: 95.0,
+        marginal: 75.0,
+        source: MetricSourceSpec::Webhook {
+            url: url.to_string(),
+        },
+    }
+}
+
 #[tokio::test]
 async fn series_come_from_the_service_and_the_request_says_what_is_asked() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -94,13 +106,7 @@ async fn a_source_that_does_not_answer_fails_the_step() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/series", listener.local_addr().unwrap());
     drop(listener);
-    let spec = AnalysisSpec {
-        interval: "10s".into(),
-        metrics: vec![metric()],
-        pass: 95.0,
-        marginal: 75.0,
-        source: MetricSourceSpec::Webhook { url: url.clone() },
-    };
+    let spec = webhook_analysis(&url);
     let source = WebhookSource {
         url,
         http: reqwest::Client::new(),
@@ -124,13 +130,7 @@ async fn too_few_samples_never_pass() {
         listener,
         r#"{"baseline": [10, 10], "canary": [10, 10]}"#,
     ));
-    let spec = AnalysisSpec {
-        interval: "10s".into(),
-        metrics: vec![metric()],
-        pass: 95.0,
-        marginal: 75.0,
-        source: MetricSourceSpec::Webhook { url: url.clone() },
-    };
+    let spec = webhook_analysis(&url);
     let source = WebhookSource {
         url,
         http: reqwest::Client::new(),

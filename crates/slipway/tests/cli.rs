@@ -1284,19 +1284,28 @@ impl Server {
         self.child = Some(child);
     }
 
+    /// Polls a release (or rollout) until it ends; returns its status.
+    fn wait_for_end(&self, kind: &str, name: &str) -> Value {
+        self.wait_for(kind, name, &["Promoted", "RolledBack", "Failed"])
+    }
+
     /// Polls a rollout until its status phase is one of `phases`; returns the status.
     fn wait_for_phase(&self, name: &str, phases: &[&str]) -> Value {
+        self.wait_for("rollout", name, phases)
+    }
+
+    fn wait_for(&self, kind: &str, name: &str, phases: &[&str]) -> Value {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let r = self
-                .cli(&["get", "rollout", name, "-o", "json"])
+                .cli(&["get", kind, name, "-o", "json"])
                 .expect(OK)
                 .json();
             let status = r["status"].clone();
             if phases.iter().any(|p| status["phase"] == *p) {
                 return status;
             }
-            assert!(Instant::now() < deadline, "rollout {name} stuck: {status}");
+            assert!(Instant::now() < deadline, "{kind} {name} stuck: {status}");
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -1794,19 +1803,7 @@ fn a_release_deploys_stage_by_stage_in_dependency_waves() {
     let pipeline = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: standard}\nspec:\n  maxParallel: 2\n  stages:\n    - environment: staging\n      strategy: {direct: {}}\n      checks: [{http: {service: checkout-web, path: /healthz}}, {wait: \"{{ soak }}\"}]\n    - environment: production\n      strategy: {canary: {steps: [{weight: 50, pause: 300ms}]}}\n      instances: 2\n      guardrails: [\"error_rate > 5% for 200ms\"]\n      checks: [{wait: \"{{ soak }}\"}]\n  variables: {\"*\": {soak: 100ms}, production: {soak: 250ms}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: r1}\nspec: {pipeline: standard, artifacts: [auth-api-2, ledger-2, payments-api-2, checkout-web-2]}\n";
     let pipeline = write_file(&dir, "pipeline.yaml", pipeline);
     server.cli(&["apply", "-f", path_str(&pipeline)]).expect(OK);
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let status = loop {
-        let s = server
-            .cli(&["get", "release", "r1", "-o", "json"])
-            .expect(OK)
-            .json()["status"]
-            .clone();
-        if s["phase"] == "Promoted" || s["phase"] == "Failed" {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "release stuck: {s}");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let status = server.wait_for_end("release", "r1");
     assert_eq!(status["phase"], "Promoted", "{status}");
     assert_eq!(
         status["waves"],
@@ -1873,19 +1870,7 @@ fn a_release_deploys_stage_by_stage_in_dependency_waves() {
             path_str(&write_file(&dir, "teardown.yaml", teardown)),
         ])
         .expect(OK);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let removal = loop {
-        let s = server
-            .cli(&["get", "release", "r2", "-o", "json"])
-            .expect(OK)
-            .json()["status"]
-            .clone();
-        if s["phase"] == "Promoted" || s["phase"] == "Failed" {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "removal stuck: {s}");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let removal = server.wait_for_end("release", "r2");
     assert_eq!(removal["phase"], "Promoted", "{removal}");
     let removed: Vec<String> = history(&removal)
         .into_iter()
@@ -2205,19 +2190,7 @@ fn failing_health_checks_roll_back_and_command_checks_gate_stages() {
             path_str(&write_file(&dir, "checked.yaml", pipelines)),
         ])
         .expect(OK);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        let s = server
-            .cli(&["get", "release", "checked", "-o", "json"])
-            .expect(OK)
-            .json()["status"]
-            .clone();
-        if s["phase"] == "Promoted" || s["phase"] == "Failed" {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "release stuck: {s}");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let status = server.wait_for_end("release", "checked");
     assert_eq!(status["phase"], "Failed", "{status}");
     let history: Vec<String> = status["history"]
         .as_array()

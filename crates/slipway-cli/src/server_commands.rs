@@ -152,10 +152,10 @@ pub fn start_engine(
     let target = Arc::new(slipway_engine::target::LocalTarget::new(
         data_dir.join("work"),
     ));
-    let router = Arc::new(slipway_router::BuiltinRouter::new(
-        slipway_router::RouterConfig::default(),
-        shutdown,
-    ));
+    let router = Arc::new(
+        slipway_router::BuiltinRouter::new(slipway_router::RouterConfig::default(), shutdown)
+            .context("cannot start the built-in traffic router")?,
+    );
     let engine = Arc::new(slipway_engine::rollout::Engine::new(
         state.store.clone(),
         target,

@@ -106,7 +106,15 @@ async fn run_router(
     canary_percent: u32,
 ) -> Result<(), BoxError> {
     let shutdown = CancellationToken::new();
-    let router = BuiltinRouter::new(RouterConfig::default(), &shutdown);
+    // ROUTER_BENCH_THREADS also sets the router's data-plane threads.
+    let mut config = RouterConfig::default();
+    if let Some(threads) = std::env::var("ROUTER_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse::<usize>().ok())
+    {
+        config.data_plane_threads = threads.max(1);
+    }
+    let router = BuiltinRouter::new(config, &shutdown)?;
     let addr = router.ensure_service("bench", listen).await?;
     router
         .set_backends(

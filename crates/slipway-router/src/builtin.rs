@@ -1,6 +1,12 @@
 //! `BuiltinRouter`: the embedded `TrafficRouter`, one HTTP/1.1 listener per service in this
-//! process, forwarding through one pooled keep-alive client, shut down gracefully under a
-//! `CancellationToken` with its connections drained.
+//! process, forwarding over keep-alive upstream connections held per client connection, shut
+//! down gracefully under a `CancellationToken` with its connections drained.
+//!
+//! The data plane runs on its own threads, each a single-threaded Tokio runtime accepting from
+//! every service's listener: a client connection, its upstream connections and their driver
+//! tasks all live on one thread, so a proxied request never wakes a task on another core. The
+//! control plane (`TrafficRouter` calls) runs wherever its caller does and only swaps the
+//! lock-free routing tables the data plane reads.
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
@@ -12,9 +18,7 @@ use async_trait::async_trait;
 use http::header::HeaderName;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -26,6 +30,7 @@ use crate::prometheus::render_prometheus;
 use crate::proxy::{ProxyContext, ServiceProxy};
 use crate::table::{InstanceState, RoutingTable, ServiceRoutes, VersionPool};
 use crate::traffic_router::TrafficRouter;
+use crate::upstream::{ConnectionUpstreams, UpstreamPool};
 
 /// Settings of the built-in router.
 #[derive(Debug, Clone)]
@@ -47,6 +52,8 @@ pub struct RouterConfig {
     pub pool_max_idle_per_host: usize,
     /// How long `shutdown` waits for open connections to finish before dropping them.
     pub drain_timeout: Duration,
+    /// Data-plane threads (each a single-threaded runtime); at least one.
+    pub data_plane_threads: usize,
 }
 
 impl Default for RouterConfig {
@@ -60,6 +67,7 @@ impl Default for RouterConfig {
             pool_idle_timeout: Duration::from_secs(60),
             pool_max_idle_per_host: 256,
             drain_timeout: Duration::from_secs(10),
+            data_plane_threads: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
@@ -92,13 +100,37 @@ struct Inner {
     /// Cancelled when the drain timeout runs out: connections still open are dropped.
     hard_stop: CancellationToken,
     tracker: TaskTracker,
+    /// The data-plane runtimes; their threads end when `workers_stop` is cancelled.
+    workers: Vec<tokio::runtime::Handle>,
+    workers_stop: CancellationToken,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // The last handle is gone: stop the listeners (their tasks do not hold `Inner`).
+        // The last handle is gone: stop the listeners (their tasks do not hold `Inner`) and
+        // the data-plane threads.
         self.token.cancel();
+        self.workers_stop.cancel();
     }
+}
+
+/// Starts `count` data-plane threads, each driving a single-threaded runtime until `stop`.
+fn start_workers(
+    count: usize,
+    stop: &CancellationToken,
+) -> std::io::Result<Vec<tokio::runtime::Handle>> {
+    let mut handles = Vec::new();
+    for index in 0..count.max(1) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        handles.push(runtime.handle().clone());
+        let stop = stop.clone();
+        std::thread::Builder::new()
+            .name(format!("slipway-router-{index}"))
+            .spawn(move || runtime.block_on(stop.cancelled()))?;
+    }
+    Ok(handles)
 }
 
 /// The built-in HTTP traffic router. Cheap to clone; all clones drive the same listeners.
@@ -109,29 +141,29 @@ pub struct BuiltinRouter {
 
 impl BuiltinRouter {
     /// A router with no services. It stops accepting when `shutdown` is called or `parent` is
-    /// cancelled; call `shutdown` in both cases to wait for connections to drain. Must be
-    /// called inside a Tokio runtime.
-    pub fn new(config: RouterConfig, parent: &CancellationToken) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(config.connect_timeout));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(config.pool_idle_timeout)
-            .pool_max_idle_per_host(config.pool_max_idle_per_host)
-            .pool_timer(TokioTimer::new())
-            .build(connector);
+    /// cancelled; call `shutdown` in both cases to wait for connections to drain. Fails only
+    /// when the data-plane threads cannot be started.
+    pub fn new(config: RouterConfig, parent: &CancellationToken) -> Result<Self, RouterError> {
+        let workers_stop = CancellationToken::new();
+        let workers = start_workers(config.data_plane_threads, &workers_stop)
+            .map_err(RouterError::Workers)?;
+        let upstreams = Arc::new(UpstreamPool::new(
+            config.pool_max_idle_per_host,
+            config.pool_idle_timeout,
+            config.connect_timeout,
+        ));
         let mut server = http1::Builder::new();
         server
             .keep_alive(true)
             .timer(TokioTimer::new())
             .header_read_timeout(config.header_read_timeout);
         let context = Arc::new(ProxyContext {
-            client,
+            upstreams,
             pin_header: config.pin_header.clone(),
             tag_responses: config.tag_responses,
             request_timeout: config.request_timeout,
         });
-        BuiltinRouter {
+        Ok(BuiltinRouter {
             inner: Arc::new(Inner {
                 config,
                 context,
@@ -140,8 +172,10 @@ impl BuiltinRouter {
                 token: parent.child_token(),
                 hard_stop: CancellationToken::new(),
                 tracker: TaskTracker::new(),
+                workers,
+                workers_stop,
             }),
-        }
+        })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -198,16 +232,19 @@ impl BuiltinRouter {
         let inner = &self.inner;
         inner.token.cancel();
         inner.tracker.close();
-        if tokio::time::timeout(inner.config.drain_timeout, inner.tracker.wait())
+        let result = if tokio::time::timeout(inner.config.drain_timeout, inner.tracker.wait())
             .await
             .is_ok()
         {
-            return Ok(());
-        }
-        let open = inner.tracker.len();
-        inner.hard_stop.cancel();
-        inner.tracker.wait().await;
-        Err(RouterError::DrainTimeout { open })
+            Ok(())
+        } else {
+            let open = inner.tracker.len();
+            inner.hard_stop.cancel();
+            inner.tracker.wait().await;
+            Err(RouterError::DrainTimeout { open })
+        };
+        inner.workers_stop.cancel();
+        result
     }
 
     fn existing_addr(
@@ -309,18 +346,19 @@ impl TrafficRouter for BuiltinRouter {
         if let Some(existing) = self.existing_addr(&self.state(), service, listen) {
             return existing;
         }
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|source| RouterError::Bind {
-                service: service.to_owned(),
-                addr: listen,
-                source,
-            })?;
-        let local_addr = listener.local_addr().map_err(|source| RouterError::Bind {
+        let bind_error = |source| RouterError::Bind {
             service: service.to_owned(),
             addr: listen,
             source,
-        })?;
+        };
+        let listener = TcpListener::bind(listen).await.map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        // Every data-plane thread accepts from its own handle on the one listening socket.
+        let listener = listener.into_std().map_err(bind_error)?;
+        let mut listeners = Vec::new();
+        for _ in &self.inner.workers {
+            listeners.push(listener.try_clone().map_err(bind_error)?);
+        }
         let mut state = self.state();
         // Another caller may have added the service while this one was binding.
         if let Some(existing) = self.existing_addr(&state, service, listen) {
@@ -333,14 +371,17 @@ impl TrafficRouter for BuiltinRouter {
             context: Arc::clone(&self.inner.context),
         });
         let token = self.inner.token.child_token();
-        self.inner.tracker.spawn(accept_loop(
-            listener,
-            Arc::clone(&proxy),
-            self.inner.server.clone(),
-            token.clone(),
-            self.inner.hard_stop.clone(),
-            self.inner.tracker.clone(),
-        ));
+        for (worker, listener) in self.inner.workers.iter().zip(listeners) {
+            let tracker = &self.inner.tracker;
+            worker.spawn(tracker.track_future(accept_loop(
+                listener,
+                Arc::clone(&proxy),
+                self.inner.server.clone(),
+                token.clone(),
+                self.inner.hard_stop.clone(),
+                tracker.clone(),
+            )));
+        }
         state.services.insert(
             service.to_owned(),
             ServiceEntry {
@@ -405,15 +446,22 @@ impl TrafficRouter for BuiltinRouter {
     }
 }
 
-/// Accepts connections of one service until its token is cancelled.
+/// Accepts connections of one service on this data-plane thread until its token is cancelled.
 async fn accept_loop(
-    listener: TcpListener,
+    listener: std::net::TcpListener,
     proxy: Arc<ServiceProxy>,
     server: http1::Builder,
     token: CancellationToken,
     hard_stop: CancellationToken,
     tracker: TaskTracker,
 ) {
+    let listener = match TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!(service = %proxy.name, %error, "router listener unusable");
+            return;
+        }
+    };
     loop {
         let accepted = tokio::select! {
             biased;
@@ -453,9 +501,14 @@ async fn serve_connection(
 ) {
     // Latency matters more than packet count for small proxied messages.
     let _ = stream.set_nodelay(true);
+    // This connection's own upstream connections, back to the idle pool when it closes.
+    let upstreams = Arc::new(ConnectionUpstreams::new(Arc::clone(
+        &proxy.context.upstreams,
+    )));
     let service = service_fn(move |request| {
         let proxy = Arc::clone(&proxy);
-        async move { Ok::<_, Infallible>(proxy.handle(request).await) }
+        let upstreams = Arc::clone(&upstreams);
+        async move { Ok::<_, Infallible>(proxy.handle(&upstreams, request).await) }
     });
     let connection = server.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);

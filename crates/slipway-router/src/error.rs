@@ -66,6 +66,9 @@ pub enum RouterError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// The data-plane threads could not be started.
+    #[error("cannot start the router's data-plane threads: {0}")]
+    Workers(std::io::Error),
     /// The router was shut down; it accepts no new services.
     #[error("the router is shut down")]
     ShutDown,

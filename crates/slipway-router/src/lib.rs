@@ -6,7 +6,8 @@
 //!
 //! Modules: `backend` (versions, instances, weights), `traffic_router` (the trait and its
 //! contract), `builtin` (listeners, shutdown), `proxy` (the per-request data path), `table`
-//! (lock-free routing state), `metrics` and `histogram` (counters and snapshots), `window`
+//! (lock-free routing state), `upstream` (upstream connections
+//! held per client connection, and their idle pool), `metrics` and `histogram` (counters and snapshots), `window`
 //! (windowed rates over two snapshots), `prometheus` (text exposition).
 #![forbid(unsafe_code)]
 
@@ -19,6 +20,7 @@ pub mod prometheus;
 mod proxy;
 mod table;
 pub mod traffic_router;
+mod upstream;
 pub mod window;
 
 pub use backend::{CanaryWeight, Instance, InstanceId, Version};

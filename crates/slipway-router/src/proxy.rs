@@ -1,5 +1,6 @@
-//! The data path: one request in, one upstream chosen, the request forwarded over a pooled
-//! keep-alive connection, the response streamed back, the outcome counted for its version.
+//! The data path: one request in, one upstream chosen, the request forwarded over the client
+//! connection's own keep-alive upstream connection, the response streamed back, the outcome
+//! counted for its version.
 //!
 //! Answers the router gives itself: 400 for a pin header that names no version, 503 when no
 //! allowed version has a ready instance, 502 when the upstream cannot be reached or fails
@@ -10,29 +11,26 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{
-    CONNECTION, CONTENT_TYPE, HeaderName, HeaderValue, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
+    CONNECTION, CONTENT_TYPE, HOST, HeaderName, HeaderValue, TE, TRAILER, TRANSFER_ENCODING,
+    UPGRADE,
 };
-use http::uri::{PathAndQuery, Scheme};
+use http::uri::PathAndQuery;
 use http::{HeaderMap, Request, Response, StatusCode, Uri};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 
 use crate::backend::Version;
 use crate::metrics::{RouterMetrics, StatusClass};
 use crate::table::{Choice, ServiceRoutes};
+use crate::upstream::{ConnectionUpstreams, UpstreamPool};
 
 /// Body of a response the router sends: the upstream's, streamed, or the router's own text.
 pub(crate) type ProxyBody = Either<Incoming, Full<Bytes>>;
 
-/// The pooled upstream client shared by all services of a router.
-pub(crate) type UpstreamClient = Client<HttpConnector, Incoming>;
-
-/// Settings and the connection pool, shared by every service of one router.
+/// Settings and the idle connection pool, shared by every service of one router.
 #[derive(Debug)]
 pub(crate) struct ProxyContext {
-    pub(crate) client: UpstreamClient,
+    pub(crate) upstreams: Arc<UpstreamPool>,
     pub(crate) pin_header: HeaderName,
     pub(crate) tag_responses: bool,
     pub(crate) request_timeout: Option<Duration>,
@@ -59,8 +57,13 @@ const HOP_BY_HOP: [HeaderName; 6] = [
 const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
 impl ServiceProxy {
-    /// Routes one request and returns the response to send to the client.
-    pub(crate) async fn handle(&self, request: Request<Incoming>) -> Response<ProxyBody> {
+    /// Routes one request of a client connection (which holds `upstreams`) and returns the
+    /// response to send to the client.
+    pub(crate) async fn handle(
+        &self,
+        upstreams: &ConnectionUpstreams,
+        request: Request<Incoming>,
+    ) -> Response<ProxyBody> {
         let started = Instant::now();
         let context = &self.context;
         let pin = match request.headers().get(&context.pin_header) {
@@ -106,26 +109,19 @@ impl ServiceProxy {
             .path_and_query()
             .cloned()
             .unwrap_or_else(|| PathAndQuery::from_static("/"));
-        let mut uri = http::uri::Parts::default();
-        uri.scheme = Some(Scheme::HTTP);
-        uri.authority = Some(instance.authority.clone());
-        uri.path_and_query = Some(path_and_query);
-        parts.uri = match Uri::from_parts(uri) {
-            Ok(uri) => uri,
-            Err(_) => {
-                self.metrics.record_unrouted();
-                return local_response(
-                    StatusCode::BAD_REQUEST,
-                    "slipway router: unusable request target\n".to_owned(),
-                );
-            }
-        };
+        // Origin form on the upstream connection; the client's Host header is passed through.
+        parts.uri = Uri::from(path_and_query);
         strip_hop_by_hop(&mut parts.headers);
+        if !parts.headers.contains_key(HOST)
+            && let Ok(host) = HeaderValue::from_str(instance.authority.as_str())
+        {
+            parts.headers.insert(HOST, host);
+        }
         // Upstream connections are HTTP/1.1 keep-alive whatever the client speaks.
         parts.version = http::Version::HTTP_11;
         let upstream_request = Request::from_parts(parts, body);
 
-        let pending = context.client.request(upstream_request);
+        let pending = upstreams.send(instance.addr, upstream_request);
         let result = match context.request_timeout {
             Some(limit) => tokio::time::timeout(limit, pending).await.map_err(|_| None),
             None => Ok(pending.await),
@@ -159,9 +155,10 @@ impl ServiceProxy {
                         "failed before answering".to_owned(),
                     ),
                 };
+                let detail = error.map_or_else(|| "timed out".to_owned(), |e| e.to_string());
                 tracing::debug!(
                     service = %self.name, %version, instance = %instance.id, addr = %instance.addr,
-                    error = ?error, "upstream {what}"
+                    error = %detail, "upstream {what}"
                 );
                 local_response(
                     status,

@@ -165,7 +165,7 @@ async fn router(
     stable: &[(&str, SocketAddr)],
     canary: &[(&str, SocketAddr)],
 ) -> (BuiltinRouter, SocketAddr) {
-    let router = BuiltinRouter::new(RouterConfig::default(), &CancellationToken::new());
+    let router = BuiltinRouter::new(RouterConfig::default(), &CancellationToken::new()).unwrap();
     let addr = router
         .ensure_service("web", "127.0.0.1:0".parse().unwrap())
         .await
@@ -286,7 +286,7 @@ async fn not_ready_instances_get_no_traffic() {
         ok_upstream("b").await,
         ok_upstream("c").await,
     );
-    let router = BuiltinRouter::new(RouterConfig::default(), &CancellationToken::new());
+    let router = BuiltinRouter::new(RouterConfig::default(), &CancellationToken::new()).unwrap();
     let addr = router
         .ensure_service("web", "127.0.0.1:0".parse().unwrap())
         .await
@@ -493,7 +493,7 @@ async fn shutdown_drains_in_flight_requests_and_closes_the_listener() {
 async fn cancelling_the_parent_token_stops_accepting() {
     let s = ok_upstream("stable").await;
     let parent = CancellationToken::new();
-    let router = BuiltinRouter::new(RouterConfig::default(), &parent);
+    let router = BuiltinRouter::new(RouterConfig::default(), &parent).unwrap();
     let addr = router
         .ensure_service("web", "127.0.0.1:0".parse().unwrap())
         .await
@@ -512,7 +512,7 @@ async fn cancelling_the_parent_token_stops_accepting() {
 async fn backends_are_validated_and_readiness_survives_promotion() {
     let (s, c) = (ok_upstream("stable").await, ok_upstream("canary").await);
     // Used through the trait object, as the engine will.
-    let builtin = BuiltinRouter::new(RouterConfig::default(), &CancellationToken::new());
+    let builtin = BuiltinRouter::new(RouterConfig::default(), &CancellationToken::new()).unwrap();
     let router: Arc<dyn TrafficRouter> = Arc::new(builtin.clone());
     let any_port: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let addr = router.ensure_service("web", any_port).await.unwrap();
@@ -619,7 +619,7 @@ async fn a_slow_upstream_times_out_as_an_upstream_error() {
         request_timeout: Some(Duration::from_millis(200)),
         ..RouterConfig::default()
     };
-    let router = BuiltinRouter::new(config, &CancellationToken::new());
+    let router = BuiltinRouter::new(config, &CancellationToken::new()).unwrap();
     let addr = router
         .ensure_service("web", "127.0.0.1:0".parse().unwrap())
         .await
@@ -634,4 +634,93 @@ async fn a_slow_upstream_times_out_as_an_upstream_error() {
     let snapshot = router.metrics("web").await.unwrap();
     assert_eq!(snapshot.canary.classes.get(StatusClass::UpstreamError), 1);
     assert!(snapshot.canary.p50().unwrap() >= Duration::from_millis(200));
+}
+
+/// An upstream that counts the connections it accepts; with `keep_alive` false it closes each
+/// connection after one response.
+async fn counting_upstream(keep_alive: bool) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&connections);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let service = service_fn(|_request: Request<Incoming>| async {
+                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::from("counted"))))
+                });
+                let _ = http1::Builder::new()
+                    .keep_alive(keep_alive)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (addr, connections)
+}
+
+/// Sends `n` requests one after another on ONE client connection; returns their statuses.
+async fn on_one_connection(router: SocketAddr, n: usize) -> Vec<StatusCode> {
+    let stream = tokio::net::TcpStream::connect(router).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let mut statuses = Vec::new();
+    for _ in 0..n {
+        sender.ready().await.unwrap();
+        let request = Request::get("/")
+            .header("host", "web")
+            .body(Full::<Bytes>::default())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        statuses.push(response.status());
+        response.into_body().collect().await.unwrap();
+    }
+    statuses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_connection_keeps_one_upstream_connection_and_later_ones_reuse_it() {
+    let (upstream, connections) = counting_upstream(true).await;
+    let (router, addr) = router(&[("s", upstream)], &[]).await;
+    let statuses = on_one_connection(addr, 50).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    // The closed client connection handed its upstream connection to the idle pool.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let statuses = on_one_connection(addr, 10).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    router.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_that_closes_its_connections_gets_a_new_one_for_every_request() {
+    let (upstream, connections) = counting_upstream(false).await;
+    let (router, addr) = router(&[("s", upstream)], &[]).await;
+    let statuses = on_one_connection(addr, 20).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 20);
+    assert_eq!(
+        router
+            .metrics("web")
+            .await
+            .unwrap()
+            .stable
+            .classes
+            .get(StatusClass::UpstreamError),
+        0
+    );
+    router.shutdown().await.unwrap();
 }

@@ -6,8 +6,6 @@
 //! [`KINDS`]; the store, API and CLI handle every registered kind generically.
 
 use crate::diagnostic::Diagnostic;
-use crate::resource::{json_type, prefixed};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -274,37 +272,7 @@ fn no_environment(_: &str, _: &Value) -> Option<String> {
     None
 }
 
-/// Deserializes a spec into its typed form; `None` when it does not validate.
-pub fn typed<T: DeserializeOwned>(spec: &Value) -> Option<T> {
-    T::deserialize(spec).ok()
-}
-
-/// Validates a spec against a typed struct (unknown fields refused), naming the failing field,
-/// then runs the type's own semantic checks.
-pub fn validate_typed<T: DeserializeOwned + SpecRules>(spec: &Value) -> Vec<Diagnostic> {
-    if !spec.is_object() && !spec.is_null() {
-        return vec![Diagnostic::new(
-            "spec",
-            format!("must be a mapping, found {}", json_type(spec)),
-        )];
-    }
-    let empty = Value::Object(Default::default());
-    let spec = if spec.is_null() { &empty } else { spec };
-    match serde_path_to_error::deserialize::<_, T>(spec) {
-        Ok(typed) => typed.rules(),
-        Err(e) => vec![Diagnostic::new(
-            prefixed("spec", &e.path().to_string()),
-            e.inner().to_string(),
-        )],
-    }
-}
-
-/// Semantic checks beyond the shape, e.g. ranges and duplicates.
-pub trait SpecRules {
-    fn rules(&self) -> Vec<Diagnostic> {
-        Vec::new()
-    }
-}
+pub use slipway_spec::{SpecRules, typed, validate_typed};
 
 /// Finds a kind by any of its names, case-insensitively (`Service`, `service`, `services`, `svc`).
 pub fn lookup(name: &str) -> Option<&'static KindDef> {
@@ -541,15 +509,7 @@ impl SpecRules for ServiceSpec {
     }
 }
 
-/// What kind of environment this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EnvironmentTier {
-    Development,
-    Test,
-    Staging,
-    Production,
-}
+pub use slipway_spec::EnvironmentTier;
 
 /// A place services are deployed to.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -8,7 +8,8 @@
 pub mod audit;
 pub mod authz;
 pub mod canonical;
-pub mod diagnostic;
+/// Diagnostics live in `slipway-spec`, shared with the crates that define kinds.
+pub use slipway_spec::diagnostic;
 pub mod diff;
 pub mod guardrail;
 pub mod kinds;

@@ -262,28 +262,7 @@ struct MetadataInput {
     _updated_at: Option<String>,
 }
 
-/// `prefix.rest`, or `prefix` alone when serde gave no path (`.`).
-pub fn prefixed(prefix: &str, rest: &str) -> String {
-    if rest.is_empty() || rest == "." {
-        prefix.to_string()
-    } else if rest.starts_with('[') {
-        format!("{prefix}{rest}")
-    } else {
-        format!("{prefix}.{rest}")
-    }
-}
-
-/// A short name for a JSON value's type, for error messages.
-pub fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
-}
+pub use slipway_spec::{json_type, prefixed};
 
 #[cfg(test)]
 mod tests {

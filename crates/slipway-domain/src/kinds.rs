@@ -869,6 +869,9 @@ pub struct RolloutSpec {
     /// Rollback criteria, e.g. `error_rate > 5% for 1s`; watched continuously.
     #[serde(default)]
     pub guardrails: Vec<String>,
+    /// The change request this deployment implements (checked at the gate).
+    #[serde(default)]
+    pub change: Option<String>,
 }
 
 fn one() -> u32 {
@@ -1004,8 +1007,8 @@ pub enum StageCheck {
         #[serde(default)]
         timeout: Option<String>,
     },
-    /// A promotion gate. Change control (issue #5) decides it; until that lands a gate records
-    /// that it was reached and passes.
+    /// A named promotion gate: the engine's gatekeeper is asked about every service of the
+    /// release in the stage's environment; the step waits while it says wait.
     Gate(String),
 }
 
@@ -1067,6 +1070,9 @@ pub struct ReleaseSpec {
     /// first (the reverse of the deploy order).
     #[serde(default)]
     pub remove: Vec<String>,
+    /// The change request this release implements; each of its rollouts carries it to the gate.
+    #[serde(default)]
+    pub change: Option<String>,
 }
 
 impl SpecRules for ReleaseSpec {

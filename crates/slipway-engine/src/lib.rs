@@ -5,9 +5,11 @@
 //! processes); [`health`] decides when an instance may receive traffic. The rollout reconciler
 //! drives a Rollout resource step by step, persisting its status after every step, and watches
 //! its guardrails continuously so a bad version is taken off traffic within about a second.
+//! Before a rollout changes anything it passes the [`gate`], which governance decides.
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod gate;
 pub mod health;
 pub mod release;
 pub mod rollout;
@@ -21,6 +23,8 @@ pub enum EngineError {
     Instance { instance: String, reason: String },
     #[error("artifact {artifact}: {reason}")]
     Artifact { artifact: String, reason: String },
+    #[error("refused at the gate: {}", reasons.join("; "))]
+    Gate { reasons: Vec<String> },
     #[error(transparent)]
     Store(#[from] slipway_store::StoreError),
 }

@@ -161,6 +161,7 @@ impl Engine {
             request_id: String::new(),
             change_ref: None,
         };
+        let change = spec.change.clone();
         let parallel = pipeline.max_parallel.max(1) as usize;
         let needs = dependency_needs(&depends_on, &selected);
         for (stage_index, declared) in pipeline.stages.iter().enumerate() {
@@ -213,6 +214,7 @@ impl Engine {
                     strategy: stage.strategy.clone(),
                     health_check: HealthCheck::default(),
                     guardrails: stage.guardrails.clone(),
+                    change: change.clone(),
                 };
                 let document = serde_json::json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Rollout",
                     "metadata": {"name": rollout_name, "labels": {RELEASE_LABEL: name}},
@@ -324,7 +326,13 @@ impl Engine {
                 }
             }
             for check in &stage.checks {
-                let outcome = self.stage_check(check, &services, &stage.environment).await;
+                let outcome = match check {
+                    StageCheck::Gate(step) => {
+                        self.gate_step(name, step, &spec, &artifacts, &stage.environment, &shutdown)
+                            .await
+                    }
+                    _ => self.stage_check(check, &services, &stage.environment).await,
+                };
                 status.history.push(StepRecord {
                     at_ms: now_ms(),
                     what: format!(
@@ -356,6 +364,59 @@ impl Engine {
         self.write_release(name, &status).await
     }
 
+    /// A pipeline gate step: the gate is asked about every service the release deploys, in the
+    /// stage's environment; it passes when all are allowed, waits while any says wait.
+    async fn gate_step(
+        &self,
+        release: &str,
+        step: &str,
+        spec: &ReleaseSpec,
+        artifacts: &BTreeMap<String, String>,
+        environment: &str,
+        shutdown: &CancellationToken,
+    ) -> Result<String, String> {
+        let mut summaries = Vec::new();
+        for (service, artifact) in artifacts {
+            let request = crate::gate::GateRequest {
+                subject_kind: "Release".into(),
+                subject: release.into(),
+                service: service.clone(),
+                environment: environment.into(),
+                artifact: artifact.clone(),
+                change: spec.change.clone(),
+                step: Some(step.into()),
+            };
+            loop {
+                match self
+                    .gate()
+                    .decide(&request)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    crate::gate::GateVerdict::Allow { summary } => {
+                        summaries.push(format!("{service}: {summary}"));
+                        break;
+                    }
+                    crate::gate::GateVerdict::Deny { reasons } => {
+                        return Err(format!(
+                            "gate {step} refused {service}: {}",
+                            reasons.join("; ")
+                        ));
+                    }
+                    crate::gate::GateVerdict::Wait { .. } => {
+                        tokio::select! {
+                            () = shutdown.cancelled() => {
+                                return Err(format!("gate {step}: the server shut down while waiting"));
+                            }
+                            () = tokio::time::sleep(self.gate_retry) => {}
+                        }
+                    }
+                }
+            }
+        }
+        Ok(format!("gate {step} passed ({})", summaries.join("; ")))
+    }
+
     async fn stage_check(
         &self,
         check: &StageCheck,
@@ -368,9 +429,7 @@ impl Engine {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 Ok(format!("waited {d}"))
             }
-            StageCheck::Gate(gate) => Ok(format!(
-                "gate {gate} reached (change control is not built yet: it passes and is recorded)"
-            )),
+            StageCheck::Gate(gate) => Err(format!("gate {gate} must be asked through gate_step")),
             StageCheck::Command { argv, timeout } => {
                 let (program, args) = argv
                     .split_first()

@@ -195,6 +195,10 @@ pub struct Engine {
     pub guardrail_tick: Duration,
     /// The window guardrails are evaluated over.
     pub guardrail_window: Duration,
+    /// Asked before every deployment starts.
+    gate: Arc<dyn crate::gate::Gatekeeper>,
+    /// How often a rollout waiting at the gate asks again.
+    pub gate_retry: Duration,
 }
 
 pub(crate) fn route_key(service: &str, environment: &str) -> String {
@@ -219,6 +223,8 @@ impl Engine {
             active: Mutex::new(HashMap::new()),
             releases: Mutex::new(std::collections::HashSet::new()),
             launched: Mutex::new(HashMap::new()),
+            gate: Arc::new(crate::gate::OpenGate),
+            gate_retry: Duration::from_secs(2),
             statuses,
             holder: format!(
                 "{}:{}:{}",
@@ -348,6 +354,66 @@ impl Engine {
         self.statuses.write("Rollout", name, value).await
     }
 
+    /// Asks the gate until it allows (`true`), denies (an error that fails the rollout) or the
+    /// server shuts down (`false`); while it says wait, the rollout stays `Pending` with the
+    /// reasons in its message.
+    async fn pass_gate(
+        &self,
+        name: &str,
+        spec: &RolloutSpec,
+        version: &str,
+        shutdown: &CancellationToken,
+    ) -> Result<bool, EngineError> {
+        let request = crate::gate::GateRequest {
+            subject_kind: "Rollout".into(),
+            subject: name.into(),
+            service: spec.service.clone(),
+            environment: spec.environment.clone(),
+            artifact: spec.artifact.clone(),
+            change: spec.change.clone(),
+            step: None,
+        };
+        let mut last_wait: Option<Vec<String>> = None;
+        loop {
+            match self.gate.decide(&request).await? {
+                crate::gate::GateVerdict::Allow { .. } => return Ok(true),
+                crate::gate::GateVerdict::Deny { reasons } => {
+                    return Err(EngineError::Gate { reasons });
+                }
+                crate::gate::GateVerdict::Wait { reasons } => {
+                    if last_wait.as_ref() != Some(&reasons) {
+                        let status = RolloutStatus {
+                            phase: Phase::Pending,
+                            version: version.into(),
+                            weight: 0,
+                            history: vec![StepRecord {
+                                at_ms: now_ms(),
+                                what: format!("waiting at the gate: {}", reasons.join("; ")),
+                            }],
+                            breach: None,
+                            stable_at_ms: None,
+                            evidence: None,
+                            message: Some(format!("waiting at the gate: {}", reasons.join("; "))),
+                            analyses: Vec::new(),
+                            environmental: Vec::new(),
+                        };
+                        self.write(name, &status).await?;
+                        last_wait = Some(reasons);
+                    }
+                    tokio::select! {
+                        () = shutdown.cancelled() => return Ok(false),
+                        () = tokio::time::sleep(self.gate_retry) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Uses `gate` for every deployment from now on.
+    pub fn set_gatekeeper(&mut self, gate: Arc<dyn crate::gate::Gatekeeper>) {
+        self.gate = gate;
+    }
+
     async fn fail(&self, name: &str, message: &str) -> Result<(), EngineError> {
         let mut status = self.status_of(name).await.unwrap_or_else(|| RolloutStatus {
             phase: Phase::Failed,
@@ -406,6 +472,13 @@ impl Engine {
         let program = PathBuf::from(self.resolve(&artifact.location));
         if let Some(digest) = &artifact.digest {
             verify_digest(&program, digest).map_err(artifact_fail)?;
+        }
+        if !self
+            .pass_gate(name, &spec, &artifact.version, &shutdown)
+            .await?
+        {
+            // Shut down while waiting: the restarted server asks the gate again.
+            return Ok(());
         }
         let (spec_service, spec_environment) = (spec.service.clone(), spec.environment.clone());
         let guardrails: Vec<Guardrail> = spec
@@ -1644,6 +1717,10 @@ impl Engine {
     }
 
     /// The store, for the release driver.
+    pub(crate) fn gate(&self) -> &Arc<dyn crate::gate::Gatekeeper> {
+        &self.gate
+    }
+
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

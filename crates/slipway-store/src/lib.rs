@@ -208,6 +208,50 @@ pub trait Store: Send + Sync {
 
     async fn meta(&self, key: &str) -> Result<Option<String>>;
     async fn set_meta(&self, key: &str, value: &str) -> Result<()>;
+
+    /// Queues events for delivery to their sinks (the transactional outbox the event
+    /// deliverer drains); each is due at once.
+    async fn enqueue_outbox(
+        &self,
+        items: &[(String, serde_json::Value)],
+        now_ms: i64,
+    ) -> Result<()>;
+    /// Pending items due at `now_ms`, oldest first.
+    async fn due_outbox(&self, now_ms: i64, limit: u32) -> Result<Vec<OutboxItem>>;
+    /// Records what became of one delivery attempt.
+    async fn settle_outbox(&self, id: i64, outcome: &OutboxOutcome) -> Result<()>;
+    /// The most recent items in any state, newest first.
+    async fn recent_outbox(&self, limit: u32) -> Result<Vec<OutboxItem>>;
+}
+
+/// One queued event and its delivery state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxItem {
+    pub id: i64,
+    pub sink: String,
+    pub event: serde_json::Value,
+    pub created_ms: i64,
+    pub attempts: i64,
+    pub next_attempt_ms: i64,
+    pub last_error: Option<String>,
+    /// `pending`, `delivered` or `failed` (given up).
+    pub state: String,
+}
+
+/// The result of one delivery attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutboxOutcome {
+    Delivered,
+    /// Failed; try again at the given time.
+    RetryAt {
+        at_ms: i64,
+        error: String,
+    },
+    /// Failed for the last time.
+    GaveUp {
+        error: String,
+    },
 }
 
 /// Formats a timestamp as RFC 3339 UTC with milliseconds.

@@ -33,6 +33,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_leases.sql"),
         postgres: include_str!("../migrations/postgres/0002_leases.sql"),
     },
+    Migration {
+        version: 3,
+        name: "outbox",
+        sqlite: include_str!("../migrations/sqlite/0003_outbox.sql"),
+        postgres: include_str!("../migrations/postgres/0003_outbox.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

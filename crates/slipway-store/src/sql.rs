@@ -7,8 +7,8 @@
 
 use crate::migrate::{self, Backend};
 use crate::{
-    Actor, Applied, AppliedAction, Mutation, Result, Store, StoreError, TOKEN_KIND, TokenRecord,
-    now_rfc3339,
+    Actor, Applied, AppliedAction, Mutation, OutboxItem, OutboxOutcome, Result, Store, StoreError,
+    TOKEN_KIND, TokenRecord, now_rfc3339,
 };
 use async_trait::async_trait;
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -907,6 +907,69 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn enqueue_outbox(
+        &self,
+        items: &[(String, serde_json::Value)],
+        now_ms: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (sink, event) in items {
+            sqlx::query(
+                "INSERT INTO outbox (sink, event, created_ms, attempts, next_attempt_ms, state) \
+                 VALUES ($1, $2, $3, 0, $3, 'pending')",
+            )
+            .bind(sink.as_str())
+            .bind(event.to_string())
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn due_outbox(&self, now_ms: i64, limit: u32) -> Result<Vec<OutboxItem>> {
+        let rows = sqlx::query(
+            "SELECT id, sink, event, created_ms, attempts, next_attempt_ms, last_error, state \
+             FROM outbox WHERE state = 'pending' AND next_attempt_ms <= $1 ORDER BY id LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(outbox_item).collect()
+    }
+
+    async fn settle_outbox(&self, id: i64, outcome: &OutboxOutcome) -> Result<()> {
+        let (state, next, error) = match outcome {
+            OutboxOutcome::Delivered => ("delivered", None, None),
+            OutboxOutcome::RetryAt { at_ms, error } => ("pending", Some(*at_ms), Some(error)),
+            OutboxOutcome::GaveUp { error } => ("failed", None, Some(error)),
+        };
+        sqlx::query(
+            "UPDATE outbox SET state = $1, attempts = attempts + 1, \
+             next_attempt_ms = COALESCE($2, next_attempt_ms), last_error = $3 WHERE id = $4",
+        )
+        .bind(state)
+        .bind(next)
+        .bind(error.map(String::as_str))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn recent_outbox(&self, limit: u32) -> Result<Vec<OutboxItem>> {
+        let rows = sqlx::query(
+            "SELECT id, sink, event, created_ms, attempts, next_attempt_ms, last_error, state \
+             FROM outbox ORDER BY id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(outbox_item).collect()
+    }
+
     async fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
             .bind(key)
@@ -1028,4 +1091,22 @@ fn hash_range(path: &std::path::Path, from: i64, to: i64) -> Result<Vec<HashedEn
         out.push(HashedEntry::new(entry, recorded, &mut buffer));
     }
     Ok(out)
+}
+
+/// An outbox row; an unreadable event is reported as corruption, not skipped.
+fn outbox_item(row: &sqlx::any::AnyRow) -> Result<OutboxItem> {
+    let event: String = row.try_get("event")?;
+    let id: i64 = row.try_get("id")?;
+    Ok(OutboxItem {
+        id,
+        sink: row.try_get("sink")?,
+        event: serde_json::from_str(&event).map_err(|e| {
+            StoreError::Corrupt(format!("outbox item {id} holds invalid JSON: {e}"))
+        })?,
+        created_ms: row.try_get("created_ms")?,
+        attempts: i64::from(row.try_get::<i32, _>("attempts")?),
+        next_attempt_ms: row.try_get("next_attempt_ms")?,
+        last_error: row.try_get("last_error")?,
+        state: row.try_get("state")?,
+    })
 }

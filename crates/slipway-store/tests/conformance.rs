@@ -8,7 +8,8 @@ use slipway_domain::audit::merkle::{inclusion_proof, verify_inclusion};
 use slipway_domain::resource::{Resource, parse_document};
 use slipway_pgtest::PgCluster;
 use slipway_store::{
-    Actor, AppliedAction, Mutation, SqlStore, Store, StoreError, TOKEN_KIND, TokenRecord,
+    Actor, AppliedAction, Mutation, OutboxOutcome, SqlStore, Store, StoreError, TOKEN_KIND,
+    TokenRecord,
 };
 use sqlx::AnyPool;
 use std::sync::Arc;
@@ -83,6 +84,7 @@ conformance!(
     large_logs_verify_and_name_the_bad_entry,
     a_batch_sees_its_own_changes,
     one_holder_per_lease,
+    outbox_items_are_delivered_retried_and_given_up,
 );
 
 fn actor() -> Actor {
@@ -674,4 +676,58 @@ async fn one_holder_per_lease(s: Subject) {
             .unwrap(),
         "leases are independent"
     );
+}
+
+async fn outbox_items_are_delivered_retried_and_given_up(s: Subject) {
+    let event = |n: u32| json!({"context": {"id": format!("e{n}")}});
+    s.store
+        .enqueue_outbox(
+            &[("audit-sink".into(), event(1)), ("chat".into(), event(2))],
+            1_000,
+        )
+        .await
+        .unwrap();
+    assert!(s.store.due_outbox(999, 10).await.unwrap().is_empty());
+    let due = s.store.due_outbox(1_000, 10).await.unwrap();
+    assert_eq!(due.len(), 2);
+    assert_eq!(
+        (due[0].sink.as_str(), &due[0].event),
+        ("audit-sink", &event(1))
+    );
+    assert_eq!(due[0].state, "pending");
+    s.store
+        .settle_outbox(due[0].id, &OutboxOutcome::Delivered)
+        .await
+        .unwrap();
+    s.store
+        .settle_outbox(
+            due[1].id,
+            &OutboxOutcome::RetryAt {
+                at_ms: 5_000,
+                error: "HTTP 503".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(s.store.due_outbox(4_999, 10).await.unwrap().is_empty());
+    let again = s.store.due_outbox(5_000, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
+    assert_eq!(again[0].last_error.as_deref(), Some("HTTP 503"));
+    s.store
+        .settle_outbox(
+            again[0].id,
+            &OutboxOutcome::GaveUp {
+                error: "HTTP 503".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(s.store.due_outbox(i64::MAX, 10).await.unwrap().is_empty());
+    let recent = s.store.recent_outbox(10).await.unwrap();
+    let states: Vec<(&str, i64)> = recent
+        .iter()
+        .map(|i| (i.state.as_str(), i.attempts))
+        .collect();
+    assert_eq!(states, [("failed", 2), ("delivered", 1)]);
 }

@@ -2138,7 +2138,7 @@ fn failing_health_checks_roll_back_and_command_checks_gate_stages() {
         &server,
         &dir,
         "8.0.0",
-        r#"EXAMPLE_UNHEALTHY_AFTER_SECS: "1""#,
+        r#"EXAMPLE_UNHEALTHY_AFTER_SECS: "2""#,
     );
     // A command health check (python probing the instance's PORT) and the health guardrail.
     let probe = "python3 -c \"import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['PORT'], timeout=1)\"";

@@ -171,7 +171,7 @@ mod tests {
         check(
             json!({"type": "normal", "states": ["New", "Implement", "Closed"], "extra": 1}),
             &[
-                "spec: unknown field `extra`, expected one of `type`, `description`, `states`, `approvalRules`",
+                "spec.extra: unknown field `extra`, expected one of `type`, `description`, `states`, `approvalRules`",
             ],
         );
     }

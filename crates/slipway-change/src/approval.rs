@@ -17,6 +17,7 @@
 //!
 //! There is no administrator bypass: nothing but approvals satisfies a requirement.
 
+use crate::calendar::show_duration;
 use crate::request::ChangeType;
 use crate::risk::RiskLevel;
 use jiff::{SignedDuration, Timestamp};
@@ -169,7 +170,7 @@ impl ApprovalRuleSpec {
         {
             d.push(Diagnostic::new(
                 "spec.expiresAfter",
-                format!("{e:#} is not a positive duration"),
+                format!("{} is not a positive duration", show_duration(e)),
             ));
         }
         d.extend(crate::request::duplicates(
@@ -405,7 +406,10 @@ pub fn evaluate_approvals(
         if let Some(limit) = spec.expires_after
             && a.at.checked_add(limit).map_or(true, |end| end <= now)
         {
-            return Some(format!("expired: approvals count for {limit:#}"));
+            return Some(format!(
+                "expired: approvals count for {}",
+                show_duration(limit)
+            ));
         }
         None
     };

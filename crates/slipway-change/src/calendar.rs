@@ -291,7 +291,7 @@ fn compile_period(
         Some(x) => {
             d.push(Diagnostic::new(
                 format!("{path}.duration"),
-                format!("{x:#} is not a positive duration"),
+                format!("{} is not a positive duration", show_duration(x)),
             ));
             None
         }
@@ -427,6 +427,15 @@ pub fn place_on_time_line(zone: &TimeZone, civil: DateTime) -> Option<Timestamp>
                 .ok()?;
             zone.preceding(probe).next().map(|t| t.timestamp())
         }
+    }
+}
+
+/// A duration as people write it in specs: `2h 30m`, `-1h`, `0s`.
+pub fn show_duration(d: SignedDuration) -> String {
+    if d < SignedDuration::ZERO {
+        format!("-{:#}", d.abs())
+    } else {
+        format!("{d:#}")
     }
 }
 

@@ -7,6 +7,7 @@
 //! must be approved retrospectively within `retroApprovalWithin` (72 h by default), and a
 //! post-implementation review is due within `reviewWithin` (5 days by default).
 
+use crate::calendar::show_duration;
 use crate::request::{ChangeRecord, ChangeState, ChangeType};
 use crate::review::ReviewTask;
 use jiff::{SignedDuration, Timestamp};
@@ -47,7 +48,7 @@ impl BreakGlassPolicy {
             if value <= SignedDuration::ZERO {
                 d.push(Diagnostic::new(
                     format!("spec.{field}"),
-                    format!("{value:#} is not a positive duration"),
+                    format!("{} is not a positive duration", show_duration(value)),
                 ));
             }
         }
@@ -135,13 +136,13 @@ pub fn grant_break_glass(
     }
     if request.duration <= SignedDuration::ZERO {
         return Err(BreakGlassError::NotPositive {
-            requested: format!("{:#}", request.duration),
+            requested: show_duration(request.duration),
         });
     }
     if request.duration > policy.max_duration {
         return Err(BreakGlassError::TooLong {
-            requested: format!("{:#}", request.duration),
-            max: format!("{:#}", policy.max_duration),
+            requested: show_duration(request.duration),
+            max: show_duration(policy.max_duration),
         });
     }
     let after = |d: SignedDuration| {

@@ -372,6 +372,9 @@ fn scheduled(
     }
 }
 
+/// The conflicts expected: their kind and the other change.
+type Expected<'a> = &'a [(ConflictKind, Option<&'a str>)];
+
 #[test]
 fn conflicts_name_the_other_change_and_the_relation() {
     let cal = set(&[(
@@ -416,7 +419,7 @@ fn conflicts_name_the_other_change_and_the_relation() {
             "2025-06-02T11:00:00Z",
         ),
     ];
-    let cases: &[(&str, &str, &[(ConflictKind, Option<&str>)])] = &[
+    let cases: &[(&str, &str, Expected)] = &[
         // Overlaps the ledger change (a dependency) and the web change (a dependant), not the
         // staging one, not search (unrelated), not the later api change.
         (

@@ -314,7 +314,20 @@ fn compile_period(
             .seconds(croner::parser::Seconds::Disallowed)
             .year(croner::parser::Year::Disallowed)
             .build();
+        let never = |c: &croner::Cron| {
+            let probe = jiff::civil::date(2000, 1, 1)
+                .at(0, 0, 0, 0)
+                .to_zoned(TimeZone::UTC);
+            probe.is_ok_and(|p| c.find_next_occurrence(&p, true).is_err())
+        };
         match parser.parse(cron) {
+            Ok(c) if never(&c) => {
+                d.push(Diagnostic::new(
+                    format!("{path}.cron"),
+                    format!("{cron:?} never matches (e.g. a day that no month has)"),
+                ));
+                None
+            }
             Ok(c) => Some(Occurs::Cron(Box::new(c))),
             Err(e) => {
                 d.push(Diagnostic::new(

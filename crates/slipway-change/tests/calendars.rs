@@ -521,6 +521,10 @@ fn calendar_errors_name_the_field() {
             &["spec.freezes[0].cron: \"61 1 * * *\" is not a five-field cron expression"],
         ),
         (
+            json!({"freezes": [{"name": "f", "cron": "0 0 30 2 *", "duration": "1h"}]}),
+            &["spec.freezes[0].cron: \"0 0 30 2 *\" never matches"],
+        ),
+        (
             json!({"freezes": [{"name": "f", "start": "2025-01-02T00:00:00Z", "end": "2025-01-01T00:00:00Z"}]}),
             &["spec.freezes[0].end: 2025-01-01T00:00:00Z is not after start 2025-01-02T00:00:00Z"],
         ),

@@ -72,13 +72,15 @@ pub struct Requirement {
 }
 
 impl Requirement {
-    /// How many distinct approvals the requirement needs.
+    /// How many distinct approvals the requirement needs; never less than one, so a requirement
+    /// that slipped past validation (`all` of nobody, zero of a team) fails closed.
     pub fn needed(&self) -> usize {
-        if self.all {
+        let n = if self.all {
             self.users.len()
         } else {
             self.min_approvals.unwrap_or(1) as usize
-        }
+        };
+        n.max(1)
     }
 
     fn draws_from(&self, approver: &str, groups: &[String]) -> bool {

@@ -403,6 +403,18 @@ fn a_rejection_blocks_and_the_latest_decision_counts() {
 }
 
 #[test]
+fn requirements_that_skipped_validation_fail_closed() {
+    for spec in [
+        json!({"requirements": [{"name": "owners", "team": "leads", "all": true}]}),
+        json!({"requirements": [{"name": "owners", "team": "leads", "minApprovals": 0}]}),
+    ] {
+        let r = rules(&[("bad", spec.clone())]);
+        let status = evaluate_approvals(&r, &[], &sod(), NOW.parse().unwrap(), DIGEST);
+        assert!(!status.satisfied, "{spec}");
+    }
+}
+
+#[test]
 fn rule_errors_name_the_field() {
     let cases: &[(Value, &[&str])] = &[
         (json!({"requirements": [{"name": "x", "team": "t"}]}), &[]),

@@ -1,0 +1,325 @@
+//! The gate decision core: may a deployment of a service to an environment go ahead now?
+//!
+//! The rules, each always evaluated and listed with its outcome (the decision's JSON is what is
+//! audited and what `slipway gate explain` prints):
+//! - `calendars-valid`: the calendars compile (a broken calendar denies rather than allows);
+//! - `lockdown`: no lockdown is on;
+//! - `change-present`: a change request (or a valid break-glass grant) is given;
+//! - `change-covers-target`: it targets this service and environment;
+//! - `change-authorised`: it is authorised with its current content and in Implement, or a
+//!   break-glass grant covers this service and environment now;
+//! - `window`: now is inside a window at every level that defines them;
+//! - `freeze`: no freeze is active;
+//! - `checks`: every required check is present and passed, and no given check failed.
+//!
+//! The `window` and `freeze` rules pass with an approved exception, or under an active break-glass
+//! grant (an emergency must be able to land during a freeze); lockdown is waived by nothing.
+//! Rego policies are evaluated elsewhere and combined with this decision by the caller.
+
+use crate::calendar::{Calendar, CalendarSet};
+use crate::emergency::BreakGlassGrant;
+use crate::request::{ChangeRecord, ChangeState};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// One check's result (tests, scans...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckResult {
+    pub name: String,
+    pub passed: bool,
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// Everything the gate looks at.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GateInput<'a> {
+    pub change: Option<&'a ChangeRecord>,
+    pub service: &'a str,
+    pub environment: &'a str,
+    pub now: Timestamp,
+    pub calendars: &'a [Calendar],
+    pub checks: &'a [CheckResult],
+    /// Checks that must be among `checks` and pass.
+    pub required_checks: &'a [String],
+    pub break_glass: Option<&'a BreakGlassGrant>,
+    /// An approved exception to windows and freezes.
+    pub exception_approved: bool,
+}
+
+/// One rule's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GateReason {
+    pub rule: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// The gate's answer with every rule's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GateDecision {
+    pub allowed: bool,
+    pub reasons: Vec<GateReason>,
+}
+
+/// Decides the gate; see the module documentation for the rules.
+pub fn decide_gate(input: &GateInput) -> GateDecision {
+    let mut reasons = Vec::new();
+    let mut rule = |rule: &str, passed: bool, detail: String| {
+        reasons.push(GateReason {
+            rule: rule.into(),
+            passed,
+            detail,
+        })
+    };
+    let (service, environment, now) = (input.service, input.environment, input.now);
+
+    // Break-glass: the input's grant, or the change's own.
+    let grant = input
+        .break_glass
+        .or(input.change.and_then(|c| c.break_glass.as_ref()));
+    let glass = grant.filter(|g| g.covers(service, environment, now));
+
+    let calendars = CalendarSet::compile(input.calendars);
+    match &calendars {
+        Ok(_) => rule(
+            "calendars-valid",
+            true,
+            format!("{} calendar(s) compiled", input.calendars.len()),
+        ),
+        Err(d) => rule(
+            "calendars-valid",
+            false,
+            d.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+    }
+    let calendar = calendars
+        .as_ref()
+        .ok()
+        .map(|set| set.is_allowed(now, service, environment));
+
+    match &calendar {
+        Some(c) if c.lockdown => rule(
+            "lockdown",
+            false,
+            c.reasons
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "denied: lockdown".into()),
+        ),
+        Some(_) => rule("lockdown", true, "no lockdown is on".into()),
+        None => rule(
+            "lockdown",
+            false,
+            "unknown: the calendars do not compile".into(),
+        ),
+    }
+
+    match (input.change, glass) {
+        (Some(c), _) => rule(
+            "change-present",
+            true,
+            format!("change {} ({})", c.id, c.state.as_str()),
+        ),
+        (None, Some(g)) => rule(
+            "change-present",
+            true,
+            format!(
+                "break-glass for change {} by {}",
+                g.change_id, g.requested_by
+            ),
+        ),
+        (None, None) => rule(
+            "change-present",
+            false,
+            format!("no change request covers {service} in {environment}"),
+        ),
+    }
+
+    match input.change {
+        Some(c) if c.covers(service, environment) => rule(
+            "change-covers-target",
+            true,
+            format!("change {} targets {service} in {environment}", c.id),
+        ),
+        Some(c) => rule(
+            "change-covers-target",
+            false,
+            format!(
+                "change {} targets {} in {}, not {service} in {environment}",
+                c.id,
+                c.spec.services.join(", "),
+                c.spec.environments.join(", ")
+            ),
+        ),
+        None => rule(
+            "change-covers-target",
+            glass.is_some(),
+            match glass {
+                Some(g) => format!(
+                    "break-glass covers {service} in {environment} until {}",
+                    g.allowed_until
+                ),
+                None => "no change to compare".into(),
+            },
+        ),
+    }
+
+    let authorised = match (input.change, glass) {
+        (_, Some(g)) => (
+            true,
+            format!(
+                "break-glass by {} until {} ({}); retrospective approval due by {}",
+                g.requested_by, g.allowed_until, g.reason, g.retro_approval_deadline
+            ),
+        ),
+        (Some(c), None) => {
+            let mut why = Vec::new();
+            if c.state != ChangeState::Implement {
+                why.push(format!("it is in {}, not Implement", c.state.as_str()));
+            }
+            if c.authorised_digest.is_none() {
+                why.push("it has not been authorised".into());
+            } else if !c.is_authorised() {
+                why.push("it was edited after it was authorised".into());
+            }
+            if let Some(g) = grant
+                && !g.covers(service, environment, now)
+            {
+                why.push(format!(
+                    "its break-glass grant ended at {}",
+                    g.allowed_until
+                ));
+            }
+            if why.is_empty() {
+                (
+                    true,
+                    format!("change {} is authorised and in Implement", c.id),
+                )
+            } else {
+                (false, format!("change {}: {}", c.id, why.join("; ")))
+            }
+        }
+        (None, None) => (false, "no change to authorise the deployment".into()),
+    };
+    rule("change-authorised", authorised.0, authorised.1);
+
+    let waiver = if input.exception_approved {
+        Some("an approved exception")
+    } else if glass.is_some() {
+        Some("break-glass")
+    } else {
+        None
+    };
+    match &calendar {
+        None => {
+            rule(
+                "window",
+                false,
+                "unknown: the calendars do not compile".into(),
+            );
+            rule(
+                "freeze",
+                false,
+                "unknown: the calendars do not compile".into(),
+            );
+        }
+        Some(c) => {
+            let window_reasons: Vec<&String> = c
+                .reasons
+                .iter()
+                .filter(|r| r.contains("window") || r.starts_with("no windows"))
+                .collect();
+            let window_detail = window_reasons
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            if c.outside_windows_of.is_empty() {
+                rule(
+                    "window",
+                    true,
+                    non_empty(window_detail, "no windows restrict this target"),
+                );
+            } else if let Some(w) = waiver {
+                rule("window", true, format!("{window_detail}; waived by {w}"));
+            } else {
+                rule("window", false, window_detail);
+            }
+            if c.freezes_active.is_empty() {
+                rule("freeze", true, "no freeze is active".into());
+            } else {
+                let detail = c
+                    .reasons
+                    .iter()
+                    .filter(|r| r.starts_with("freeze "))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                match waiver {
+                    Some(w) => rule("freeze", true, format!("{detail}; waived by {w}")),
+                    None => rule("freeze", false, detail),
+                }
+            }
+        }
+    }
+
+    let mut failed: Vec<String> = input
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| {
+            if c.detail.is_empty() {
+                format!("{} failed", c.name)
+            } else {
+                format!("{} failed: {}", c.name, c.detail)
+            }
+        })
+        .collect();
+    for required in input.required_checks {
+        if !input.checks.iter().any(|c| &c.name == required) {
+            failed.push(format!("{required} has no result"));
+        }
+    }
+    if failed.is_empty() {
+        rule(
+            "checks",
+            true,
+            if input.checks.is_empty() {
+                "no checks are required".into()
+            } else {
+                format!(
+                    "passed: {}",
+                    input
+                        .checks
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+        );
+    } else {
+        rule("checks", false, failed.join("; "));
+    }
+
+    GateDecision {
+        allowed: reasons.iter().all(|r| r.passed),
+        reasons,
+    }
+}
+
+fn non_empty(text: String, otherwise: &str) -> String {
+    if text.is_empty() {
+        otherwise.into()
+    } else {
+        text
+    }
+}

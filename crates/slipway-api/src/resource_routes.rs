@@ -210,6 +210,10 @@ pub async fn apply_batch(
     for (i, (doc, r)) in request.documents.iter().zip(&parsed).enumerate() {
         let def = kinds::lookup_exact(&r.kind)
             .ok_or_else(|| ApiError::internal("parsed kind is unregistered"))?;
+        refuse_server_written(def).map_err(|mut e| {
+            e.body.message = format!("{}: {}", source_of(i, doc), e.body.message);
+            e
+        })?;
         let verb = if existing.contains(&(r.kind.clone(), r.metadata.name.clone())) {
             Verb::Update
         } else {
@@ -421,6 +425,7 @@ pub async fn delete_one(
     Query(query): Query<DeleteQuery>,
 ) -> ApiResult<Json<ApplyResult>> {
     let def = kind_for(&plural)?;
+    refuse_server_written(def)?;
     let found = state.store.get(def.kind, &name).await?;
     let spec = found.as_ref().map(|r| r.spec.clone()).unwrap_or_default();
     // Authorize before saying whether it exists, so existence does not leak.
@@ -476,4 +481,16 @@ pub async fn delete_one(
         changes: Vec::new(),
         audit_seq: a.audit_seq,
     }))
+}
+
+/// Change events and gate decisions are records the server writes; no client may forge,
+/// rewrite or delete them (not even an admin: the audit trail depends on it).
+fn refuse_server_written(def: &kinds::KindDef) -> ApiResult<()> {
+    if def.written_by_server {
+        return Err(ApiError::forbidden(format!(
+            "{} resources are written by the server only (use `slipway change` and the gate)",
+            def.kind
+        )));
+    }
+    Ok(())
 }

@@ -22,8 +22,8 @@ use crate::request::ChangeType;
 use crate::risk::RiskLevel;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use slipway_domain::diagnostic::Diagnostic;
-use slipway_domain::kinds::SpecRules;
+use slipway_spec::Diagnostic;
+use slipway_spec::SpecRules;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// An approval rule (kind `ApprovalRule`).

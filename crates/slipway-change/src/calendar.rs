@@ -32,8 +32,8 @@ use jiff::civil::DateTime;
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use slipway_domain::diagnostic::Diagnostic;
-use slipway_domain::kinds::SpecRules;
+use slipway_spec::Diagnostic;
+use slipway_spec::SpecRules;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Which changes a calendar governs.

@@ -12,7 +12,7 @@ use crate::request::{ChangeRecord, ChangeState, ChangeType};
 use crate::review::ReviewTask;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use slipway_domain::diagnostic::Diagnostic;
+use slipway_spec::Diagnostic;
 
 /// Limits of break-glass.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

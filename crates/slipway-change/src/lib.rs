@@ -7,7 +7,7 @@
 //! Values in, values out: no I/O, no clock (every function takes `now`), no randomness, no
 //! async. Specs deserialize from resource documents with unknown fields refused, and each has a
 //! `validate()` returning diagnostics with field paths (`spec.windows[0].rrule: ...`); they also
-//! implement `slipway_domain::kinds::SpecRules`, so `validate_typed::<Spec>` checks shape and
+//! implement `slipway_spec::SpecRules`, so `validate_typed::<Spec>` checks shape and
 //! semantics in one call.
 //!
 //! Time is jiff's: one date-time library with IANA zones, explicit handling of gaps and folds,

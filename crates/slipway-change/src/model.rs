@@ -7,8 +7,8 @@
 
 use crate::request::{ChangeState, ChangeType};
 use serde::{Deserialize, Serialize};
-use slipway_domain::diagnostic::Diagnostic;
-use slipway_domain::kinds::SpecRules;
+use slipway_spec::Diagnostic;
+use slipway_spec::SpecRules;
 
 /// A change model (kind `ChangeModel`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,7 +131,7 @@ impl SpecRules for ChangeModelSpec {
 mod tests {
     use super::*;
     use serde_json::json;
-    use slipway_domain::kinds::validate_typed;
+    use slipway_spec::validate_typed;
 
     fn check(spec: serde_json::Value, expected: &[&str]) {
         let got: Vec<String> = validate_typed::<ChangeModelSpec>(&spec)

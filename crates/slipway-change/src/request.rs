@@ -35,8 +35,8 @@ use crate::risk::RiskAssessment;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use slipway_domain::diagnostic::Diagnostic;
-use slipway_domain::kinds::SpecRules;
+use slipway_spec::Diagnostic;
+use slipway_spec::SpecRules;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a change is in its life, with ServiceNow's names, in canonical order.
@@ -296,7 +296,7 @@ pub fn change_content_digest(spec: &ChangeRequestSpec) -> String {
         "plannedStart": spec.planned_start.map(|t| t.to_string()),
         "plannedEnd": spec.planned_end.map(|t| t.to_string()),
     });
-    slipway_domain::canonical::value_digest(&content)
+    slipway_spec::canonical::value_digest(&content)
 }
 
 /// The services impacted by changing `services`: every service that depends on one of them,

@@ -18,8 +18,8 @@
 
 use crate::request::ChangeType;
 use serde::{Deserialize, Serialize};
-use slipway_domain::diagnostic::Diagnostic;
-use slipway_domain::kinds::{EnvironmentTier, SpecRules};
+use slipway_spec::Diagnostic;
+use slipway_spec::{EnvironmentTier, SpecRules};
 use std::collections::BTreeMap;
 
 /// Low, moderate, high or very high.

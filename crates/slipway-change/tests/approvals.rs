@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use slipway_change::approval::{
     Approval, ApprovalRuleSpec, ApprovalStatus, Decision, SodContext, evaluate_approvals,
 };
-use slipway_domain::kinds::validate_typed;
+use slipway_spec::validate_typed;
 use std::collections::BTreeMap;
 
 const NOW: &str = "2025-06-02T12:00:00Z";

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use slipway_change::calendar::{
     Calendar, CalendarSet, CalendarSpec, ConflictKind, ScheduledChange, Slot, scheduling_conflicts,
 };
-use slipway_domain::kinds::validate_typed;
+use slipway_spec::validate_typed;
 use std::collections::BTreeMap;
 
 fn ts(text: &str) -> Timestamp {

@@ -23,7 +23,7 @@ use slipway_change::risk::{
     RiskInput, RiskLevel, RiskPolicySpec, RiskWeights, VersionChange, VersionStep, assess_risk,
     classify_version,
 };
-use slipway_domain::kinds::EnvironmentTier;
+use slipway_spec::EnvironmentTier;
 use std::collections::BTreeMap;
 
 fn ts(text: &str) -> Timestamp {

@@ -8,8 +8,8 @@ use slipway_change::calendar::{Calendar, CalendarSet, CalendarSpec};
 use slipway_change::model::ChangeModelSpec;
 use slipway_change::request::ChangeRequestSpec;
 use slipway_change::risk::RiskPolicySpec;
-use slipway_domain::diagnostic::Diagnostic;
-use slipway_domain::kinds::validate_typed;
+use slipway_spec::Diagnostic;
+use slipway_spec::validate_typed;
 
 fn check(file: &str, kind: &str) -> Value {
     let path = format!("{}/examples/{file}", env!("CARGO_MANIFEST_DIR"));

@@ -28,6 +28,9 @@ pub struct KindDef {
     /// For kinds whose status records a run (Rollout, Release): whether that run has ended, so
     /// that a change to the spec starts a new run (its status is cleared).
     pub run_finished: Option<fn(&Value) -> bool>,
+    /// Records only the server writes (change events, gate decisions): clients cannot apply
+    /// or delete them.
+    pub written_by_server: bool,
 }
 
 /// A reference from one resource's spec to another resource.
@@ -60,6 +63,7 @@ pub static KINDS: &[KindDef] = &[
                 .unwrap_or_default()
         },
         run_finished: None,
+        written_by_server: false,
     },
     KindDef {
         kind: "User",
@@ -80,6 +84,7 @@ pub static KINDS: &[KindDef] = &[
                 .unwrap_or_default()
         },
         run_finished: None,
+        written_by_server: false,
     },
     KindDef {
         kind: "Role",
@@ -90,6 +95,7 @@ pub static KINDS: &[KindDef] = &[
         environment_of: no_environment,
         references: |_| Vec::new(),
         run_finished: None,
+        written_by_server: false,
     },
     KindDef {
         kind: "RoleBinding",
@@ -127,6 +133,7 @@ pub static KINDS: &[KindDef] = &[
                 .unwrap_or_default()
         },
         run_finished: None,
+        written_by_server: false,
     },
     KindDef {
         kind: "Service",
@@ -151,6 +158,7 @@ pub static KINDS: &[KindDef] = &[
                 .unwrap_or_default()
         },
         run_finished: None,
+        written_by_server: false,
     },
     KindDef {
         kind: "Environment",
@@ -166,6 +174,7 @@ pub static KINDS: &[KindDef] = &[
                 .unwrap_or_default()
         },
         run_finished: None,
+        written_by_server: false,
     },
     KindDef {
         kind: "Artifact",
@@ -180,6 +189,7 @@ pub static KINDS: &[KindDef] = &[
                 .unwrap_or_default()
         },
         run_finished: None,
+        written_by_server: false,
     },
     KindDef {
         kind: "Rollout",
@@ -191,15 +201,20 @@ pub static KINDS: &[KindDef] = &[
         references: |spec| {
             typed::<RolloutSpec>(spec)
                 .map(|s| {
-                    vec![
+                    let mut refs = vec![
                         reference("Service", s.service, "spec.service"),
                         reference("Environment", s.environment, "spec.environment"),
                         reference("Artifact", s.artifact, "spec.artifact"),
-                    ]
+                    ];
+                    if let Some(change) = s.change {
+                        refs.push(reference("ChangeRequest", change, "spec.change"));
+                    }
+                    refs
                 })
                 .unwrap_or_default()
         },
         run_finished: Some(finished_run),
+        written_by_server: false,
     },
     KindDef {
         kind: "Pipeline",
@@ -226,6 +241,7 @@ pub static KINDS: &[KindDef] = &[
                 .unwrap_or_default()
         },
         run_finished: None,
+        written_by_server: false,
     },
     KindDef {
         kind: "Release",
@@ -244,11 +260,145 @@ pub static KINDS: &[KindDef] = &[
                     for (i, r) in s.remove.into_iter().enumerate() {
                         refs.push(reference("Service", r, &format!("spec.remove[{i}]")));
                     }
+                    if let Some(change) = s.change {
+                        refs.push(reference("ChangeRequest", change, "spec.change"));
+                    }
                     refs
                 })
                 .unwrap_or_default()
         },
         run_finished: Some(finished_run),
+        written_by_server: false,
+    },
+    KindDef {
+        kind: "ChangeRequest",
+        singular: "changerequest",
+        plural: "changerequests",
+        short_names: &["change", "changes", "chg", "cr"],
+        validate_spec: validate_typed::<slipway_change::ChangeRequestSpec>,
+        environment_of: no_environment,
+        references: |spec| {
+            typed::<slipway_change::ChangeRequestSpec>(spec)
+                .map(|s| {
+                    let mut refs = Vec::new();
+                    for (i, x) in s.services.into_iter().enumerate() {
+                        refs.push(reference("Service", x, &format!("spec.services[{i}]")));
+                    }
+                    for (i, x) in s.environments.into_iter().enumerate() {
+                        refs.push(reference(
+                            "Environment",
+                            x,
+                            &format!("spec.environments[{i}]"),
+                        ));
+                    }
+                    if let Some(model) = s.model {
+                        refs.push(reference("ChangeModel", model, "spec.model"));
+                    }
+                    refs
+                })
+                .unwrap_or_default()
+        },
+        run_finished: None,
+        written_by_server: false,
+    },
+    KindDef {
+        kind: "ChangeModel",
+        singular: "changemodel",
+        plural: "changemodels",
+        short_names: &[],
+        validate_spec: validate_typed::<slipway_change::ChangeModelSpec>,
+        environment_of: no_environment,
+        references: |spec| {
+            typed::<slipway_change::ChangeModelSpec>(spec)
+                .map(|s| {
+                    s.approval_rules
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, r)| {
+                            reference("ApprovalRule", r, &format!("spec.approvalRules[{i}]"))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        },
+        run_finished: None,
+        written_by_server: false,
+    },
+    KindDef {
+        kind: "ApprovalRule",
+        singular: "approvalrule",
+        plural: "approvalrules",
+        short_names: &[],
+        validate_spec: validate_typed::<slipway_change::ApprovalRuleSpec>,
+        environment_of: no_environment,
+        references: |_| Vec::new(),
+        run_finished: None,
+        written_by_server: false,
+    },
+    KindDef {
+        kind: "Calendar",
+        singular: "calendar",
+        plural: "calendars",
+        short_names: &["cal"],
+        validate_spec: validate_typed::<slipway_change::CalendarSpec>,
+        environment_of: |_, spec| {
+            typed::<slipway_change::CalendarSpec>(spec).and_then(|s| s.scope.environment)
+        },
+        references: |spec| {
+            typed::<slipway_change::CalendarSpec>(spec)
+                .map(|s| {
+                    let mut refs = Vec::new();
+                    if let Some(e) = s.scope.environment {
+                        refs.push(reference("Environment", e, "spec.scope.environment"));
+                    }
+                    if let Some(x) = s.scope.service {
+                        refs.push(reference("Service", x, "spec.scope.service"));
+                    }
+                    refs
+                })
+                .unwrap_or_default()
+        },
+        run_finished: None,
+        written_by_server: false,
+    },
+    KindDef {
+        kind: "RiskPolicy",
+        singular: "riskpolicy",
+        plural: "riskpolicies",
+        short_names: &[],
+        validate_spec: validate_typed::<slipway_change::RiskPolicySpec>,
+        environment_of: no_environment,
+        references: |_| Vec::new(),
+        run_finished: None,
+        written_by_server: false,
+    },
+    KindDef {
+        kind: "ChangeEvent",
+        singular: "changeevent",
+        plural: "changeevents",
+        short_names: &[],
+        validate_spec: validate_typed::<crate::governance_records::ChangeEventSpec>,
+        environment_of: no_environment,
+        references: |spec| {
+            typed::<crate::governance_records::ChangeEventSpec>(spec)
+                .map(|s| vec![reference("ChangeRequest", s.change, "spec.change")])
+                .unwrap_or_default()
+        },
+        run_finished: None,
+        written_by_server: true,
+    },
+    KindDef {
+        kind: "GateDecision",
+        singular: "gatedecision",
+        plural: "gatedecisions",
+        short_names: &[],
+        validate_spec: validate_typed::<crate::governance_records::GateDecisionSpec>,
+        environment_of: |_, spec| {
+            typed::<crate::governance_records::GateDecisionSpec>(spec).map(|s| s.environment)
+        },
+        references: |_| Vec::new(),
+        run_finished: None,
+        written_by_server: true,
     },
 ];
 

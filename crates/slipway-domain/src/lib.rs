@@ -7,10 +7,12 @@
 
 pub mod audit;
 pub mod authz;
-pub mod canonical;
+/// Canonical JSON lives in `slipway-spec`, shared with the crates that define kinds.
+pub use slipway_spec::canonical;
 /// Diagnostics live in `slipway-spec`, shared with the crates that define kinds.
 pub use slipway_spec::diagnostic;
 pub mod diff;
+pub mod governance_records;
 pub mod guardrail;
 pub mod kinds;
 pub mod plan;

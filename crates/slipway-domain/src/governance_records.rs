@@ -1,0 +1,105 @@
+//! Records the server writes for change control, stored as resources so that the audit log
+//! covers them like everything else: one `ChangeEvent` per action on a change request (submit,
+//! approve, reject, schedule, implement, break-glass, close, cancel), and one `GateDecision`
+//! per decision of the deployment gate, with its inputs and every rule's outcome.
+//!
+//! The current state of a change request is the fold of its events; approvals are the events
+//! whose action is `approve`. Clients cannot write these kinds (`KindDef::written_by_server`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::kinds::SpecRules;
+
+/// One action someone took on a change request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangeEventSpec {
+    /// The ChangeRequest acted on.
+    pub change: String,
+    /// Position in the change's history, from 1.
+    pub sequence: u32,
+    /// `submit`, `approve`, `reject`, `schedule`, `implement`, `review`, `close`, `cancel`,
+    /// `break-glass`, `retro-approve`, `review-complete`.
+    pub action: String,
+    /// Who acted (the authenticated user).
+    pub actor: String,
+    /// The actor's teams when they acted (approval groups are matched against these).
+    #[serde(default)]
+    pub actor_teams: Vec<String>,
+    /// RFC 3339 time of the action.
+    pub at: String,
+    /// The change's content digest when the action was taken: an approval is bound to it.
+    pub content_digest: String,
+    /// The state before and after.
+    pub from_state: String,
+    pub to_state: String,
+    /// Action-specific details: a reason, a planned slot, a close code and notes, a grant.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub details: Value,
+}
+
+impl SpecRules for ChangeEventSpec {
+    fn rules(&self) -> Vec<Diagnostic> {
+        let mut d = Vec::new();
+        if self.sequence == 0 {
+            d.push(Diagnostic::new("spec.sequence", "must start at 1"));
+        }
+        if self.actor.is_empty() {
+            d.push(Diagnostic::new("spec.actor", "must not be empty"));
+        }
+        d
+    }
+}
+
+/// The outcome of one rule the gate evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GateRuleOutcome {
+    pub rule: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// One decision of the deployment gate, with what it was asked and what it looked at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GateDecisionSpec {
+    /// `Rollout` or `Release`, and its name.
+    pub subject_kind: String,
+    pub subject: String,
+    pub service: String,
+    pub environment: String,
+    pub artifact: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+    /// The pipeline gate step, when a step asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// RFC 3339 time of the decision.
+    pub at: String,
+    /// `allow`, `wait` or `deny`.
+    pub verdict: String,
+    /// Every rule, passed or not.
+    pub rules: Vec<GateRuleOutcome>,
+    /// What the decision was computed from (the policy input document).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub inputs: Value,
+}
+
+impl SpecRules for GateDecisionSpec {
+    fn rules(&self) -> Vec<Diagnostic> {
+        if matches!(self.verdict.as_str(), "allow" | "wait" | "deny") {
+            Vec::new()
+        } else {
+            vec![Diagnostic::new(
+                "spec.verdict",
+                format!(
+                    "{:?} is not a verdict: expected allow, wait or deny",
+                    self.verdict
+                ),
+            )]
+        }
+    }
+}

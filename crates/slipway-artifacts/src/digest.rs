@@ -88,29 +88,78 @@ impl<'de> Deserialize<'de> for Digest {
     }
 }
 
-/// Copies `from` into `to` through one large buffer, hashing what passes; returns the digest and
-/// the number of bytes copied.
-pub fn copy_hashing(from: &mut impl Read, to: &mut impl Write) -> io::Result<(Digest, u64)> {
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; COPY_BUFFER_BYTES];
-    let mut total = 0u64;
-    loop {
-        let n = match from.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buffer[..n]);
-        to.write_all(&buffer[..n])?;
-        total += n as u64;
+/// Buffers in flight between the hashing reader and the writer in [`copy_hashing`].
+const BUFFERS_IN_FLIGHT: usize = 4;
+
+/// Copies `from` into `to`, hashing what passes; returns the digest and the number of bytes
+/// copied. Reading and hashing run on the calling thread while a second thread writes, so the
+/// hash costs no time when writing (e.g. to disk) is the slower side.
+pub fn copy_hashing(
+    from: &mut impl Read,
+    to: &mut (impl Write + Send),
+) -> io::Result<(Digest, u64)> {
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BUFFERS_IN_FLIGHT);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    for _ in 0..=BUFFERS_IN_FLIGHT {
+        // The receiver lives until the end of this function.
+        let _ = empty_tx.send(Vec::with_capacity(COPY_BUFFER_BYTES));
     }
-    Ok((Digest::from_hash(hasher.finalize().as_slice()), total))
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> io::Result<()> {
+            for buffer in full_rx {
+                to.write_all(&buffer)?;
+                // The reader may have stopped already; then the buffer is simply dropped.
+                let _ = empty_tx.send(buffer);
+            }
+            to.flush()
+        });
+        let mut hasher = Sha256::new();
+        let mut total = 0u64;
+        let read_result = loop {
+            let Ok(mut buffer) = empty_rx.recv() else {
+                break Ok(()); // the writer stopped: its error is reported below
+            };
+            buffer.resize(COPY_BUFFER_BYTES, 0);
+            let n = match from.read(&mut buffer) {
+                Ok(0) => break Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(e),
+            };
+            buffer.truncate(n);
+            hasher.update(&buffer);
+            total += n as u64;
+            if full_tx.send(buffer).is_err() {
+                break Ok(());
+            }
+        };
+        drop(full_tx);
+        let write_result = writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the writing thread panicked")));
+        read_result?;
+        write_result?;
+        Ok((Digest::from_hash(hasher.finalize().as_slice()), total))
+    })
 }
 
 /// The digest and size of everything `from` yields.
 pub fn hash_reader(from: &mut impl Read) -> io::Result<(Digest, u64)> {
-    copy_hashing(from, &mut io::sink())
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; COPY_BUFFER_BYTES];
+    let mut total = 0u64;
+    loop {
+        match from.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buffer[..n]);
+                total += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((Digest::from_hash(hasher.finalize().as_slice()), total))
 }
 
 /// A reader over a blob that hashes what it yields and, at the end, fails with
@@ -219,6 +268,46 @@ mod tests {
         let (d, n) = hash_reader(&mut &b"{}"[..]).unwrap();
         assert_eq!(d, Digest::of(b"{}"));
         assert_eq!(n, 2);
+    }
+
+    /// A writer that fails after `limit` bytes.
+    struct FailingWriter {
+        written: usize,
+        limit: usize,
+    }
+    impl Write for FailingWriter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.written + buf.len() > self.limit {
+                return Err(io::Error::other("disk full"));
+            }
+            self.written += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn copy_hashing_copies_and_hashes_and_reports_write_errors() {
+        let content: Vec<u8> = (0..5 * COPY_BUFFER_BYTES + 123)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut copy = Vec::new();
+        let (digest, n) = copy_hashing(&mut content.as_slice(), &mut copy).unwrap();
+        assert_eq!(copy, content);
+        assert_eq!((digest, n), (Digest::of(&content), content.len() as u64));
+        assert_eq!(
+            hash_reader(&mut content.as_slice()).unwrap(),
+            (Digest::of(&content), content.len() as u64)
+        );
+
+        let mut failing = FailingWriter {
+            written: 0,
+            limit: 2 * COPY_BUFFER_BYTES,
+        };
+        let err = copy_hashing(&mut content.as_slice(), &mut failing).unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
     }
 
     fn read_all(content: &[u8], expected: Digest, size: Option<u64>) -> io::Result<Vec<u8>> {

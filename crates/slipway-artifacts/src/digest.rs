@@ -42,11 +42,6 @@ impl Digest {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// A short form for messages: `sha256:` and the first 12 hex digits.
-    pub fn short(&self) -> &str {
-        &self.0[..self.0.len().min(19)]
-    }
 }
 
 impl FromStr for Digest {
@@ -308,6 +303,18 @@ mod tests {
         };
         let err = copy_hashing(&mut content.as_slice(), &mut failing).unwrap_err();
         assert_eq!(err.to_string(), "disk full");
+
+        let mut broken_source = content.as_slice().chain(FailingReader);
+        let err = copy_hashing(&mut broken_source, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.to_string(), "connection reset");
+    }
+
+    /// A reader that always fails.
+    struct FailingReader;
+    impl Read for FailingReader {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::other("connection reset"))
+        }
     }
 
     fn read_all(content: &[u8], expected: Digest, size: Option<u64>) -> io::Result<Vec<u8>> {

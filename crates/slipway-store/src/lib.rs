@@ -161,6 +161,9 @@ pub trait Store: Send + Sync {
         dry_run: bool,
     ) -> Result<Vec<Applied>>;
     async fn get(&self, kind: &str, name: &str) -> Result<Option<Resource>>;
+    /// Who wrote the resource's current revision (for separation of duties: the person who
+    /// triggered a deployment may not approve its change).
+    async fn updated_by(&self, kind: &str, name: &str) -> Result<Option<String>>;
     async fn list(&self, kind: &str) -> Result<Vec<Resource>>;
     async fn list_all(&self) -> Result<Vec<Resource>>;
     /// (kind, name) of every resource.

@@ -536,6 +536,16 @@ impl Store for SqlStore {
         row.as_ref().map(resource_from_row).transpose()
     }
 
+    async fn updated_by(&self, kind: &str, name: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT updated_by FROM resources WHERE kind = $1 AND name = $2")
+                .bind(kind)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     async fn list(&self, kind: &str) -> Result<Vec<Resource>> {
         let rows = sqlx::query(concat!(
             "SELECT ",

@@ -85,6 +85,7 @@ conformance!(
     a_batch_sees_its_own_changes,
     one_holder_per_lease,
     outbox_items_are_delivered_retried_and_given_up,
+    the_writer_of_the_current_revision_is_known,
 );
 
 fn actor() -> Actor {
@@ -564,6 +565,30 @@ async fn large_logs_verify_and_name_the_bad_entry(s: Subject) {
         .unwrap();
     let p = verify_first_problem(&s).await.unwrap();
     assert!(p.starts_with("entry #7777:"), "{p}");
+}
+
+async fn the_writer_of_the_current_revision_is_known(s: Subject) {
+    s.store
+        .apply(&actor(), vec![Mutation::Put(team("w", "W"))], false)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.store.updated_by("Team", "w").await.unwrap().as_deref(),
+        Some("ann")
+    );
+    let bob = Actor {
+        user: "bob".into(),
+        ..actor()
+    };
+    s.store
+        .apply(&bob, vec![Mutation::Put(team("w", "W2"))], false)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.store.updated_by("Team", "w").await.unwrap().as_deref(),
+        Some("bob")
+    );
+    assert_eq!(s.store.updated_by("Team", "nobody").await.unwrap(), None);
 }
 
 async fn a_batch_sees_its_own_changes(s: Subject) {

@@ -10,6 +10,7 @@ pub mod access;
 pub mod audit_routes;
 pub mod auth;
 pub mod bootstrap;
+pub mod change_routes;
 pub mod error;
 pub mod event_routes;
 pub mod observability;

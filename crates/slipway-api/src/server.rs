@@ -3,7 +3,8 @@
 //! under a timeout; background tasks in a `TaskTracker` finish; a final checkpoint is signed.
 
 use crate::{
-    AppState, audit_routes, event_routes, observability, openapi, resource_routes, token_routes,
+    AppState, audit_routes, change_routes, event_routes, observability, openapi, resource_routes,
+    token_routes,
 };
 use axum::Router;
 use axum::routing::get;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(resource_routes::routes())
         .merge(audit_routes::routes())
+        .merge(change_routes::routes())
         .merge(event_routes::routes())
         .merge(token_routes::routes())
         .merge(observability::routes())

@@ -8,6 +8,7 @@
 
 pub mod analysis_commands;
 pub mod audit_commands;
+pub mod change_commands;
 pub mod client;
 pub mod config;
 pub mod demo;
@@ -81,6 +82,12 @@ pub enum Command {
     /// Follow and steer rollouts.
     #[command(subcommand)]
     Rollout(rollout_commands::RolloutCommand),
+    /// Change requests: create, submit, approve, schedule, implement, close, break-glass.
+    #[command(subcommand)]
+    Change(change_commands::ChangeCommand),
+    /// The deployment gate's recorded decisions.
+    #[command(subcommand)]
+    Gate(change_commands::GateCommand),
     /// Manage users.
     #[command(subcommand)]
     User(identity_commands::UserCommand),
@@ -156,6 +163,8 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Get(args) => resource_commands::get(&client(g)?, args).await,
         Command::Delete(args) => resource_commands::delete(&client(g)?, args).await,
         Command::Rollout(cmd) => rollout_commands::run(&client(g)?, cmd).await,
+        Command::Change(cmd) => change_commands::run(&client(g)?, cmd).await,
+        Command::Gate(cmd) => change_commands::run_gate(&client(g)?, cmd).await,
         Command::User(cmd) => identity_commands::user(&client(g)?, cmd).await,
         Command::Token(cmd) => identity_commands::token(&client(g)?, cmd).await,
         Command::Audit(cmd) => audit_commands::run(g, cmd).await,

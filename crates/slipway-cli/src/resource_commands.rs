@@ -65,10 +65,20 @@ async fn send(
 
 pub async fn apply(client: &ApiClient, args: ApplyArgs) -> CliResult {
     let results = send(client, &args.files, false, args.change_ref).await?;
-    if args.files.output != Format::Table {
-        return print_data(args.files.output, &results);
+    print_applied(args.files.output, &results)
+}
+
+/// Applies files and prints what happened (for commands that create one kind from files).
+pub async fn apply_files(client: &ApiClient, files: &FileArgs) -> CliResult {
+    let results = send(client, files, false, None).await?;
+    print_applied(files.output, &results)
+}
+
+fn print_applied(output: Format, results: &[ApplyResult]) -> CliResult {
+    if output != Format::Table {
+        return print_data(output, &results);
     }
-    for r in &results {
+    for r in results {
         println!(
             "{} {} {} (revision {})",
             r.kind, r.name, r.action, r.revision

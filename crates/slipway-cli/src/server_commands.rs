@@ -156,12 +156,13 @@ pub fn start_engine(
         slipway_router::BuiltinRouter::new(slipway_router::RouterConfig::default(), shutdown)
             .context("cannot start the built-in traffic router")?,
     );
-    let engine = Arc::new(slipway_engine::rollout::Engine::new(
+    let mut engine =
+        slipway_engine::rollout::Engine::new(state.store.clone(), target, router, program);
+    // Every deployment passes the change-control gate.
+    engine.set_gatekeeper(Arc::new(slipway_governance::GovernanceGate::new(
         state.store.clone(),
-        target,
-        router,
-        program,
-    ));
+    )));
+    let engine = Arc::new(engine);
     let task = tokio::spawn(engine.clone().run(shutdown.clone()));
     Ok(RunningEngine { engine, task })
 }

@@ -1,0 +1,220 @@
+//! Change control over HTTP: actions on change requests (`POST
+//! /api/v1/changerequests/{name}/actions`), a change's full view with approvals and history,
+//! change success and failure rates, and the gate's recorded decisions for a rollout or
+//! release (`slipway gate explain`). Creating and editing a change request is a plain apply of
+//! the `ChangeRequest` kind.
+
+use crate::AppState;
+use crate::access::authorize;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use slipway_change::review::ClosedChange;
+use slipway_domain::governance_records::GateDecisionSpec;
+use slipway_domain::kinds::{Verb, typed};
+use slipway_governance::{ChangeCommand, ChangeDesk, ChangeError};
+use slipway_store::Actor;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/changerequests/{name}/actions", post(act))
+        .route("/api/v1/changerequests/{name}/view", get(view))
+        .route("/api/v1/change-rates", get(rates))
+        .route("/api/v1/gate/{kind}/{name}", get(explain))
+}
+
+/// One action on a change request.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangeActionRequest {
+    /// `submit`, `approve`, `reject`, `schedule`, `implement`, `review`, `close`, `cancel` or
+    /// `break-glass`.
+    pub action: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Why (reject, break-glass).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// RFC 3339 (schedule).
+    #[serde(default)]
+    pub start: Option<String>,
+    #[serde(default)]
+    pub end: Option<String>,
+    /// `Successful`, `SuccessfulWithIssues` or `Unsuccessful` (close).
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// How long a break-glass grant lasts, e.g. `2h`.
+    #[serde(default)]
+    pub duration: Option<String>,
+}
+
+fn command_of(request: &ChangeActionRequest) -> Result<ChangeCommand, ApiError> {
+    let need = |field: &Option<String>, name: &str| {
+        field.clone().ok_or_else(|| {
+            ApiError::bad_request(format!("action {} needs the field {name}", request.action))
+        })
+    };
+    let time = |field: &Option<String>, name: &str| -> Result<Timestamp, ApiError> {
+        need(field, name)?.parse::<Timestamp>().map_err(|e| {
+            ApiError::bad_request(format!("{name}: not an RFC 3339 time with an offset: {e}"))
+        })
+    };
+    Ok(match request.action.as_str() {
+        "submit" => ChangeCommand::Submit,
+        "approve" => ChangeCommand::Approve {
+            comment: request.comment.clone(),
+        },
+        "reject" => ChangeCommand::Reject {
+            reason: need(&request.reason, "reason")?,
+        },
+        "schedule" => ChangeCommand::Schedule {
+            start: time(&request.start, "start")?,
+            end: time(&request.end, "end")?,
+        },
+        "implement" => ChangeCommand::Implement,
+        "review" => ChangeCommand::Review,
+        "close" => ChangeCommand::Close {
+            code: serde_json::from_value(json!(need(&request.code, "code")?)).map_err(|_| {
+                ApiError::bad_request(
+                    "code: expected Successful, SuccessfulWithIssues or Unsuccessful",
+                )
+            })?,
+            notes: request.notes.clone().unwrap_or_default(),
+        },
+        "cancel" => ChangeCommand::Cancel,
+        "break-glass" => ChangeCommand::BreakGlass {
+            reason: need(&request.reason, "reason")?,
+            duration: need(&request.duration, "duration")?
+                .parse::<SignedDuration>()
+                .or_else(|_| {
+                    crate::auth::parse_duration(request.duration.as_deref().unwrap_or_default())
+                        .map(|d| {
+                            SignedDuration::from_secs(
+                                i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                            )
+                        })
+                })
+                .map_err(|_| ApiError::bad_request("duration: expected e.g. 2h or 90m"))?,
+        },
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "unknown action {other:?}: expected submit, approve, reject, schedule, implement, review, close, cancel or break-glass"
+            )));
+        }
+    })
+}
+
+fn change_error(error: ChangeError) -> ApiError {
+    match error {
+        ChangeError::NotFound(_) => ApiError::not_found(error.to_string()),
+        ChangeError::SeparationOfDuties(_) => ApiError::forbidden(error.to_string()),
+        ChangeError::Refused(_) => ApiError::conflict(error.to_string()),
+        ChangeError::Invalid { .. } => ApiError::invalid(error.to_string(), Vec::new()),
+        ChangeError::Store(e) => e.into(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/changerequests/{name}/actions", request_body = ChangeActionRequest,
+    params(("name" = String, Path)), responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn act(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(request): Json<ChangeActionRequest>,
+) -> ApiResult<Json<Value>> {
+    let command = command_of(&request)?;
+    let verb = match command {
+        ChangeCommand::Approve { .. } | ChangeCommand::Reject { .. } => Verb::Approve,
+        _ => Verb::Update,
+    };
+    authorize(&state, &caller, verb, "changerequests", None, false).await?;
+    let actor = Actor {
+        user: caller.principal.user.clone(),
+        request_id: caller.request_id.clone(),
+        change_ref: Some(name.clone()),
+    };
+    let view = ChangeDesk::new(state.store.clone())
+        .act(&actor, caller.principal.teams.clone(), &name, command)
+        .await
+        .map_err(change_error)?;
+    Ok(Json(json!(view)))
+}
+
+#[utoipa::path(get, path = "/api/v1/changerequests/{name}/view", params(("name" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn view(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    authorize(&state, &caller, Verb::Get, "changerequests", None, false).await?;
+    let view = ChangeDesk::new(state.store.clone())
+        .view(&name, None)
+        .await
+        .map_err(change_error)?;
+    Ok(Json(json!(view)))
+}
+
+#[utoipa::path(get, path = "/api/v1/change-rates", responses((status = 200, body = Object)), security(("bearer" = [])))]
+pub async fn rates(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    authorize(&state, &caller, Verb::List, "changerequests", None, false).await?;
+    let records = ChangeDesk::new(state.store.clone())
+        .records()
+        .await
+        .map_err(change_error)?;
+    // Each service's owning team.
+    let owners: std::collections::BTreeMap<String, String> = state
+        .store
+        .list("Service")
+        .await?
+        .into_iter()
+        .filter_map(|s| {
+            typed::<slipway_domain::kinds::ServiceSpec>(&s.spec)
+                .map(|spec| (s.metadata.name, spec.owner))
+        })
+        .collect();
+    let closed: Vec<ClosedChange> = records
+        .iter()
+        .flat_map(|r| ClosedChange::from_record(r, &owners))
+        .collect();
+    Ok(Json(json!(slipway_change::change_rates(&closed))))
+}
+
+#[utoipa::path(get, path = "/api/v1/gate/{kind}/{name}", params(("kind" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = Object)), security(("bearer" = [])))]
+pub async fn explain(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((kind, name)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    authorize(&state, &caller, Verb::List, "gatedecisions", None, false).await?;
+    let kind = match kind.to_ascii_lowercase().as_str() {
+        "rollout" | "rollouts" | "ro" => "Rollout",
+        "release" | "releases" | "rel" => "Release",
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "{kind:?}: the gate decides rollouts and releases"
+            )));
+        }
+    };
+    let mut decisions: Vec<(String, GateDecisionSpec)> = state
+        .store
+        .list("GateDecision")
+        .await?
+        .into_iter()
+        .filter_map(|r| typed::<GateDecisionSpec>(&r.spec).map(|s| (r.metadata.name, s)))
+        .filter(|(_, d)| d.subject_kind == kind && d.subject == name)
+        .collect();
+    decisions.sort_by(|a, b| a.1.at.cmp(&b.1.at));
+    Ok(Json(json!({"subject": {"kind": kind, "name": name},
+        "decisions": decisions.iter().map(|(n, d)| json!({"name": n, "decision": d})).collect::<Vec<_>>()})))
+}

@@ -1,0 +1,297 @@
+//! `slipway change ...` and `slipway gate explain`: change requests and the deployment gate, as
+//! a client of the API. `change create -f FILE` applies ChangeRequest documents; every other
+//! action goes through `/api/v1/changerequests/{name}/actions`, where the server checks the
+//! state machine, separation of duties and the approval rules, and records the action.
+
+use crate::client::ApiClient;
+use crate::failure::{self, CliResult, Failure};
+use crate::output::{Format, print_data};
+use crate::resource_commands::{FileArgs, apply_files};
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+#[derive(Debug, Subcommand)]
+pub enum ChangeCommand {
+    /// Create or update change requests from files (kind ChangeRequest).
+    Create {
+        #[command(flatten)]
+        files: FileArgs,
+    },
+    /// New → Assess (normal, emergency) or Scheduled (standard, pre-approved).
+    Submit { id: String },
+    /// Approve: moves Assess → Authorize, and Authorize on once the approval rules are met.
+    Approve {
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Reject: back to New.
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Set the planned window (RFC 3339 times); conflicts and calendars are checked.
+    Schedule {
+        id: String,
+        #[arg(long)]
+        start: String,
+        #[arg(long)]
+        end: String,
+    },
+    /// Scheduled → Implement, inside the planned window, with the authorised content.
+    Implement { id: String },
+    /// Implement → Review.
+    Review { id: String },
+    /// Close with a code (Successful, SuccessfulWithIssues, Unsuccessful) and notes.
+    Close {
+        id: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long, default_value = "")]
+        notes: String,
+    },
+    /// Cancel a change that has not been implemented.
+    Cancel { id: String },
+    /// Emergency: implement now for a limited time; leaves a retrospective approval and a
+    /// review due.
+    BreakGlass {
+        id: String,
+        #[arg(long)]
+        reason: String,
+        /// E.g. 2h (at most the policy's limit, 4h by default).
+        #[arg(long, default_value = "2h")]
+        duration: String,
+    },
+    /// A change request with its state, risk, approvals and history.
+    Get {
+        id: String,
+        #[arg(short, long, value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
+    /// Every change request and its state.
+    List {
+        #[arg(short, long, value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
+    /// Change success and failure rates by team and by service.
+    Rates {
+        #[arg(short, long, value_enum, default_value_t = Format::Json)]
+        output: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// Every recorded gate decision for a rollout (or `release/NAME`), with each rule's
+    /// outcome and the inputs.
+    Explain {
+        /// `NAME` (a rollout) or `release/NAME`.
+        subject: String,
+        #[arg(short, long, value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
+}
+
+pub async fn run(client: &ApiClient, cmd: ChangeCommand) -> CliResult {
+    let action = |id: &str, body: Value| (id.to_string(), body);
+    let (id, body) = match cmd {
+        ChangeCommand::Create { files } => return apply_files(client, &files).await,
+        ChangeCommand::Get { id, output } => return get(client, &id, output).await,
+        ChangeCommand::List { output } => return list(client, output).await,
+        ChangeCommand::Rates { output } => {
+            let rates: Value = client.get("/api/v1/change-rates").await?;
+            return print_data(output, &rates);
+        }
+        ChangeCommand::Submit { id } => action(&id, json!({"action": "submit"})),
+        ChangeCommand::Approve { id, comment } => {
+            action(&id, json!({"action": "approve", "comment": comment}))
+        }
+        ChangeCommand::Reject { id, reason } => {
+            action(&id, json!({"action": "reject", "reason": reason}))
+        }
+        ChangeCommand::Schedule { id, start, end } => action(
+            &id,
+            json!({"action": "schedule", "start": start, "end": end}),
+        ),
+        ChangeCommand::Implement { id } => action(&id, json!({"action": "implement"})),
+        ChangeCommand::Review { id } => action(&id, json!({"action": "review"})),
+        ChangeCommand::Close { id, code, notes } => action(
+            &id,
+            json!({"action": "close", "code": code, "notes": notes}),
+        ),
+        ChangeCommand::Cancel { id } => action(&id, json!({"action": "cancel"})),
+        ChangeCommand::BreakGlass {
+            id,
+            reason,
+            duration,
+        } => action(
+            &id,
+            json!({"action": "break-glass", "reason": reason, "duration": duration}),
+        ),
+    };
+    let verb = body["action"].as_str().unwrap_or_default().to_string();
+    let view: Value = client
+        .post(&format!("/api/v1/changerequests/{id}/actions"), &body)
+        .await?;
+    println!(
+        "change {id}: {verb} recorded; state {}; approvals: {}",
+        view["record"]["state"].as_str().unwrap_or("?"),
+        approvals_line(&view)
+    );
+    Ok(())
+}
+
+fn approvals_line(view: &Value) -> String {
+    let requirements = view["approvals"]["perRequirement"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if requirements.is_empty() {
+        return if view["approvals"]["satisfied"].as_bool() == Some(true) {
+            "no rule applies".into()
+        } else {
+            "not satisfied".into()
+        };
+    }
+    requirements
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}: {} of {}",
+                r["rule"].as_str().unwrap_or("?"),
+                r["requirement"].as_str().unwrap_or("?"),
+                r["counted"].as_array().map_or(0, Vec::len),
+                r["needed"]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn get(client: &ApiClient, id: &str, output: Format) -> CliResult {
+    let view: Value = client
+        .get(&format!("/api/v1/changerequests/{id}/view"))
+        .await?;
+    if output != Format::Table {
+        return print_data(output, &view);
+    }
+    let record = &view["record"];
+    println!(
+        "change {id}: {}",
+        record["spec"]["title"].as_str().unwrap_or("")
+    );
+    println!("  state:      {}", record["state"].as_str().unwrap_or("?"));
+    println!(
+        "  risk:       {} (score {})",
+        record["risk"]["level"].as_str().unwrap_or("not assessed"),
+        record["risk"]["score"]
+    );
+    for factor in record["risk"]["factors"].as_array().into_iter().flatten() {
+        println!(
+            "    {:>4}  {}: {}",
+            factor["contribution"],
+            factor["name"].as_str().unwrap_or(""),
+            factor["reason"].as_str().unwrap_or("")
+        );
+    }
+    println!(
+        "  digest:     {}",
+        view["contentDigest"].as_str().unwrap_or("")
+    );
+    println!(
+        "  authorised: {}",
+        record["authorisedDigest"].as_str().unwrap_or("no")
+    );
+    println!("  approvals:  {}", approvals_line(&view));
+    for ignored in view["approvals"]["ignored"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        println!(
+            "    ignored {}: {}",
+            ignored["approver"].as_str().unwrap_or("?"),
+            ignored["reason"].as_str().unwrap_or("")
+        );
+    }
+    println!("  history:");
+    for event in view["events"].as_array().into_iter().flatten() {
+        println!(
+            "    {} {} by {}: {} → {}",
+            event["at"].as_str().unwrap_or(""),
+            event["action"].as_str().unwrap_or(""),
+            event["actor"].as_str().unwrap_or(""),
+            event["fromState"].as_str().unwrap_or(""),
+            event["toState"].as_str().unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+async fn list(client: &ApiClient, output: Format) -> CliResult {
+    let list: Value = client.get("/api/v1/changerequests").await?;
+    if output != Format::Table {
+        return print_data(output, &list);
+    }
+    for item in list["items"].as_array().into_iter().flatten() {
+        println!(
+            "{:<24} {:<10} {:<12} {}",
+            item["metadata"]["name"].as_str().unwrap_or(""),
+            item["spec"]["type"].as_str().unwrap_or(""),
+            item["status"]["state"].as_str().unwrap_or("New"),
+            item["spec"]["title"].as_str().unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+pub async fn run_gate(client: &ApiClient, cmd: GateCommand) -> CliResult {
+    let GateCommand::Explain { subject, output } = cmd;
+    let (kind, name) = match subject.split_once('/') {
+        Some((kind, name)) => (kind.to_string(), name.to_string()),
+        None => ("rollout".to_string(), subject.clone()),
+    };
+    let explained: Value = client.get(&format!("/api/v1/gate/{kind}/{name}")).await?;
+    if output != Format::Table {
+        return print_data(output, &explained);
+    }
+    let decisions = explained["decisions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if decisions.is_empty() {
+        return Err(Failure::new(
+            failure::NOT_FOUND,
+            format!("the gate has recorded no decision for {kind} {name}"),
+        ));
+    }
+    for item in &decisions {
+        let d = &item["decision"];
+        println!(
+            "{} {} {} in {}{}: {}",
+            d["at"].as_str().unwrap_or(""),
+            d["subjectKind"].as_str().unwrap_or(""),
+            d["service"].as_str().unwrap_or(""),
+            d["environment"].as_str().unwrap_or(""),
+            d["step"]
+                .as_str()
+                .map(|s| format!(" (step {s})"))
+                .unwrap_or_default(),
+            d["verdict"].as_str().unwrap_or("?").to_uppercase()
+        );
+        for rule in d["rules"].as_array().into_iter().flatten() {
+            println!(
+                "  {} {:<22} {}",
+                if rule["passed"].as_bool() == Some(true) {
+                    "✓"
+                } else {
+                    "✗"
+                },
+                rule["rule"].as_str().unwrap_or(""),
+                rule["detail"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}

@@ -391,7 +391,41 @@ fn rollout(
         "spec": {"service": "payments-api", "environment": environment,
                  "artifact": format!("payments-api-{}", version.replace('.', "-")),
                  "instances": 2, "listen": listen, "strategy": strategy,
-                 "guardrails": ["error_rate > 5% for 300ms", "p99_latency > 500ms for 1s"]}})
+                 "guardrails": ["error_rate > 5% for 300ms", "p99_latency > 500ms for 1s"],
+                 "change": DEMO_CHANGE}})
+}
+
+/// The change request the demo's deployments implement.
+const DEMO_CHANGE: &str = "chg-payments-release";
+
+/// Production requires a change request: the demo opens a standard (pre-approved) change for
+/// its deployments, submits it (its template authorises it) and moves it to Implement.
+async fn open_demo_change(admin: &ApiClient) -> CliResult {
+    let now = jiff::Timestamp::now();
+    apply_docs(
+        admin,
+        vec![json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "ChangeRequest",
+            "metadata": {"name": DEMO_CHANGE},
+            "spec": {"type": "standard", "title": "payments-api 1.0.0 to 3.0.0",
+                     "requester": "admin", "services": ["payments-api"],
+                     "environments": ["staging", "production"],
+                     "implementationPlan": "canary with guardrails", "backoutPlan": "automatic rollback",
+                     "plannedStart": (now - jiff::SignedDuration::from_mins(1)).to_string(),
+                     "plannedEnd": (now + jiff::SignedDuration::from_hours(2)).to_string()}})],
+    )
+    .await?;
+    for action in ["submit", "implement"] {
+        let _: serde_json::Value = admin
+            .post(
+                &format!("/api/v1/changerequests/{DEMO_CHANGE}/actions"),
+                &json!({"action": action}),
+            )
+            .await?;
+    }
+    println!(
+        "change {DEMO_CHANGE}: standard (pre-approved), now in Implement; the gate checks it for every rollout"
+    );
+    Ok(())
 }
 
 async fn apply_docs(client: &ApiClient, docs: Vec<serde_json::Value>) -> CliResult {
@@ -504,6 +538,7 @@ fn start_load(url: String) -> Load {
 async fn release_walkthrough(admin: &ApiClient) -> CliResult<Release> {
     use std::sync::atomic::Ordering;
     let (staging, production) = (free_listen()?, free_listen()?);
+    open_demo_change(admin).await?;
     apply_docs(
         admin,
         vec![

@@ -404,6 +404,10 @@ impl Engine {
                         () = shutdown.cancelled() => return Ok(false),
                         () = tokio::time::sleep(self.gate_retry) => {}
                     }
+                    // Deleted while waiting: nothing to deploy any more.
+                    if self.store.get("Rollout", name).await?.is_none() {
+                        return Ok(false);
+                    }
                 }
             }
         }
@@ -477,7 +481,7 @@ impl Engine {
             .pass_gate(name, &spec, &artifact.version, &shutdown)
             .await?
         {
-            // Shut down while waiting: the restarted server asks the gate again.
+            // Shut down while waiting (the restarted server asks the gate again), or deleted.
             return Ok(());
         }
         let (spec_service, spec_environment) = (spec.service.clone(), spec.environment.clone());

@@ -256,6 +256,20 @@ impl ChangeDesk {
         }
 
         let mut effects = Vec::new();
+        if matches!(command, ChangeCommand::Approve { .. })
+            && record.state == ChangeState::Scheduled
+            && record.authorised_digest.is_some()
+            && !record.is_authorised()
+            && context.model.passes_through(ChangeState::Authorize)
+        {
+            // Edited after it was authorised: the old approvals are void, so it needs
+            // authorising again; approving starts that over.
+            record.state = ChangeState::Authorize;
+            record.authorised_digest = None;
+            effects.push(slipway_change::request::Effect::AuthorisationVoided {
+                reason: "the change was edited after it was authorised".into(),
+            });
+        }
         let mut status = self.approval_status(&record, &approvals, None, now).await?;
         for action in actions {
             let approving = action == Action::Approve;

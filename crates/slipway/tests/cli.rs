@@ -1348,10 +1348,29 @@ fn history(status: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The example production environment requires a change request: a standard (pre-approved)
+/// change `chg-tests` covering every example service in both environments, submitted and in
+/// Implement, which the tests' rollouts and releases name.
+fn open_standard_change(server: &Server) {
+    let now = jiff::Timestamp::now();
+    let document = format!(
+        "apiVersion: slipway.dev/v1alpha1\nkind: ChangeRequest\nmetadata: {{name: chg-tests}}\nspec:\n  type: standard\n  title: test deployments\n  requester: admin\n  services: [auth-api, ledger, payments-api, checkout-web]\n  environments: [staging, production]\n  implementationPlan: roll out\n  backoutPlan: roll back\n  plannedStart: \"{}\"\n  plannedEnd: \"{}\"\n",
+        now - jiff::SignedDuration::from_mins(1),
+        now + jiff::SignedDuration::from_hours(4)
+    );
+    let file = write_file(server.root.path(), "chg-tests.yaml", &document);
+    server
+        .cli(&["change", "create", "-f", path_str(&file)])
+        .expect(OK);
+    server.cli(&["change", "submit", "chg-tests"]).expect(OK);
+    server.cli(&["change", "implement", "chg-tests"]).expect(OK);
+}
+
 /// A server with the examples, the payments-api builds, and 1.0.0 serving on a fresh listener.
 fn with_v1_serving() -> (Server, PathBuf, String) {
     let server = Server::start();
     apply_examples(&server);
+    open_standard_change(&server);
     let dir = server.root.path().join("release");
     std::fs::create_dir_all(&dir).unwrap();
     let listen = loopback_address();
@@ -1383,7 +1402,7 @@ fn roll(
 
 fn rollout_document(name: &str, version: &str, listen: &str, strategy: &str) -> String {
     format!(
-        "apiVersion: slipway.dev/v1alpha1\nkind: Rollout\nmetadata: {{name: {name}}}\nspec:\n  service: payments-api\n  environment: production\n  artifact: payments-api-{}\n  instances: 2\n  listen: \"{listen}\"\n  strategy: {strategy}\n  guardrails: [\"error_rate > 5% for 200ms\"]\n",
+        "apiVersion: slipway.dev/v1alpha1\nkind: Rollout\nmetadata: {{name: {name}}}\nspec:\n  service: payments-api\n  environment: production\n  artifact: payments-api-{}\n  instances: 2\n  listen: \"{listen}\"\n  strategy: {strategy}\n  guardrails: [\"error_rate > 5% for 200ms\"]\n  change: chg-tests\n",
         version.replace('.', "-")
     )
 }
@@ -1737,6 +1756,7 @@ fn blue_green_smoke_tests_switches_and_switches_back() {
 fn two_rollouts_to_one_environment_never_interleave() {
     let server = Server::start();
     apply_examples(&server);
+    open_standard_change(&server);
     let dir = server.root.path().join("release");
     std::fs::create_dir_all(&dir).unwrap();
     let listen = loopback_address();
@@ -1777,6 +1797,7 @@ fn two_rollouts_to_one_environment_never_interleave() {
 fn a_release_deploys_stage_by_stage_in_dependency_waves() {
     let server = Server::start();
     apply_examples(&server);
+    open_standard_change(&server);
     let dir = server.root.path().join("release");
     std::fs::create_dir_all(&dir).unwrap();
     // Give every example service an endpoint per environment, and a build.
@@ -1800,7 +1821,7 @@ fn a_release_deploys_stage_by_stage_in_dependency_waves() {
     server
         .cli(&["apply", "-f", path_str(&dir.join("services.json"))])
         .expect(OK);
-    let pipeline = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: standard}\nspec:\n  maxParallel: 2\n  stages:\n    - environment: staging\n      strategy: {direct: {}}\n      checks: [{http: {service: checkout-web, path: /healthz}}, {wait: \"{{ soak }}\"}]\n    - environment: production\n      strategy: {canary: {steps: [{weight: 50, pause: 300ms}]}}\n      instances: 2\n      guardrails: [\"error_rate > 5% for 200ms\"]\n      checks: [{wait: \"{{ soak }}\"}]\n  variables: {\"*\": {soak: 100ms}, production: {soak: 250ms}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: r1}\nspec: {pipeline: standard, artifacts: [auth-api-2, ledger-2, payments-api-2, checkout-web-2]}\n";
+    let pipeline = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: standard}\nspec:\n  maxParallel: 2\n  stages:\n    - environment: staging\n      strategy: {direct: {}}\n      checks: [{http: {service: checkout-web, path: /healthz}}, {wait: \"{{ soak }}\"}]\n    - environment: production\n      strategy: {canary: {steps: [{weight: 50, pause: 300ms}]}}\n      instances: 2\n      guardrails: [\"error_rate > 5% for 200ms\"]\n      checks: [{wait: \"{{ soak }}\"}]\n  variables: {\"*\": {soak: 100ms}, production: {soak: 250ms}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: r1}\nspec: {pipeline: standard, change: chg-tests, artifacts: [auth-api-2, ledger-2, payments-api-2, checkout-web-2]}\n";
     let pipeline = write_file(&dir, "pipeline.yaml", pipeline);
     server.cli(&["apply", "-f", path_str(&pipeline)]).expect(OK);
     let status = server.wait_for_end("release", "r1");
@@ -1862,7 +1883,7 @@ fn a_release_deploys_stage_by_stage_in_dependency_waves() {
         "{status}"
     );
     // Removing services goes the other way: dependants first.
-    let teardown = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: teardown}\nspec:\n  stages:\n    - {environment: staging, strategy: {direct: {}}}\n    - {environment: production, strategy: {direct: {}}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: r2}\nspec: {pipeline: teardown, remove: [payments-api, checkout-web]}\n";
+    let teardown = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: teardown}\nspec:\n  stages:\n    - {environment: staging, strategy: {direct: {}}}\n    - {environment: production, strategy: {direct: {}}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: r2}\nspec: {pipeline: teardown, change: chg-tests, remove: [payments-api, checkout-web]}\n";
     server
         .cli(&[
             "apply",
@@ -2182,7 +2203,7 @@ fn failing_health_checks_roll_back_and_command_checks_gate_stages() {
     server
         .cli(&["apply", "-f", path_str(&dir.join("service.json"))])
         .expect(OK);
-    let pipelines = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: checked}\nspec:\n  stages:\n    - environment: production\n      strategy: {direct: {}}\n      checks:\n        - {command: {argv: [sh, -c, \"test -n \\\"$SLIPWAY_ENDPOINT_PAYMENTS_API\\\"\"]}}\n        - {gate: cab}\n        - {command: {argv: [sh, -c, \"echo smoke test failed >&2; exit 3\"]}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: checked}\nspec: {pipeline: checked, artifacts: [payments-api-2-0-0]}\n";
+    let pipelines = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: checked}\nspec:\n  stages:\n    - environment: production\n      strategy: {direct: {}}\n      checks:\n        - {command: {argv: [sh, -c, \"test -n \\\"$SLIPWAY_ENDPOINT_PAYMENTS_API\\\"\"]}}\n        - {gate: cab}\n        - {command: {argv: [sh, -c, \"echo smoke test failed >&2; exit 3\"]}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: checked}\nspec: {pipeline: checked, change: chg-tests, artifacts: [payments-api-2-0-0]}\n";
     server
         .cli(&[
             "apply",
@@ -2296,4 +2317,285 @@ fn a_new_spec_for_a_finished_rollout_runs_it_again() {
         after["status"]["history"], status["history"],
         "a label change must not re-run the rollout"
     );
+}
+
+/// A second administrator (bob, team release-management) and his token: approvals need
+/// someone other than the requester.
+fn second_admin(server: &Server) -> String {
+    server
+        .cli(&[
+            "user",
+            "create",
+            "bob",
+            "--team",
+            "release-management",
+            "--role",
+            "admin",
+        ])
+        .expect(OK);
+    server
+        .cli(&["token", "create", "--user", "bob", "--expires", "1d"])
+        .expect(OK)
+        .stdout
+        .trim()
+        .to_string()
+}
+
+/// A normal change to payments-api in production, planned from a minute ago for four hours.
+fn normal_change(server: &Server, name: &str, backout: &str) -> PathBuf {
+    let now = jiff::Timestamp::now();
+    let document = format!(
+        "apiVersion: slipway.dev/v1alpha1\nkind: ChangeRequest\nmetadata: {{name: {name}}}\nspec:\n  type: normal\n  title: payments-api 2.0.0\n  requester: admin\n  services: [payments-api]\n  environments: [production]\n  justification: new ledger client\n  implementationPlan: canary\n  backoutPlan: {backout}\n  testPlan: contract tests\n  plannedStart: \"{}\"\n  plannedEnd: \"{}\"\n",
+        now - jiff::SignedDuration::from_mins(1),
+        now + jiff::SignedDuration::from_hours(4)
+    );
+    write_file(server.root.path(), &format!("{name}.yaml"), &document)
+}
+
+#[test]
+fn change_requests_enforce_separation_of_duties_and_void_approvals_on_edit() {
+    let (server, dir, listen) = with_v1_serving();
+    let bob = second_admin(&server);
+    let file = normal_change(&server, "chg-2", "roll back to 1.0.0");
+    server
+        .cli(&["change", "create", "-f", path_str(&file)])
+        .expect(OK);
+    let submitted = server.cli(&["change", "submit", "chg-2"]).expect(OK);
+    assert!(
+        submitted.stdout.contains("state Assess"),
+        "{}",
+        submitted.stdout
+    );
+
+    // The requester cannot approve their own change.
+    let own = server.cli(&["change", "approve", "chg-2"]).expect(DENIED);
+    assert!(
+        own.stderr.contains("separation of duties") && own.stderr.contains("admin requested"),
+        "{}",
+        own.stderr
+    );
+    // Bob's approval moves it through Assess and Authorize to Scheduled, then it is implemented.
+    let approved = server
+        .cli_as(&bob, &["change", "approve", "chg-2", "--comment", "ok"])
+        .expect(OK);
+    assert!(
+        approved.stdout.contains("state Scheduled"),
+        "{}",
+        approved.stdout
+    );
+    let view = server
+        .cli(&["change", "get", "chg-2", "-o", "json"])
+        .expect(OK)
+        .json();
+    let authorised = view["record"]["authorisedDigest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(view["contentDigest"], authorised.as_str());
+    assert!(
+        view["record"]["risk"]["factors"].as_array().unwrap().len() >= 5,
+        "{view}"
+    );
+
+    // An edit after approval voids it: implement is refused and names the reason.
+    let edited = normal_change(&server, "chg-2", "restore the database snapshot");
+    server.cli(&["apply", "-f", path_str(&edited)]).expect(OK);
+    let refused = server
+        .cli(&["change", "implement", "chg-2"])
+        .expect(CONFLICT);
+    assert!(
+        refused.stderr.contains("edited after it was authorised"),
+        "{}",
+        refused.stderr
+    );
+    // A rollout naming it waits at the gate, and the gate says why.
+    let document = rollout_document("v2", "2.0.0", &listen, "{direct: {}}")
+        .replace("change: chg-tests", "change: chg-2");
+    let rollout = write_file(&dir, "v2-chg2.yaml", &document);
+    server.cli(&["apply", "-f", path_str(&rollout)]).expect(OK);
+    let status = server.wait_for_phase("v2", &["Pending"]);
+    let message = status["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.contains("waiting at the gate"), "{status}");
+    let explained = server.cli(&["gate", "explain", "v2"]).expect(OK);
+    assert!(
+        explained.stdout.contains("✗ change-authorised")
+            && explained.stdout.contains("edited after it was authorised"),
+        "{}",
+        explained.stdout
+    );
+    // Clients cannot forge gate decisions or change events.
+    let forged = write_file(
+        &dir,
+        "forged.yaml",
+        "apiVersion: slipway.dev/v1alpha1\nkind: ChangeEvent\nmetadata: {name: forged}\nspec: {change: chg-2, sequence: 9, action: approve, actor: carol, at: \"2026-01-01T00:00:00Z\", contentDigest: x, fromState: Authorize, toState: Scheduled}\n",
+    );
+    let refused = server
+        .cli(&["apply", "-f", path_str(&forged)])
+        .expect(DENIED);
+    assert!(
+        refused.stderr.contains("written by the server"),
+        "{}",
+        refused.stderr
+    );
+
+    // Re-approved on the new content, implemented: the waiting rollout goes ahead by itself.
+    server.cli(&["change", "submit", "chg-2"]).expect(CONFLICT);
+    server
+        .cli_as(&bob, &["change", "approve", "chg-2"])
+        .expect(OK);
+    server.cli(&["change", "implement", "chg-2"]).expect(OK);
+    let status = server.wait_for_phase("v2", &["Promoted", "RolledBack", "Failed"]);
+    assert_eq!(status["phase"], "Promoted", "{status}");
+    let explained = server
+        .cli(&["gate", "explain", "v2", "-o", "json"])
+        .expect(OK)
+        .json();
+    let verdicts: Vec<&str> = explained["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["decision"]["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts.first(), Some(&"wait"), "{explained}");
+    assert_eq!(verdicts.last(), Some(&"allow"), "{explained}");
+
+    // Every action and decision is in the audit log.
+    let export = server.file("export.json");
+    server
+        .cli(&["audit", "export", "--out", path_str(&export)])
+        .expect(OK);
+    let entries = std::fs::read_to_string(&export).unwrap();
+    assert!(entries.contains("ChangeEvent") && entries.contains("GateDecision"));
+}
+
+#[test]
+fn a_freeze_holds_every_deployment_path_and_break_glass_gets_through_with_a_review_due() {
+    let (server, dir, listen) = with_v1_serving();
+    let now = jiff::Timestamp::now();
+    let freeze = format!(
+        "apiVersion: slipway.dev/v1alpha1\nkind: Calendar\nmetadata: {{name: quarter-end}}\nspec:\n  scope: {{environment: production}}\n  freezes:\n    - {{name: quarter-end, start: \"{}\", end: \"{}\", reason: quarter-end close}}\n",
+        now - jiff::SignedDuration::from_mins(5),
+        now + jiff::SignedDuration::from_hours(2)
+    );
+    let calendar = write_file(&dir, "freeze.yaml", &freeze);
+    server.cli(&["apply", "-f", path_str(&calendar)]).expect(OK);
+
+    // A rollout applied with the CLI waits, even with an implemented change.
+    let rollout = write_file(
+        &dir,
+        "v2.yaml",
+        &rollout_document("v2", "2.0.0", &listen, "{direct: {}}"),
+    );
+    server.cli(&["apply", "-f", path_str(&rollout)]).expect(OK);
+    let status = server.wait_for_phase("v2", &["Pending"]);
+    std::thread::sleep(Duration::from_secs(3));
+    let status_later = server
+        .cli(&["get", "rollout", "v2", "-o", "json"])
+        .expect(OK)
+        .json()["status"]
+        .clone();
+    assert_eq!(status_later["phase"], "Pending", "{status_later}");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("quarter-end"),
+        "{status}"
+    );
+    // A release pipeline's deployment waits at the same gate.
+    let mut service = server
+        .cli(&["get", "service", "payments-api", "-o", "json"])
+        .expect(OK)
+        .json();
+    service.as_object_mut().unwrap().remove("status");
+    service["spec"]["endpoints"] = serde_json::json!({"production": listen});
+    let service_file = write_file(&dir, "payments-api.json", &service.to_string());
+    server
+        .cli(&["apply", "-f", path_str(&service_file)])
+        .expect(OK);
+    let release = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: frozen}\nspec:\n  stages:\n    - {environment: production, strategy: {direct: {}}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: frozen}\nspec: {pipeline: frozen, change: chg-tests, artifacts: [payments-api-3-0-0]}\n";
+    let release = write_file(&dir, "frozen.yaml", release);
+    server.cli(&["apply", "-f", path_str(&release)]).expect(OK);
+    std::thread::sleep(Duration::from_secs(3));
+    let body = reqwest::blocking::get(format!("http://{listen}/"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        body.contains("1.0.0"),
+        "nothing may deploy during the freeze: {body}"
+    );
+    let explained = server.cli(&["gate", "explain", "v2"]).expect(OK);
+    assert!(
+        explained.stdout.contains("✗ freeze"),
+        "{}",
+        explained.stdout
+    );
+    // Take the pending work away before the emergency.
+    server.cli(&["delete", "rollout", "v2"]).expect(OK);
+    let release = server.wait_for("release", "frozen", &["Progressing"]);
+    assert!(release["waves"].is_array(), "{release}");
+    let waiting = server
+        .cli(&[
+            "get",
+            "rollout",
+            "frozen-production-payments-api",
+            "-o",
+            "json",
+        ])
+        .expect(OK)
+        .json();
+    // Queued behind v2 or waiting at the gate itself: either way not deploying.
+    assert!(
+        waiting["status"]["phase"].is_null() || waiting["status"]["phase"] == "Pending",
+        "{waiting}"
+    );
+    server.cli(&["delete", "release", "frozen"]).expect(OK);
+    server
+        .cli(&["delete", "rollout", "frozen-production-payments-api"])
+        .expect(OK);
+
+    // Break-glass: an emergency change is implemented at once, for a limited time.
+    let bob = second_admin(&server);
+    let emergency = format!(
+        "apiVersion: slipway.dev/v1alpha1\nkind: ChangeRequest\nmetadata: {{name: chg-911}}\nspec:\n  type: emergency\n  title: hotfix\n  requester: admin\n  services: [payments-api]\n  environments: [production]\n  justification: payments are failing\n  implementationPlan: direct\n  backoutPlan: roll back\n"
+    );
+    let file = write_file(&dir, "chg-911.yaml", &emergency);
+    server
+        .cli(&["change", "create", "-f", path_str(&file)])
+        .expect(OK);
+    let glass = server
+        .cli(&[
+            "change",
+            "break-glass",
+            "chg-911",
+            "--reason",
+            "payments down",
+            "--duration",
+            "1h",
+        ])
+        .expect(OK);
+    assert!(glass.stdout.contains("state Implement"), "{}", glass.stdout);
+    let hotfix = rollout_document("hotfix", "2.0.0", &listen, "{direct: {}}")
+        .replace("change: chg-tests", "change: chg-911");
+    let hotfix = write_file(&dir, "hotfix.yaml", &hotfix);
+    server.cli(&["apply", "-f", path_str(&hotfix)]).expect(OK);
+    let status = server.wait_for_phase("hotfix", &["Promoted", "RolledBack", "Failed"]);
+    assert_eq!(status["phase"], "Promoted", "{status}");
+    let view = server
+        .cli(&["change", "get", "chg-911", "-o", "json"])
+        .expect(OK)
+        .json();
+    let grant = &view["record"]["breakGlass"];
+    assert!(grant["retroApprovalDeadline"].is_string(), "{view}");
+    assert!(grant["reviewTask"].is_object(), "{view}");
+    // The retrospective approval, by someone else.
+    server
+        .cli_as(&bob, &["change", "approve", "chg-911"])
+        .expect(OK);
+    let view = server
+        .cli(&["change", "get", "chg-911", "-o", "json"])
+        .expect(OK)
+        .json();
+    assert!(view["record"]["authorisedDigest"].is_string(), "{view}");
 }

@@ -2557,10 +2557,8 @@ fn a_freeze_holds_every_deployment_path_and_break_glass_gets_through_with_a_revi
 
     // Break-glass: an emergency change is implemented at once, for a limited time.
     let bob = second_admin(&server);
-    let emergency = format!(
-        "apiVersion: slipway.dev/v1alpha1\nkind: ChangeRequest\nmetadata: {{name: chg-911}}\nspec:\n  type: emergency\n  title: hotfix\n  requester: admin\n  services: [payments-api]\n  environments: [production]\n  justification: payments are failing\n  implementationPlan: direct\n  backoutPlan: roll back\n"
-    );
-    let file = write_file(&dir, "chg-911.yaml", &emergency);
+    let emergency = "apiVersion: slipway.dev/v1alpha1\nkind: ChangeRequest\nmetadata: {name: chg-911}\nspec:\n  type: emergency\n  title: hotfix\n  requester: admin\n  services: [payments-api]\n  environments: [production]\n  justification: payments are failing\n  implementationPlan: direct\n  backoutPlan: roll back\n";
+    let file = write_file(&dir, "chg-911.yaml", emergency);
     server
         .cli(&["change", "create", "-f", path_str(&file)])
         .expect(OK);

@@ -32,15 +32,20 @@
 //!   before the timer fires. regorus offers memory limits only with a custom
 //!   global allocator (its `allocator-memory-limits` feature), which Slipway
 //!   does not enable.
+//! * Recursive functions are refused at load time (see `recursion`): regorus
+//!   would recurse until the stack overflows, which aborts the process.
 //! * Any panic inside the interpreter is caught and reported as an error of
 //!   the policy concerned.
 //!
 //! Enabled regorus built-in groups: the core ones plus `time.*`. Regex, glob,
 //! JSON-schema, HTTP, net, base64, hex, semver, uuid and YAML built-ins are
-//! not compiled in; a policy that calls one fails to load.
+//! not compiled in. regorus resolves function names when a rule runs, so a
+//! call to one of those (or to any unknown function) is an evaluation error of
+//! that policy, which denies.
 
 mod evaluation;
 mod loading;
+mod recursion;
 
 pub use evaluation::{PolicyOutcome, PolicyVerdict};
 pub use loading::{PolicyError, PolicyLimits, PolicySet, PolicySource};

@@ -64,6 +64,8 @@ pub enum PolicyError {
          slipway.gate or slipway.gate.<name>"
     )]
     WrongPackage { name: String, package: String },
+    #[error("policy {name:?} has a recursive function ({cycle}); rego forbids recursion")]
+    RecursiveFunction { name: String, cycle: String },
     #[error("policy {name:?} declares no `deny` rule; every gate policy must")]
     NoDenyRule { name: String },
     #[error("policy limits are invalid: {reason}")]
@@ -198,6 +200,9 @@ fn load_one(
             name,
             package: package.trim_start_matches("data.").to_owned(),
         });
+    }
+    if let Some(cycle) = crate::recursion::recursive_function(&mut engine) {
+        return Err(PolicyError::RecursiveFunction { name, cycle });
     }
     let declares = |rule: &str| {
         engine

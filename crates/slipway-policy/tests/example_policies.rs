@@ -22,7 +22,11 @@ fn check(case: &Case) {
     let validator = gate_input_validator();
     let input = input_with(&case.edits);
     let errors = schema_errors(&validator, &input);
-    assert!(errors.is_empty(), "{}: input invalid: {errors:?}", case.what);
+    assert!(
+        errors.is_empty(),
+        "{}: input invalid: {errors:?}",
+        case.what
+    );
 
     let set = PolicySet::load(vec![example(case.policy)]).unwrap();
     let verdict = set.evaluate(&input).unwrap();
@@ -56,7 +60,9 @@ fn example_policies_allow_and_deny_as_written() {
             policy: "friday_freeze",
             what: "friday 16:00 in production",
             edits: vec![("/now", json!("2026-03-06T16:00:00Z"))],
-            deny: &["no production deploys on Friday after 16:00 UTC (now is 2026-03-06T16:00:00Z)"],
+            deny: &[
+                "no production deploys on Friday after 16:00 UTC (now is 2026-03-06T16:00:00Z)",
+            ],
             warn: &[],
         },
         Case {
@@ -73,7 +79,9 @@ fn example_policies_allow_and_deny_as_written() {
             policy: "friday_freeze",
             what: "friday 17:05 given with an offset is still UTC 17:05",
             edits: vec![("/now", json!("2026-03-06T18:05:00+01:00"))],
-            deny: &["no production deploys on Friday after 16:00 UTC (now is 2026-03-06T18:05:00+01:00)"],
+            deny: &[
+                "no production deploys on Friday after 16:00 UTC (now is 2026-03-06T18:05:00+01:00)",
+            ],
             warn: &[],
         },
         Case {
@@ -215,7 +223,9 @@ fn all_examples_together_report_each_policy_in_load_order() {
     );
     assert_eq!(
         denied.warnings(),
-        ["signed_artifact: artifact sha256:0b31b1c02ff458ad9b7b81cbdf8f028bd54699fa151f221d1e8de6817db93427 has 4 high vulnerabilities"]
+        [
+            "signed_artifact: artifact sha256:0b31b1c02ff458ad9b7b81cbdf8f028bd54699fa151f221d1e8de6817db93427 has 4 high vulnerabilities"
+        ]
     );
 
     let json = serde_json::to_value(&denied).unwrap();
@@ -251,14 +261,35 @@ fn policy_set_can_be_shared_across_threads() {
 #[test]
 fn gate_input_schema_rejects_documents_that_break_it() {
     let validator = gate_input_validator();
-    assert_eq!(schema_errors(&validator, &input_with(&[])), Vec::<String>::new());
+    assert_eq!(
+        schema_errors(&validator, &input_with(&[])),
+        Vec::<String>::new()
+    );
     let broken = [
-        ("now is not a date-time", input_with(&[("/now", json!("friday"))])),
-        ("unknown state", input_with(&[("/change/state", json!("Done"))])),
-        ("negative count", input_with(&[("/rollout/artifact/vulnerabilities/low", json!(-1))])),
-        ("signed is a string", input_with(&[("/rollout/artifact/signed", json!("yes"))])),
-        ("check without passed", input_with(&[("/checks/0", json!({"name": "x"}))])),
-        ("digest without algorithm", input_with(&[("/rollout/artifact/digest", json!("abc"))])),
+        (
+            "now is not a date-time",
+            input_with(&[("/now", json!("friday"))]),
+        ),
+        (
+            "unknown state",
+            input_with(&[("/change/state", json!("Done"))]),
+        ),
+        (
+            "negative count",
+            input_with(&[("/rollout/artifact/vulnerabilities/low", json!(-1))]),
+        ),
+        (
+            "signed is a string",
+            input_with(&[("/rollout/artifact/signed", json!("yes"))]),
+        ),
+        (
+            "check without passed",
+            input_with(&[("/checks/0", json!({"name": "x"}))]),
+        ),
+        (
+            "digest without algorithm",
+            input_with(&[("/rollout/artifact/digest", json!("abc"))]),
+        ),
     ];
     for (what, input) in broken {
         assert!(!schema_errors(&validator, &input).is_empty(), "{what}");
@@ -269,4 +300,23 @@ fn gate_input_schema_rejects_documents_that_break_it() {
     let mut missing = input_with(&[]);
     missing.as_object_mut().unwrap().remove("calendar");
     assert!(!schema_errors(&validator, &missing).is_empty());
+}
+
+#[test]
+fn the_benchmark_input_is_valid_and_denied_on_friday_evening() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gate_input.json");
+    let input: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(
+        schema_errors(&gate_input_validator(), &input),
+        Vec::<String>::new()
+    );
+    let set = PolicySet::load(EXAMPLES.iter().map(|name| example(name)).collect()).unwrap();
+    let verdict = set.evaluate(&input).unwrap();
+    assert_eq!(
+        verdict.deny_reasons(),
+        [
+            "friday_freeze: no production deploys on Friday after 16:00 UTC (now is 2026-03-06T17:00:00Z)"
+        ]
+    );
+    assert_eq!(verdict.warnings().len(), 1);
 }

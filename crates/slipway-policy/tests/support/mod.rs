@@ -1,6 +1,9 @@
 //! Shared test data: the example policies, a gate input that is valid against
 //! `gate-input.schema.json`, and the schema validator itself.
 
+// Each test binary uses a part of this module.
+#![allow(dead_code)]
+
 use serde_json::{Value, json};
 use slipway_policy::PolicySource;
 

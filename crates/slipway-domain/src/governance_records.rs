@@ -103,3 +103,73 @@ impl SpecRules for GateDecisionSpec {
         }
     }
 }
+
+/// A custom gate policy in Rego (kind `GatePolicy`); see `slipway-policy`'s `POLICY_INPUT.md`
+/// for the input document and the `deny`/`warn` convention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatePolicySpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The Rego module (package `slipway.gate` or `slipway.gate.<name>`, with a `deny` set).
+    pub rego: String,
+}
+
+impl SpecRules for GatePolicySpec {
+    fn rules(&self) -> Vec<Diagnostic> {
+        match slipway_policy::PolicySet::load(vec![slipway_policy::PolicySource {
+            name: "policy".into(),
+            rego_text: self.rego.clone(),
+        }]) {
+            Ok(_) => Vec::new(),
+            Err(e) => vec![Diagnostic::new("spec.rego", e.to_string())],
+        }
+    }
+}
+
+/// Where CDEvents are delivered (kind `EventSink`). Header values come from the server's
+/// environment (`valueFromEnv`), so no secret is stored in a resource or shown by the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventSinkSpec {
+    pub url: String,
+    /// `structured` (default) or `binary` CloudEvents HTTP mode.
+    #[serde(default = "structured")]
+    pub mode: String,
+    /// Event types to send (exact, or a prefix ending in `*`); all when empty.
+    #[serde(default)]
+    pub event_types: Vec<String>,
+    #[serde(default)]
+    pub headers: Vec<SinkHeaderSpec>,
+}
+
+fn structured() -> String {
+    "structured".into()
+}
+
+/// One HTTP header of a sink, its value read from an environment variable of the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SinkHeaderSpec {
+    pub name: String,
+    pub value_from_env: String,
+}
+
+impl SpecRules for EventSinkSpec {
+    fn rules(&self) -> Vec<Diagnostic> {
+        let mut d = Vec::new();
+        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+            d.push(Diagnostic::new(
+                "spec.url",
+                format!("{:?} is not an http(s) URL", self.url),
+            ));
+        }
+        if !matches!(self.mode.as_str(), "structured" | "binary") {
+            d.push(Diagnostic::new(
+                "spec.mode",
+                format!("{:?}: expected structured or binary", self.mode),
+            ));
+        }
+        d
+    }
+}

@@ -400,6 +400,28 @@ pub static KINDS: &[KindDef] = &[
         run_finished: None,
         written_by_server: true,
     },
+    KindDef {
+        kind: "GatePolicy",
+        singular: "gatepolicy",
+        plural: "gatepolicies",
+        short_names: &[],
+        validate_spec: validate_typed::<crate::governance_records::GatePolicySpec>,
+        environment_of: no_environment,
+        references: |_| Vec::new(),
+        run_finished: None,
+        written_by_server: false,
+    },
+    KindDef {
+        kind: "EventSink",
+        singular: "eventsink",
+        plural: "eventsinks",
+        short_names: &[],
+        validate_spec: validate_typed::<crate::governance_records::EventSinkSpec>,
+        environment_of: no_environment,
+        references: |_| Vec::new(),
+        run_finished: None,
+        written_by_server: false,
+    },
 ];
 
 /// A run has ended when its status says Promoted, RolledBack, Failed or Removed.

@@ -23,7 +23,11 @@ use slipway_engine::EngineError;
 use slipway_engine::gate::{GateRequest, GateVerdict, Gatekeeper};
 use slipway_store::{Actor, Mutation, Store};
 
-use crate::desk::{ChangeDesk, ChangeError, calendars, record_name};
+use serde_json::Value;
+use slipway_domain::governance_records::GatePolicySpec;
+use slipway_policy::{PolicySet, PolicySource};
+
+use crate::desk::{ChangeDesk, ChangeError, ChangeView, approvals_of, calendars, record_name};
 
 /// Rules about the change request itself; informational where none is required.
 const CHANGE_RULES: [&str; 3] = [
@@ -137,11 +141,53 @@ impl GovernanceGate {
                 ),
             });
         }
+        // Custom policies in Rego, over the documented input document.
+        let policy_input = self
+            .policy_input(request, view.as_ref(), deployer.as_deref(), &rules, now)
+            .await?;
+        let mut policy_denied = false;
+        let policies = self.policies().await?;
+        if !policies.is_empty() {
+            match policies.evaluate(&policy_input) {
+                Ok(verdict) => {
+                    for outcome in &verdict.policies {
+                        let denies = outcome.denies();
+                        policy_denied |= denies;
+                        let mut detail = if denies {
+                            outcome.deny.join("; ")
+                        } else {
+                            "no deny".to_string()
+                        };
+                        if let Some(error) = &outcome.error {
+                            detail = format!("evaluation failed: {error}");
+                        }
+                        if !outcome.warn.is_empty() {
+                            detail.push_str(&format!(" (warnings: {})", outcome.warn.join("; ")));
+                        }
+                        rules.push(GateRuleOutcome {
+                            rule: format!("policy:{}", outcome.name),
+                            passed: !denies,
+                            detail,
+                        });
+                    }
+                }
+                Err(e) => {
+                    policy_denied = true;
+                    rules.push(GateRuleOutcome {
+                        rule: "policies".into(),
+                        passed: false,
+                        detail: e.to_string(),
+                    });
+                }
+            }
+        }
         let allowed = rules.iter().all(|r| r.passed);
         let broken_calendars = rules
             .iter()
             .any(|r| r.rule == "calendars-valid" && !r.passed);
-        let verdict = match (allowed, broken_calendars) {
+        // A policy's deny is final for this rollout, as written; what may change by itself
+        // (an approval, a window, the end of a freeze) makes it wait.
+        let verdict = match (allowed, broken_calendars || policy_denied) {
             (true, _) => "allow",
             (false, true) => "deny",
             (false, false) => "wait",
@@ -168,8 +214,125 @@ impl GovernanceGate {
                     "approvals": v.approvals.summary(),
                 })),
                 "calendars": calendars.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+                "policyInput": policy_input,
             }),
         })
+    }
+
+    /// Every GatePolicy resource, compiled.
+    async fn policies(&self) -> Result<PolicySet, EngineError> {
+        let sources: Vec<PolicySource> = self
+            .store
+            .list("GatePolicy")
+            .await?
+            .into_iter()
+            .filter_map(|r| {
+                typed::<GatePolicySpec>(&r.spec).map(|s| PolicySource {
+                    name: r.metadata.name,
+                    rego_text: s.rego,
+                })
+            })
+            .collect();
+        PolicySet::load(sources).map_err(|e| EngineError::Gate {
+            reasons: vec![format!("gate policies do not load: {e}")],
+        })
+    }
+
+    /// The policy input document (`slipway-policy`'s `POLICY_INPUT.md`).
+    async fn policy_input(
+        &self,
+        request: &GateRequest,
+        view: Option<&ChangeView>,
+        deployer: Option<&str>,
+        rules: &[GateRuleOutcome],
+        now: Timestamp,
+    ) -> Result<Value, EngineError> {
+        let change = view.map(|v| {
+            let r = &v.record;
+            let level = match r.risk.as_ref().map(|x| x.level.as_str()) {
+                Some("moderate") => "medium",
+                Some("very_high") => "critical",
+                Some(other) => other,
+                None => "low",
+            };
+            json!({
+                "id": r.id, "type": r.spec.change_type.as_str(), "state": r.state.as_str(),
+                "risk": {"score": r.risk.as_ref().map_or(0, |x| x.score.min(100)), "level": level},
+                "services": r.spec.services, "environments": r.spec.environments,
+                "approvals": approvals_of(&v.events).iter()
+                    .filter(|a| a.decision == slipway_change::Decision::Approve)
+                    .map(|a| json!({"approver": a.approver, "groups": a.groups_of_approver, "at": a.at.to_string()}))
+                    .collect::<Vec<_>>(),
+                "requester": r.spec.requester,
+                "planned": {"start": r.spec.planned_start.map(|t| t.to_string()),
+                            "end": r.spec.planned_end.map(|t| t.to_string())},
+            })
+        });
+        let rollout = self.store.get(&request.subject_kind, &request.subject).await?;
+        let strategy = rollout
+            .as_ref()
+            .and_then(|r| r.spec.get("strategy"))
+            .and_then(Value::as_object)
+            .and_then(|o| o.keys().next().cloned())
+            .unwrap_or_else(|| "direct".into());
+        let artifact = self.store.get("Artifact", &request.artifact).await?;
+        let version = artifact
+            .as_ref()
+            .and_then(|a| a.spec.get("version"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let digest = artifact
+            .as_ref()
+            .and_then(|a| a.spec.get("digest"))
+            .and_then(Value::as_str)
+            .filter(|d| d.contains(':'))
+            .unwrap_or("sha256:0000000000000000000000000000000000000000000000000000000000000000")
+            .to_string();
+        let supply = artifact
+            .as_ref()
+            .and_then(|a| a.status.as_ref())
+            .and_then(|s| s.get("supplyChain"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let rule = |name: &str| rules.iter().find(|r| r.rule == name);
+        let freeze_rule = rule("freeze");
+        let window_rule = rule("window");
+        let teams = match deployer {
+            Some(user) => self
+                .store
+                .get("User", user)
+                .await?
+                .and_then(|u| u.spec.get("teams").cloned())
+                .unwrap_or_else(|| json!([])),
+            None => json!([]),
+        };
+        Ok(json!({
+            "change": change,
+            "rollout": {
+                "name": request.subject, "service": request.service,
+                "environment": request.environment, "strategy": strategy,
+                "version": version, "previous_version": Value::Null,
+                "artifact": {
+                    "digest": digest,
+                    "signed": supply.get("signed").and_then(Value::as_bool).unwrap_or(false),
+                    "vulnerabilities": supply.get("vulnerabilities").cloned()
+                        .unwrap_or_else(|| json!({"critical": 0, "high": 0, "medium": 0, "low": 0})),
+                    "licenses_ok": supply.get("licensesOk").and_then(Value::as_bool).unwrap_or(true),
+                    "sarif_errors": supply.get("sarifErrors").and_then(Value::as_u64).unwrap_or(0),
+                    "provenance": supply.get("provenance").cloned().unwrap_or(Value::Null),
+                },
+            },
+            "calendar": {
+                "inside_window": window_rule.is_none_or(|r| r.passed),
+                "window": window_rule.filter(|r| r.passed).map(|r| r.detail.clone()),
+                "freezes": freeze_rule.filter(|r| !r.passed)
+                    .map(|r| vec![json!({"name": r.detail})]).unwrap_or_default(),
+            },
+            "checks": rules.iter().map(|r| json!({"name": r.rule, "passed": r.passed})).collect::<Vec<_>>(),
+            "actor": {"name": deployer.unwrap_or("unknown"), "teams": teams},
+            "now": now.to_string(),
+        }))
     }
 
     /// Records `decision` unless it repeats the subject's previous one.

@@ -2597,3 +2597,40 @@ fn a_freeze_holds_every_deployment_path_and_break_glass_gets_through_with_a_revi
         .json();
     assert!(view["record"]["authorisedDigest"].is_string(), "{view}");
 }
+
+#[test]
+fn rego_gate_policies_allow_and_deny_as_written() {
+    let (server, dir, listen) = with_v1_serving();
+    let policy = "apiVersion: slipway.dev/v1alpha1\nkind: GatePolicy\nmetadata: {name: banned-build}\nspec:\n  description: 3.0.0 must never reach production\n  rego: |\n    package slipway.gate.banned\n\n    deny contains msg if {\n      input.rollout.environment == \"production\"\n      input.rollout.version == \"3.0.0\"\n      msg := sprintf(\"version %s is banned from production\", [input.rollout.version])\n    }\n";
+    let file = write_file(&dir, "policy.yaml", policy);
+    server.cli(&["apply", "-f", path_str(&file)]).expect(OK);
+    // A policy that does not compile is refused at apply, naming the field.
+    let broken = policy.replace("deny contains msg if {", "deny contains msg if {{");
+    let broken = write_file(&dir, "broken.yaml", &broken);
+    let refused = server.cli(&["apply", "-f", path_str(&broken)]).expect(INVALID);
+    assert!(refused.stderr.contains("spec.rego"), "{}", refused.stderr);
+
+    let status = roll(&server, &dir, "v3", "3.0.0", &listen, "{direct: {}}");
+    assert_eq!(status["phase"], "Failed", "{status}");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("version 3.0.0 is banned from production"),
+        "{status}"
+    );
+    let explained = server.cli(&["gate", "explain", "v3"]).expect(OK);
+    assert!(
+        explained.stdout.contains("✗ policy:banned-build"),
+        "{}",
+        explained.stdout
+    );
+    let status = roll(&server, &dir, "v2", "2.0.0", &listen, "{direct: {}}");
+    assert_eq!(status["phase"], "Promoted", "{status}");
+    let explained = server.cli(&["gate", "explain", "v2"]).expect(OK);
+    assert!(
+        explained.stdout.contains("✓ policy:banned-build"),
+        "{}",
+        explained.stdout
+    );
+}

@@ -130,6 +130,8 @@ impl slipway_api::ExtraMetrics for RouterMetricsText {
 pub struct RunningEngine {
     pub engine: Arc<slipway_engine::rollout::Engine>,
     task: tokio::task::JoinHandle<()>,
+    /// Emits rollout outcomes as CDEvents and delivers the outbox.
+    events: tokio::task::JoinHandle<()>,
 }
 
 impl RunningEngine {
@@ -137,12 +139,13 @@ impl RunningEngine {
     /// instance and listener it runs.
     pub async fn stop(self) {
         let _ = self.task.await;
+        let _ = self.events.await;
         self.engine.stop().await;
     }
 }
 
-/// Starts the deployment engine with the embedded defaults: local processes under
-/// `DATA_DIR/work` and the built-in router.
+/// Starts the deployment engine with the embedded defaults (local processes under
+/// `DATA_DIR/work`, the built-in router, the change-control gate) and the event deliverer.
 pub fn start_engine(
     data_dir: &std::path::Path,
     state: &AppState,
@@ -164,7 +167,15 @@ pub fn start_engine(
     )));
     let engine = Arc::new(engine);
     let task = tokio::spawn(engine.clone().run(shutdown.clone()));
-    Ok(RunningEngine { engine, task })
+    let events = tokio::spawn(slipway_governance::events::run(
+        state.store.clone(),
+        shutdown.clone(),
+    ));
+    Ok(RunningEngine {
+        engine,
+        task,
+        events,
+    })
 }
 
 /// Cancels `token` on SIGINT or SIGTERM.

@@ -356,6 +356,15 @@ impl ChangeDesk {
                         "breakGlass": record.break_glass}),
             )
             .await?;
+        for content in crate::events::change_events(
+            name,
+            command.name(),
+            &user,
+            &record.spec.title,
+            record.state.as_str(),
+        ) {
+            crate::events::emit(self.store.as_ref(), name, content).await?;
+        }
         tracing::info!(change = name, action = command.name(), actor = %user,
             from = from_state.as_str(), to = record.state.as_str(), "change request action");
         self.view(name, None).await

@@ -268,7 +268,10 @@ impl GovernanceGate {
                             "end": r.spec.planned_end.map(|t| t.to_string())},
             })
         });
-        let rollout = self.store.get(&request.subject_kind, &request.subject).await?;
+        let rollout = self
+            .store
+            .get(&request.subject_kind, &request.subject)
+            .await?;
         let strategy = rollout
             .as_ref()
             .and_then(|r| r.spec.get("strategy"))

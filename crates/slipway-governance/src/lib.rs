@@ -2,10 +2,12 @@
 //! the store. The change desk (`desk`) performs actions on change requests and records each as
 //! an audited `ChangeEvent`; the gatekeeper (`gatekeeper`) implements the engine's `Gatekeeper`
 //! from change requests, calendars and approvals and records each decision as an audited
-//! `GateDecision`.
+//! `GateDecision`; `events` turns change actions and rollout outcomes into CDEvents delivered
+//! to the configured sinks from the store's outbox.
 #![forbid(unsafe_code)]
 
 pub mod desk;
+pub mod events;
 pub mod gatekeeper;
 
 pub use desk::{ChangeCommand, ChangeDesk, ChangeError, ChangeView};

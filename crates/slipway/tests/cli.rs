@@ -2607,7 +2607,9 @@ fn rego_gate_policies_allow_and_deny_as_written() {
     // A policy that does not compile is refused at apply, naming the field.
     let broken = policy.replace("deny contains msg if {", "deny contains msg if {{");
     let broken = write_file(&dir, "broken.yaml", &broken);
-    let refused = server.cli(&["apply", "-f", path_str(&broken)]).expect(INVALID);
+    let refused = server
+        .cli(&["apply", "-f", path_str(&broken)])
+        .expect(INVALID);
     assert!(refused.stderr.contains("spec.rego"), "{}", refused.stderr);
 
     let status = roll(&server, &dir, "v3", "3.0.0", &listen, "{direct: {}}");
@@ -2633,4 +2635,116 @@ fn rego_gate_policies_allow_and_deny_as_written() {
         "{}",
         explained.stdout
     );
+}
+
+/// An HTTP endpoint that records every request it receives (headers lower-cased, body) and
+/// answers 202.
+fn event_receiver() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut headers = String::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                headers.push_str(&lower);
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            record
+                .lock()
+                .unwrap()
+                .push((headers, String::from_utf8_lossy(&body).into_owned()));
+            let _ = stream.write_all(
+                b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn cdevents_reach_the_configured_sinks_in_both_modes() {
+    let (server, dir, listen) = with_v1_serving();
+    let (url, seen) = event_receiver();
+    let sinks = format!(
+        "apiVersion: slipway.dev/v1alpha1\nkind: EventSink\nmetadata: {{name: audit-bus}}\nspec: {{url: \"{url}\"}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: EventSink\nmetadata: {{name: deploy-bot}}\nspec: {{url: \"{url}\", mode: binary, eventTypes: [\"dev.cdevents.service.*\"]}}\n"
+    );
+    let file = write_file(&dir, "sinks.yaml", &sinks);
+    server.cli(&["apply", "-f", path_str(&file)]).expect(OK);
+    // A ticket: a new change request submitted.
+    let change = normal_change(&server, "chg-7", "roll back");
+    server
+        .cli(&["change", "create", "-f", path_str(&change)])
+        .expect(OK);
+    server.cli(&["change", "submit", "chg-7"]).expect(OK);
+    // An upgrade of payments-api in production.
+    let status = roll(&server, &dir, "v2", "2.0.0", &listen, "{direct: {}}");
+    assert_eq!(status["phase"], "Promoted", "{status}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (structured, binary) = loop {
+        let seen = seen.lock().unwrap().clone();
+        let structured: Vec<Value> = seen
+            .iter()
+            .filter(|(h, _)| h.contains("content-type: application/cloudevents+json"))
+            .map(|(_, b)| serde_json::from_str(b).unwrap())
+            .collect();
+        let binary: Vec<(String, Value)> = seen
+            .iter()
+            .filter(|(h, _)| h.contains("ce-specversion: 1.0"))
+            .map(|(h, b)| (h.clone(), serde_json::from_str(b).unwrap()))
+            .collect();
+        let has = |t: &str| structured.iter().any(|e| e["type"] == t);
+        if has("dev.cdevents.ticket.created.0.2.0")
+            && has("dev.cdevents.service.upgraded.0.3.0")
+            && !binary.is_empty()
+        {
+            break (structured, binary);
+        }
+        assert!(Instant::now() < deadline, "events so far: {seen:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // Structured mode: the CloudEvent envelope carries the CDEvent as data, same id and type.
+    let upgraded = structured
+        .iter()
+        .find(|e| e["type"] == "dev.cdevents.service.upgraded.0.3.0")
+        .unwrap();
+    assert_eq!(upgraded["specversion"], "1.0", "{upgraded}");
+    assert_eq!(
+        upgraded["data"]["context"]["id"], upgraded["id"],
+        "{upgraded}"
+    );
+    assert_eq!(
+        upgraded["data"]["subject"]["content"]["environment"]["id"],
+        "production"
+    );
+    // Binary mode: only service events, attributes in headers, the CDEvent as the body.
+    for (headers, body) in &binary {
+        assert!(
+            headers.contains("ce-type: dev.cdevents.service."),
+            "{headers}"
+        );
+        assert!(
+            body["context"]["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("dev.cdevents.service.")
+        );
+    }
 }

@@ -41,7 +41,7 @@ pub async fn emit(store: &dyn Store, subject: &str, content: Content) -> Result<
     let items: Vec<(String, Value)> = sinks(store)
         .await?
         .into_iter()
-        .filter(|s| s.accepts(&event_type))
+        .filter(|s| s.accepts(event_type))
         .map(|s| (s.name, json.clone()))
         .collect();
     if items.is_empty() {

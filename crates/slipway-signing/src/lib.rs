@@ -1,0 +1,20 @@
+//! Slipway's artifact signing and verification.
+//!
+//! * [`sigstore_bundle`]: offline verification of Sigstore bundles (keyless or
+//!   managed-key) against a trusted root, by default the embedded production root.
+//! * [`artifact_signature`]: Slipway's own detached Ed25519 signatures over an
+//!   artifact's SHA-256 digest.
+//! * [`dsse`] and [`in_toto`]: DSSE envelopes (PAE, Ed25519) carrying in-toto
+//!   statements, with builders for SLSA Provenance v1 and SLSA Verification
+//!   Summaries, and their verification against an artifact.
+//!
+//! Everything here takes values and returns values: no file, network or clock access.
+
+pub mod digest;
+pub mod sigstore_bundle;
+
+pub use digest::{DigestParseError, Sha256Digest};
+pub use sigstore_bundle::{
+    ArtifactInput, BundleVerifier, FailedCheck, Policy, SignedContent, Signer, VerifiedBundle,
+    VerifyError, VerifyRequest, verify_bundle,
+};

@@ -10,10 +10,24 @@
 //!
 //! Everything here takes values and returns values: no file, network or clock access.
 
+pub mod artifact_signature;
 pub mod digest;
+pub mod dsse;
+pub mod in_toto;
+pub mod keys;
 pub mod sigstore_bundle;
 
+pub use artifact_signature::{
+    ArtifactSignature, SignatureError, VerifiedSignature, sign_digest, verify_signature,
+};
 pub use digest::{DigestParseError, Sha256Digest};
+pub use dsse::{DsseEnvelope, DsseError, DsseSignature, VerifiedEnvelope, pae};
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
+pub use in_toto::{
+    AttestationError, Provenance, ResourceDescriptor, Statement, VerificationSummary,
+    VerifiedAttestation, verify_attestation,
+};
+pub use keys::key_id;
 pub use sigstore_bundle::{
     ArtifactInput, BundleVerifier, FailedCheck, Policy, SignedContent, Signer, VerifiedBundle,
     VerifyError, VerifyRequest, verify_bundle,

@@ -169,7 +169,11 @@ pub enum Signer {
 
 /// What the bundle's signature covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
 pub enum SignedContent {
     /// A signature over the artifact itself.
     MessageSignature,
@@ -182,6 +186,7 @@ pub enum SignedContent {
 
 /// The facts established by a successful verification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VerifiedBundle {
     /// The artifact the bundle was verified against.
     pub artifact_sha256: Sha256Digest,

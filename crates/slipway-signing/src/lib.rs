@@ -8,7 +8,9 @@
 //!   statements, with builders for SLSA Provenance v1 and SLSA Verification
 //!   Summaries, and their verification against an artifact.
 //!
-//! Everything here takes values and returns values: no file, network or clock access.
+//! Everything here takes values and returns values: no file or network access, and
+//! signing times come from the caller (the Sigstore verifier reads the clock only
+//! to reject transparency-log times in the future).
 
 pub mod artifact_signature;
 pub mod digest;

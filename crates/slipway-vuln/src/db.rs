@@ -60,7 +60,7 @@ impl CompiledRange {
                 compiled.push((Some(ecosystem.parse_version(version)?), kind));
             }
         }
-        compiled.sort_by(|left, right| left.cmp(right));
+        compiled.sort();
         Some(CompiledRange { events: compiled })
     }
 

@@ -223,40 +223,42 @@ enum Bound<T> {
     High,
 }
 
+/// The PEP 440 sort key: epoch, release without trailing zeros, pre, post, dev, local.
+type SortKey<'a> = (
+    u64,
+    &'a [u64],
+    Bound<(PreRelease, u64)>,
+    Bound<u64>,
+    Bound<u64>,
+    Bound<&'a [LocalPart]>,
+);
+
+fn key(version: &Pep440Version) -> SortKey<'_> {
+    // A dev release of a final version sorts before its pre-releases: 1.0.dev0 < 1.0a0.
+    let pre = match (version.pre, version.post, version.dev) {
+        (None, None, Some(_)) => Bound::Low,
+        (None, _, _) => Bound::High,
+        (Some(pre), _, _) => Bound::Value(pre),
+    };
+    let post = version.post.map_or(Bound::Low, Bound::Value);
+    let dev = version.dev.map_or(Bound::High, Bound::Value);
+    let local = if version.local.is_empty() {
+        Bound::Low
+    } else {
+        Bound::Value(version.local.as_slice())
+    };
+    (
+        version.epoch,
+        version.release_without_trailing_zeros(),
+        pre,
+        post,
+        dev,
+        local,
+    )
+}
+
 impl Ord for Pep440Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        fn key(
-            version: &Pep440Version,
-        ) -> (
-            u64,
-            &[u64],
-            Bound<(PreRelease, u64)>,
-            Bound<u64>,
-            Bound<u64>,
-            Bound<&[LocalPart]>,
-        ) {
-            // A dev release of a final version sorts before its pre-releases: 1.0.dev0 < 1.0a0.
-            let pre = match (version.pre, version.post, version.dev) {
-                (None, None, Some(_)) => Bound::Low,
-                (None, _, _) => Bound::High,
-                (Some(pre), _, _) => Bound::Value(pre),
-            };
-            let post = version.post.map_or(Bound::Low, Bound::Value);
-            let dev = version.dev.map_or(Bound::High, Bound::Value);
-            let local = if version.local.is_empty() {
-                Bound::Low
-            } else {
-                Bound::Value(version.local.as_slice())
-            };
-            (
-                version.epoch,
-                version.release_without_trailing_zeros(),
-                pre,
-                post,
-                dev,
-                local,
-            )
-        }
         key(self).cmp(&key(other))
     }
 }
@@ -371,12 +373,7 @@ mod tests {
             "1!0.1",
         ];
         for pair in ascending.windows(2) {
-            assert!(
-                parse(&pair[0]) < parse(&pair[1]),
-                "{} < {}",
-                pair[0],
-                pair[1]
-            );
+            assert!(parse(pair[0]) < parse(pair[1]), "{} < {}", pair[0], pair[1]);
         }
     }
 

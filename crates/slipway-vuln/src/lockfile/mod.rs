@@ -61,9 +61,11 @@ impl LockfileError {
         offset: usize,
         message: impl Into<String>,
     ) -> Self {
-        let line = text
+        let before = text
+            .as_bytes()
             .get(..offset.min(text.len()))
-            .map_or(1, |before| before.matches('\n').count() + 1);
+            .unwrap_or_default();
+        let line = before.iter().filter(|byte| **byte == b'\n').count() + 1;
         Self::new(file, format!("line {line}"), message)
     }
 

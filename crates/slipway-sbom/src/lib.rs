@@ -7,6 +7,7 @@
 
 mod cyclonedx;
 mod error;
+pub mod license_policy;
 pub mod model;
 pub mod purl;
 mod spdx_document;
@@ -16,6 +17,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use error::SbomError;
+pub use license_policy::{
+    LicenseClarification, LicenseException, LicenseFinding, LicensePolicy, LicensePolicyError,
+    LicenseReport, LicenseVerdict, UnknownLicense,
+};
 pub use model::{Component, Dependency, Hash, Sbom};
 pub use purl::{Purl, PurlError};
 pub use validation::{SbomFormat, SchemaVersion, SchemaViolation, detect, validate, validate_as};

@@ -10,6 +10,7 @@ mod error;
 pub mod license_policy;
 pub mod model;
 pub mod purl;
+pub mod sarif;
 mod spdx_document;
 pub mod validation;
 
@@ -23,6 +24,10 @@ pub use license_policy::{
 };
 pub use model::{Component, Dependency, Hash, Sbom};
 pub use purl::{Purl, PurlError};
+pub use sarif::{
+    FailOn, LevelCounts, SarifError, SarifLevel, SarifPolicy, SarifResult, SarifSummary,
+    SarifVerdict, parse_sarif, summarise,
+};
 pub use validation::{SbomFormat, SchemaVersion, SchemaViolation, detect, validate, validate_as};
 
 /// Parses, validates and normalises one SBOM document: the whole pipeline for a file's bytes.

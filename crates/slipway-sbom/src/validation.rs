@@ -16,6 +16,9 @@ use crate::SbomError;
 /// At most this many schema violations are reported for one document.
 pub const MAX_REPORTED_VIOLATIONS: usize = 50;
 
+/// A violation's reason quotes the failing value; longer reasons are cut to this many characters.
+const MAX_REASON_CHARS: usize = 240;
+
 /// The two SBOM formats Slipway reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -229,7 +232,7 @@ pub fn validate_as(document: &str, sbom: &Value, version: SchemaVersion) -> Resu
             violations.push(SchemaViolation {
                 instance_path: error.instance_path().to_string(),
                 keyword: error.kind().keyword().to_owned(),
-                reason: error.to_string(),
+                reason: shortened(error.to_string()),
             });
         }
     }
@@ -239,6 +242,14 @@ pub fn validate_as(document: &str, sbom: &Value, version: SchemaVersion) -> Resu
         total,
         violations,
     })
+}
+
+/// The reason, cut after [`MAX_REASON_CHARS`] characters with an ellipsis.
+fn shortened(reason: String) -> String {
+    match reason.char_indices().nth(MAX_REASON_CHARS) {
+        Some((cut, _)) => format!("{}…", &reason[..cut]),
+        None => reason,
+    }
 }
 
 const CYCLONEDX_SPDX_ID: &str = "http://cyclonedx.org/schema/spdx.schema.json";
@@ -278,4 +289,18 @@ fn compile(version: SchemaVersion) -> Result<Validator, String> {
         SbomFormat::Spdx => options.build(&schema),
     };
     built.map_err(|error| error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_REASON_CHARS, shortened};
+
+    #[test]
+    fn long_reasons_are_cut_on_a_character_boundary() {
+        assert_eq!(shortened("short".to_owned()), "short");
+        let long = "é".repeat(MAX_REASON_CHARS + 10);
+        let cut = shortened(long);
+        assert_eq!(cut.chars().count(), MAX_REASON_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
 }

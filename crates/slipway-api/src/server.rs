@@ -3,7 +3,7 @@
 //! under a timeout; background tasks in a `TaskTracker` finish; a final checkpoint is signed.
 
 use crate::{
-    AppState, audit_routes, event_routes, observability, openapi, resource_routes, token_routes,
+    AppState, artifact_routes, audit_routes, event_routes, observability, openapi, resource_routes, token_routes,
 };
 use axum::Router;
 use axum::routing::get;
@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .merge(resource_routes::routes())
+        .merge(artifact_routes::routes())
         .merge(audit_routes::routes())
         .merge(event_routes::routes())
         .merge(token_routes::routes())

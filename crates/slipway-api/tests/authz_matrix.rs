@@ -263,6 +263,7 @@ async fn fixture() -> Fixture {
         store: Arc::new(store),
         signing_key: Arc::new(key),
         extra_metrics: None,
+        artifacts: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

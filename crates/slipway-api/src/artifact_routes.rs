@@ -315,7 +315,9 @@ async fn check_resource_writable(
         false,
     )
     .await?;
-    if let Some(spec) = existing.as_ref().and_then(|r| typed::<ArtifactSpec>(&r.spec))
+    if let Some(spec) = existing
+        .as_ref()
+        .and_then(|r| typed::<ArtifactSpec>(&r.spec))
         && (spec.service != service || spec.version != version)
     {
         return Err(ApiError::conflict(format!(
@@ -710,7 +712,9 @@ pub fn referrer_entries(
         });
     on_index
         .chain(on_manifests)
-        .filter(|e| artifact_type.is_none() || e.descriptor.artifact_type.as_deref() == artifact_type)
+        .filter(|e| {
+            artifact_type.is_none() || e.descriptor.artifact_type.as_deref() == artifact_type
+        })
         .collect()
 }
 
@@ -1076,9 +1080,9 @@ pub async fn export(
     authorize(&state, &caller, Verb::Get, "artifacts", None, false).await?;
     let mut selection = Vec::new();
     for text in &request.artifacts {
-        let (s, v) = text.split_once(':').ok_or_else(|| {
-            ApiError::invalid(format!("{text:?} is not service:version"), vec![])
-        })?;
+        let (s, v) = text
+            .split_once(':')
+            .ok_or_else(|| ApiError::invalid(format!("{text:?} is not service:version"), vec![]))?;
         selection.push(ArtifactRef::new(s, v));
     }
     let scratch = artifacts.scratch.clone();
@@ -1102,8 +1106,8 @@ pub async fn export(
             .map_err(ArtifactError::io("create a temporary file in", &scratch))?;
         let report: ExportReport = store.export_archive(&selection, temp.path())?;
         // Opened before the name is removed: the file lives while the response streams.
-        let file = std::fs::File::open(temp.path())
-            .map_err(ArtifactError::io("open", temp.path()))?;
+        let file =
+            std::fs::File::open(temp.path()).map_err(ArtifactError::io("open", temp.path()))?;
         drop(temp);
         Ok((file, report))
     })
@@ -1167,7 +1171,10 @@ pub async fn import(
             .chain(&report.merged)
             .chain(&report.already_present)
         {
-            digests.push((r.clone(), store.inspect(&r.service, &r.version)?.summary.digest));
+            digests.push((
+                r.clone(),
+                store.inspect(&r.service, &r.version)?.summary.digest,
+            ));
         }
         Ok((report, digests))
     })
@@ -1222,7 +1229,10 @@ mod tests {
 
     #[test]
     fn short_referrer_types_name_the_media_types() {
-        assert_eq!(referrer_type("sbom-cyclonedx"), "application/vnd.cyclonedx+json");
+        assert_eq!(
+            referrer_type("sbom-cyclonedx"),
+            "application/vnd.cyclonedx+json"
+        );
         assert_eq!(referrer_type("sbom-spdx"), "application/spdx+json");
         assert_eq!(referrer_type("sarif"), "application/sarif+json");
         assert_eq!(
@@ -1281,9 +1291,8 @@ mod tests {
     fn check(facts: &[RolloutFact], now: &[&str], recent: &[&str]) {
         let day = 86_400_000;
         let (n, r) = deployed_sets(facts, 100 * day, Duration::from_secs(30 * 86_400));
-        let versions = |s: &BTreeSet<ArtifactRef>| {
-            s.iter().map(|a| a.version.clone()).collect::<Vec<_>>()
-        };
+        let versions =
+            |s: &BTreeSet<ArtifactRef>| s.iter().map(|a| a.version.clone()).collect::<Vec<_>>();
         assert_eq!(versions(&n), now, "deployed now");
         assert_eq!(versions(&r), recent, "within the rollback window");
     }
@@ -1321,8 +1330,16 @@ mod tests {
         assert_eq!(p.keep_last_per_service, 2);
         let p = parse_retention_policy(Some(&serde_json::json!({"keepNewerThan": "1d"}))).unwrap();
         assert_eq!(p.keep_newer_than, Duration::from_secs(86_400));
-        assert_eq!(parse_retention_policy(None).unwrap(), RetentionPolicy::default());
-        let e = parse_retention_policy(Some(&serde_json::json!("keepDeployed: false"))).unwrap_err();
-        assert!(e.body.message.contains("keepDeployed"), "{}", e.body.message);
+        assert_eq!(
+            parse_retention_policy(None).unwrap(),
+            RetentionPolicy::default()
+        );
+        let e =
+            parse_retention_policy(Some(&serde_json::json!("keepDeployed: false"))).unwrap_err();
+        assert!(
+            e.body.message.contains("keepDeployed"),
+            "{}",
+            e.body.message
+        );
     }
 }

@@ -218,10 +218,7 @@ async fn open_file(path: &Path) -> CliResult<tokio::fs::File> {
 }
 
 fn streamed(file: tokio::fs::File) -> reqwest::Body {
-    reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
-        file,
-        256 << 10,
-    ))
+    reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 256 << 10))
 }
 
 async fn push(
@@ -272,7 +269,10 @@ async fn push(
     }
     println!(
         "{} {} {} (revision {})",
-        pushed.resource.kind, pushed.resource.name, pushed.resource.action, pushed.resource.revision
+        pushed.resource.kind,
+        pushed.resource.name,
+        pushed.resource.action,
+        pushed.resource.revision
     );
     Ok(())
 }
@@ -349,10 +349,7 @@ async fn pull(
         _ => Ok(()),
     })
     .await?;
-    println!(
-        "wrote {} ({size} bytes, {digest})",
-        output.display()
-    );
+    println!("wrote {} ({size} bytes, {digest})", output.display());
     Ok(())
 }
 
@@ -381,7 +378,13 @@ async fn ls(client: &ApiClient, service: Option<&str>, output: Format) -> CliRes
         return print_data(output, &list);
     }
     let mut t = table(vec![
-        "SERVICE", "VERSION", "PLATFORMS", "SIZE", "DIGEST", "CREATED", "HOLD",
+        "SERVICE",
+        "VERSION",
+        "PLATFORMS",
+        "SIZE",
+        "DIGEST",
+        "CREATED",
+        "HOLD",
     ]);
     for a in &list {
         let variants = a["variants"].as_array().cloned().unwrap_or_default();
@@ -401,7 +404,11 @@ async fn ls(client: &ApiClient, service: Option<&str>, output: Format) -> CliRes
         let hold = if a["hold"].is_null() {
             String::new()
         } else {
-            format!("{} ({})", text(&a["hold"]["reason"]), text(&a["hold"]["actor"]))
+            format!(
+                "{} ({})",
+                text(&a["hold"]["reason"]),
+                text(&a["hold"]["actor"])
+            )
         };
         t.add_row(vec![
             text(&a["service"]),
@@ -423,7 +430,11 @@ async fn inspect(client: &ApiClient, service: &str, version: &str, output: Forma
         return print_data(output, &details);
     }
     let summary = &details["summary"];
-    println!("{}:{}", text(&summary["service"]), text(&summary["version"]));
+    println!(
+        "{}:{}",
+        text(&summary["service"]),
+        text(&summary["version"])
+    );
     println!("  index    {}", text(&summary["digest"]));
     println!("  created  {}", text(&summary["created"]));
     if !summary["hold"].is_null() {
@@ -443,7 +454,12 @@ async fn inspect(client: &ApiClient, service: &str, version: &str, output: Forma
         };
         println!("  variant  {platform}");
         println!("    manifest  {}", text(&v["manifest"]));
-        println!("    file      {} {} ({} bytes)", text(&v["fileName"]), text(&v["layer"]), text(&v["size"]));
+        println!(
+            "    file      {} {} ({} bytes)",
+            text(&v["fileName"]),
+            text(&v["layer"]),
+            text(&v["size"])
+        );
         for (label, key) in [("git sha", "revision"), ("pipeline", "pipelineId")] {
             if !v[key].is_null() {
                 println!("    {label:<9} {}", text(&v[key]));
@@ -490,7 +506,10 @@ async fn attach(
     platform: Option<&str>,
 ) -> CliResult {
     let body = tokio::fs::read(file).await.map_err(|e| {
-        Failure::new(failure::INVALID, format!("cannot read {}: {e}", file.display()))
+        Failure::new(
+            failure::INVALID,
+            format!("cannot read {}: {e}", file.display()),
+        )
     })?;
     let path = format!("{}/referrers", version_path(service, version));
     let mut query = vec![("type", artifact_type)];
@@ -502,7 +521,11 @@ async fn attach(
     let entry: ReferrerEntry = client.json(&path, resp).await?;
     println!(
         "attached {} {} to {service}:{version} ({})",
-        entry.descriptor.artifact_type.as_deref().unwrap_or_default(),
+        entry
+            .descriptor
+            .artifact_type
+            .as_deref()
+            .unwrap_or_default(),
         entry.descriptor.digest,
         entry.subject
     );
@@ -540,7 +563,12 @@ async fn referrers(
     Ok(())
 }
 
-async fn hold(client: &ApiClient, service: &str, version: &str, reason: Option<String>) -> CliResult {
+async fn hold(
+    client: &ApiClient,
+    service: &str,
+    version: &str,
+    reason: Option<String>,
+) -> CliResult {
     let path = format!("{}/hold", version_path(service, version));
     let placed = reason.is_some();
     let held: HoldResponse = match reason {
@@ -572,9 +600,14 @@ async fn retention(
     output: Format,
 ) -> CliResult {
     let policy = match policy {
-        Some(path) => Some(Value::String(std::fs::read_to_string(path).map_err(|e| {
-            Failure::new(failure::INVALID, format!("cannot read {}: {e}", path.display()))
-        })?)),
+        Some(path) => Some(Value::String(std::fs::read_to_string(path).map_err(
+            |e| {
+                Failure::new(
+                    failure::INVALID,
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            },
+        )?)),
         None => None,
     };
     let request = RetentionRequest {
@@ -671,7 +704,10 @@ async fn import(client: &ApiClient, file: &Path) -> CliResult {
             .join(", ")
     };
     println!("imported: {}", list(&r["imported"]));
-    for (label, key) in [("gained platforms", "merged"), ("already present", "alreadyPresent")] {
+    for (label, key) in [
+        ("gained platforms", "merged"),
+        ("already present", "alreadyPresent"),
+    ] {
         if r[key].as_array().is_some_and(|a| !a.is_empty()) {
             println!("{label}: {}", list(&r[key]));
         }

@@ -5,9 +5,9 @@ use anyhow::Context;
 use clap::Args;
 use slipway_api::AppState;
 use slipway_api::artifact_routes::Artifacts;
-use slipway_artifacts::NamingPolicy;
 use slipway_api::auth::parse_duration;
 use slipway_api::server::{ServeOptions, run};
+use slipway_artifacts::NamingPolicy;
 use slipway_store::data_dir::DataDir;
 use slipway_store::{SqlStore, Store};
 use std::path::PathBuf;
@@ -115,9 +115,8 @@ pub fn open_artifacts(
                     format!("cannot read the naming policy {}: {e}", path.display()),
                 )
             })?;
-            NamingPolicy::from_yaml(&text).map_err(|e| {
-                Failure::new(failure::INVALID, format!("{}: {e}", path.display()))
-            })?
+            NamingPolicy::from_yaml(&text)
+                .map_err(|e| Failure::new(failure::INVALID, format!("{}: {e}", path.display())))?
         }
     };
     let artifacts = Artifacts::open(data_dir, naming)
@@ -190,12 +189,8 @@ pub fn start_engine(
         slipway_router::BuiltinRouter::new(slipway_router::RouterConfig::default(), shutdown)
             .context("cannot start the built-in traffic router")?,
     );
-    let mut engine = slipway_engine::rollout::Engine::new(
-        state.store.clone(),
-        target,
-        router,
-        program,
-    );
+    let mut engine =
+        slipway_engine::rollout::Engine::new(state.store.clone(), target, router, program);
     if let Some(artifacts) = &state.artifacts {
         engine.set_artifact_store(
             Arc::new(artifacts.store.clone()),

@@ -431,8 +431,7 @@ impl Engine {
     /// `verify` is set); an `oci:` location is copied out of the artifact store, checked
     /// against the resource's digest (the version's index digest) and the file's own digest.
     async fn program_of(&self, artifact: &ArtifactSpec, verify: bool) -> Result<PathBuf, String> {
-        let Some((service, version)) =
-            crate::oci_program::parse_oci_location(&artifact.location)
+        let Some((service, version)) = crate::oci_program::parse_oci_location(&artifact.location)
         else {
             let program = PathBuf::from(self.resolve(&artifact.location));
             if verify && let Some(digest) = &artifact.digest {
@@ -449,13 +448,7 @@ impl Engine {
         let (service, version) = (service.to_owned(), version.to_owned());
         let expected = artifact.digest.clone();
         tokio::task::spawn_blocking(move || {
-            crate::oci_program::materialize(
-                &store,
-                &service,
-                &version,
-                expected.as_deref(),
-                &cache,
-            )
+            crate::oci_program::materialize(&store, &service, &version, expected.as_deref(), &cache)
         })
         .await
         .map_err(|e| format!("copying it out of the artifact store failed: {e}"))?

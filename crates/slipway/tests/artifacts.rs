@@ -53,8 +53,12 @@ impl Run {
 
     #[track_caller]
     fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("`{}` did not print JSON ({e}):\n{}", self.command, self.stdout))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "`{}` did not print JSON ({e}):\n{}",
+                self.command, self.stdout
+            )
+        })
     }
 }
 
@@ -120,9 +124,15 @@ impl Server {
         let listen = format!("127.0.0.1:{}", free_port());
         let log = File::create(root.path().join("server.log")).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
-        cmd.args(["server", "--data-dir", path_str(&data_dir), "--listen", &listen])
-            .args(["--checkpoint-interval", "1h"])
-            .args(extra);
+        cmd.args([
+            "server",
+            "--data-dir",
+            path_str(&data_dir),
+            "--listen",
+            &listen,
+        ])
+        .args(["--checkpoint-interval", "1h"])
+        .args(extra);
         for var in INHERITED_VARIABLES {
             cmd.env_remove(var);
         }
@@ -159,7 +169,10 @@ impl Server {
     fn cli(&self, args: &[&str]) -> Run {
         slipway(
             &self.root.path().join("config.json"),
-            &[("SLIPWAY_SERVER", &self.url), ("SLIPWAY_TOKEN", &self.admin_token)],
+            &[
+                ("SLIPWAY_SERVER", &self.url),
+                ("SLIPWAY_TOKEN", &self.admin_token),
+            ],
             args,
         )
     }
@@ -219,7 +232,11 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
     let file = server.file("payments.bin", &content);
 
     let first = server
-        .push(&file, "1.0.0", &["--git-sha", GIT_SHA, "--platform", "linux/amd64"])
+        .push(
+            &file,
+            "1.0.0",
+            &["--git-sha", GIT_SHA, "--platform", "linux/amd64"],
+        )
         .expect(OK)
         .json();
     assert_eq!(first["alreadyPresent"], false, "{first}");
@@ -229,7 +246,11 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
     assert!(first["signature"]["digest"].is_string(), "{first}");
 
     let again = server
-        .push(&file, "1.0.0", &["--git-sha", GIT_SHA, "--platform", "linux/amd64"])
+        .push(
+            &file,
+            "1.0.0",
+            &["--git-sha", GIT_SHA, "--platform", "linux/amd64"],
+        )
         .expect(OK)
         .json();
     assert_eq!(again["alreadyPresent"], true, "{again}");
@@ -239,31 +260,60 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
 
     let table = server
         .cli(&[
-            "artifact", "push", path_str(&file), "--service", "payments-api", "--version",
-            "1.0.0", "--git-sha", GIT_SHA, "--platform", "linux/amd64",
+            "artifact",
+            "push",
+            path_str(&file),
+            "--service",
+            "payments-api",
+            "--version",
+            "1.0.0",
+            "--git-sha",
+            GIT_SHA,
+            "--platform",
+            "linux/amd64",
         ])
         .expect(OK);
     assert!(table.stdout.contains("nothing changed"), "{}", table.stdout);
 
     let other = server.file("other.bin", b"a different build");
     let refused = server
-        .push(&other, "1.0.0", &["--git-sha", GIT_SHA, "--platform", "linux/amd64"])
+        .push(
+            &other,
+            "1.0.0",
+            &["--git-sha", GIT_SHA, "--platform", "linux/amd64"],
+        )
         .expect(CONFLICT);
     let layer = first["layerDigest"].as_str().unwrap();
     assert!(refused.stderr.contains(layer), "{}", refused.stderr);
     assert!(
-        refused.stderr.contains("refusing different content sha256:"),
+        refused
+            .stderr
+            .contains("refusing different content sha256:"),
         "{}",
         refused.stderr
     );
 
     let out = server.root.path().join("pulled.bin");
     server
-        .cli(&["artifact", "pull", "payments-api", "1.0.0", "-o", path_str(&out)])
+        .cli(&[
+            "artifact",
+            "pull",
+            "payments-api",
+            "1.0.0",
+            "-o",
+            path_str(&out),
+        ])
         .expect(OK);
     assert_eq!(std::fs::read(&out).unwrap(), content);
     server
-        .cli(&["artifact", "pull", "payments-api", "9.9.9", "-o", path_str(&out)])
+        .cli(&[
+            "artifact",
+            "pull",
+            "payments-api",
+            "9.9.9",
+            "-o",
+            path_str(&out),
+        ])
         .expect(NOT_FOUND);
 
     let ls = server.cli(&["artifact", "ls"]).expect(OK);
@@ -287,13 +337,18 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
         .expect(OK)
         .json();
     assert_eq!(inspected["summary"]["variants"][0]["revision"], GIT_SHA);
-    assert_eq!(inspected["summary"]["variants"][0]["fileName"], "payments.bin");
+    assert_eq!(
+        inspected["summary"]["variants"][0]["fileName"],
+        "payments.bin"
+    );
     let table = server
         .cli(&["artifact", "inspect", "payments-api", "1.0.0"])
         .expect(OK);
     assert!(table.stdout.contains(GIT_SHA), "{}", table.stdout);
     assert!(
-        table.stdout.contains("application/vnd.slipway.signature.v1+json"),
+        table
+            .stdout
+            .contains("application/vnd.slipway.signature.v1+json"),
         "{}",
         table.stdout
     );
@@ -311,13 +366,24 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
     );
     server
         .cli(&[
-            "artifact", "attach", "payments-api", "1.0.0", "--type", "sbom-cyclonedx",
+            "artifact",
+            "attach",
+            "payments-api",
+            "1.0.0",
+            "--type",
+            "sbom-cyclonedx",
             path_str(&sbom),
         ])
         .expect(OK);
     let sboms = server
         .cli(&[
-            "artifact", "referrers", "payments-api", "1.0.0", "--type", "sbom-cyclonedx", "-o",
+            "artifact",
+            "referrers",
+            "payments-api",
+            "1.0.0",
+            "--type",
+            "sbom-cyclonedx",
+            "-o",
             "json",
         ])
         .expect(OK)
@@ -330,13 +396,29 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
     assert_eq!(sboms[0]["subject"], first["manifestDigest"]);
     assert_eq!(sboms[0]["platform"], "linux/amd64");
     let all = server
-        .cli(&["artifact", "referrers", "payments-api", "1.0.0", "-o", "json"])
+        .cli(&[
+            "artifact",
+            "referrers",
+            "payments-api",
+            "1.0.0",
+            "-o",
+            "json",
+        ])
         .expect(OK)
         .json();
-    assert_eq!(all.as_array().unwrap().len(), 2, "signature and SBOM: {all}");
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        2,
+        "signature and SBOM: {all}"
+    );
     server
         .cli(&[
-            "artifact", "attach", "payments-api", "1.0.0", "--type", "not a type",
+            "artifact",
+            "attach",
+            "payments-api",
+            "1.0.0",
+            "--type",
+            "not a type",
             path_str(&sbom),
         ])
         .expect(INVALID);
@@ -344,9 +426,19 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
     // Export and import into a second server.
     let archive = server.root.path().join("export.tar");
     let exported = server
-        .cli(&["artifact", "export", "payments-api:1.0.0", "-o", path_str(&archive)])
+        .cli(&[
+            "artifact",
+            "export",
+            "payments-api:1.0.0",
+            "-o",
+            path_str(&archive),
+        ])
         .expect(OK);
-    assert!(exported.stdout.contains("1 version(s)"), "{}", exported.stdout);
+    assert!(
+        exported.stdout.contains("1 version(s)"),
+        "{}",
+        exported.stdout
+    );
     let second = Server::start(&[]);
     let imported = second
         .cli(&["artifact", "import", path_str(&archive)])
@@ -358,7 +450,14 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
     );
     let out2 = second.root.path().join("pulled.bin");
     second
-        .cli(&["artifact", "pull", "payments-api", "1.0.0", "-o", path_str(&out2)])
+        .cli(&[
+            "artifact",
+            "pull",
+            "payments-api",
+            "1.0.0",
+            "-o",
+            path_str(&out2),
+        ])
         .expect(OK);
     assert_eq!(std::fs::read(&out2).unwrap(), content);
     let resource = second
@@ -387,7 +486,11 @@ fn the_naming_policy_lists_everything_missing() {
         "missing target platform (--platform os/arch)",
         "version",
     ] {
-        assert!(refused.stderr.contains(missing), "{missing}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains(missing),
+            "{missing}: {}",
+            refused.stderr
+        );
     }
     server.cli(&["artifact", "ls", "-o", "json"]).expect(OK);
     assert_eq!(
@@ -400,8 +503,14 @@ fn the_naming_policy_lists_everything_missing() {
             &file,
             "1.0.0",
             &[
-                "--git-sha", GIT_SHA, "--pipeline-id", "build-77", "--build-time",
-                "2024-05-01T10:00:00Z", "--platform", "linux/amd64",
+                "--git-sha",
+                GIT_SHA,
+                "--pipeline-id",
+                "build-77",
+                "--build-time",
+                "2024-05-01T10:00:00Z",
+                "--platform",
+                "linux/amd64",
             ],
         )
         .expect(OK);
@@ -426,7 +535,14 @@ fn holds_beat_retention_and_garbage_collection_keeps_shared_blobs() {
     assert_eq!(v1["layerDigest"], v11["layerDigest"], "one blob for both");
 
     let held = server
-        .cli(&["artifact", "hold", "payments-api", "1.1.0", "--reason", "litigation 42"])
+        .cli(&[
+            "artifact",
+            "hold",
+            "payments-api",
+            "1.1.0",
+            "--reason",
+            "litigation 42",
+        ])
         .expect(OK);
     assert!(held.stdout.contains("under legal hold"), "{}", held.stdout);
     let resource = server
@@ -438,10 +554,20 @@ fn holds_beat_retention_and_garbage_collection_keeps_shared_blobs() {
         "litigation 42 (admin)"
     );
     server
-        .cli(&["artifact", "hold", "payments-api", "1.1.0", "--reason", "again"])
+        .cli(&[
+            "artifact",
+            "hold",
+            "payments-api",
+            "1.1.0",
+            "--reason",
+            "again",
+        ])
         .expect(CONFLICT);
 
-    let policy = server.file("retention.yaml", b"keepLastPerService: 1\nkeepNewerThan: 1d\n");
+    let policy = server.file(
+        "retention.yaml",
+        b"keepLastPerService: 1\nkeepNewerThan: 1d\n",
+    );
     let dry = server
         .cli(&["artifact", "retention", "--policy", path_str(&policy)])
         .expect(OK);
@@ -452,22 +578,46 @@ fn holds_beat_retention_and_garbage_collection_keeps_shared_blobs() {
             .unwrap_or_else(|| panic!("no line {prefix:?} in\n{}", dry.stdout))
             .to_string()
     };
-    assert!(line("keep payments-api:1.1.0:").contains("legal hold since"), "{}", dry.stdout);
+    assert!(
+        line("keep payments-api:1.1.0:").contains("legal hold since"),
+        "{}",
+        dry.stdout
+    );
     assert!(line("keep payments-api:1.1.0:").contains("litigation 42"));
     assert!(line("keep payments-api:3.0.0:").contains("newest #1"));
     assert!(line("would delete payments-api:2.0.0:").contains("older than 1d"));
     line("would delete payments-api:1.0.0:");
-    assert!(dry.stdout.contains("would delete 2 version(s)"), "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains("would delete 2 version(s)"),
+        "{}",
+        dry.stdout
+    );
     assert_eq!(
-        server.cli(&["artifact", "ls", "-o", "json"]).expect(OK).json().as_array().unwrap().len(),
+        server
+            .cli(&["artifact", "ls", "-o", "json"])
+            .expect(OK)
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
         4,
         "a dry run changes nothing"
     );
 
     let applied = server
-        .cli(&["artifact", "retention", "--policy", path_str(&policy), "--apply"])
+        .cli(&[
+            "artifact",
+            "retention",
+            "--policy",
+            path_str(&policy),
+            "--apply",
+        ])
         .expect(OK);
-    assert!(applied.stdout.contains("deleted 2 version(s)"), "{}", applied.stdout);
+    assert!(
+        applied.stdout.contains("deleted 2 version(s)"),
+        "{}",
+        applied.stdout
+    );
     let left: Vec<String> = server
         .cli(&["artifact", "ls", "-o", "json"])
         .expect(OK)
@@ -478,11 +628,24 @@ fn holds_beat_retention_and_garbage_collection_keeps_shared_blobs() {
         .map(|a| a["version"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(left, ["1.1.0", "3.0.0"]);
-    assert!(server.blob(v11["layerDigest"].as_str().unwrap()).exists(), "shared blob kept");
-    assert!(!server.blob(v2["layerDigest"].as_str().unwrap()).exists(), "unused blob freed");
+    assert!(
+        server.blob(v11["layerDigest"].as_str().unwrap()).exists(),
+        "shared blob kept"
+    );
+    assert!(
+        !server.blob(v2["layerDigest"].as_str().unwrap()).exists(),
+        "unused blob freed"
+    );
     let out = server.root.path().join("kept.bin");
     server
-        .cli(&["artifact", "pull", "payments-api", "1.1.0", "-o", path_str(&out)])
+        .cli(&[
+            "artifact",
+            "pull",
+            "payments-api",
+            "1.1.0",
+            "-o",
+            path_str(&out),
+        ])
         .expect(OK);
     assert_eq!(std::fs::read(&out).unwrap(), b"the same build twice");
     server
@@ -545,7 +708,10 @@ fn a_rollout_of_an_oci_artifact_runs_it() {
             .cli(&["get", "rollout", "oci-rollout", "-o", "json"])
             .expect(OK)
             .json();
-        let phase = r["status"]["phase"].as_str().unwrap_or_default().to_string();
+        let phase = r["status"]["phase"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if ["Promoted", "RolledBack", "Failed"].contains(&phase.as_str()) {
             break r["status"].clone();
         }
@@ -556,9 +722,11 @@ fn a_rollout_of_an_oci_artifact_runs_it() {
     let (code, body) = http_get(&format!("http://{listen}/")).unwrap();
     assert_eq!(code, 200);
     assert!(body.contains("example-service 7.0.0"), "{body}");
-    let copied = server
-        .data_dir
-        .join("work/artifacts")
-        .join(pushed["layerDigest"].as_str().unwrap().trim_start_matches("sha256:"));
+    let copied = server.data_dir.join("work/artifacts").join(
+        pushed["layerDigest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:"),
+    );
     assert_eq!(std::fs::read_to_string(copied).unwrap(), script);
 }

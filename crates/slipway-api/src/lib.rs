@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod artifact_routes;
 pub mod audit_routes;
 pub mod auth;
 pub mod bootstrap;
@@ -30,6 +31,9 @@ pub struct AppState {
     pub signing_key: Arc<SigningKey>,
     /// More Prometheus text for `/metrics` (the engine's router metrics), when there is any.
     pub extra_metrics: Option<Arc<dyn ExtraMetrics>>,
+    /// The artifact store (`DATA_DIR/artifacts`) and its naming policy; `None` answers the
+    /// artifact-store routes with 503.
+    pub artifacts: Option<Arc<artifact_routes::Artifacts>>,
 }
 
 /// A source of Prometheus text appended to `/metrics`.

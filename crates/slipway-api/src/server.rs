@@ -4,6 +4,7 @@
 
 use crate::{
     AppState, audit_routes, change_routes, event_routes, observability, openapi, resource_routes,
+    AppState, artifact_routes, audit_routes, event_routes, observability, openapi, resource_routes,
     token_routes,
 };
 use axum::Router;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .merge(resource_routes::routes())
+        .merge(artifact_routes::routes())
         .merge(audit_routes::routes())
         .merge(change_routes::routes())
         .merge(event_routes::routes())

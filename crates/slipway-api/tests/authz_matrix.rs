@@ -111,6 +111,67 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("DELETE", "/api/v1/tokens/{other}", "", "admin"),
     ("GET", "/metrics", "", "admin auditor"),
     ("GET", "/api/v1/rollouts/r/events", "", "admin auditor"),
+    ("GET", "/api/v1/artifact-store", "", "admin auditor"),
+    (
+        "GET",
+        "/api/v1/artifact-store/api/1.0.0",
+        "",
+        "admin auditor",
+    ),
+    (
+        "GET",
+        "/api/v1/artifact-store/api/1.0.0/content",
+        "",
+        "admin auditor",
+    ),
+    (
+        "GET",
+        "/api/v1/artifact-store/api/1.0.0/referrers",
+        "",
+        "admin auditor",
+    ),
+    (
+        "PUT",
+        "/api/v1/artifact-store/api/2.0.0-{n}",
+        "service",
+        "admin",
+    ),
+    (
+        "POST",
+        "/api/v1/artifact-store/api/1.0.0/referrers?type=sarif",
+        "service",
+        "admin",
+    ),
+    (
+        "POST",
+        "/api/v1/artifact-store/api/1.0.0/hold",
+        "hold",
+        "admin",
+    ),
+    (
+        "DELETE",
+        "/api/v1/artifact-store/api/1.0.0/hold",
+        "",
+        "admin",
+    ),
+    (
+        "POST",
+        "/api/v1/artifact-store/retention",
+        "retention-dry-run",
+        "admin auditor",
+    ),
+    (
+        "POST",
+        "/api/v1/artifact-store/retention",
+        "retention-apply",
+        "admin",
+    ),
+    (
+        "POST",
+        "/api/v1/artifact-store/export",
+        "export",
+        "admin auditor",
+    ),
 ];
 
 fn doc(kind: &str, name: &str, spec: Value) -> Value {
@@ -147,6 +208,11 @@ fn body(kind: &str, me: &str, n: &str) -> Option<Value> {
         "user" => doc("User", n, json!({})),
         "token-self" => json!({"user": me, "expiresIn": "1h"}),
         "token-other" => json!({"user": "bystander", "expiresIn": "1h"}),
+        "hold" => json!({"reason": format!("matrix ({me})")}),
+        // Keeps everything: nothing is old enough.
+        "retention-dry-run" => json!({"policy": "keepNewerThan: 1d", "dryRun": true}),
+        "retention-apply" => json!({"policy": "keepNewerThan: 1d", "dryRun": false}),
+        "export" => json!({"artifacts": ["api:1.0.0"]}),
         other => panic!("unknown body {other}"),
     })
 }
@@ -259,10 +325,20 @@ async fn fixture() -> Fixture {
         .unwrap()
         .checkpoint
         .size;
+    let artifacts =
+        slipway_api::artifact_routes::Artifacts::open(&data.root, Default::default()).unwrap();
+    artifacts
+        .store
+        .push(
+            &slipway_artifacts::PushRequest::new("api", "1.0.0", "api"),
+            &mut &b"api 1.0.0"[..],
+        )
+        .unwrap();
     let state = AppState {
         store: Arc::new(store),
         signing_key: Arc::new(key),
         extra_metrics: None,
+        artifacts: Some(Arc::new(artifacts)),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

@@ -95,26 +95,86 @@ impl ApiClient {
                 )
             });
         }
-        let body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or(ErrorBody {
-            code: "http".into(),
-            message: format!("{status} from {path}"),
-            details: Vec::new(),
-        });
-        let exit = match body.code.as_str() {
-            "invalid" | "bad_request" => failure::INVALID,
-            "not_found" => failure::NOT_FOUND,
-            "conflict" | "stale_revision" => failure::CONFLICT,
-            "unauthenticated" | "forbidden" => failure::DENIED,
-            _ => 1,
-        };
-        let mut message = body.message.clone();
-        if body.details.len() > 1 {
-            for d in &body.details {
-                message.push_str(&format!("\n  - {d}"));
-            }
-        }
-        Err(Failure::new(exit, message))
+        Err(refusal(status, &bytes, path))
     }
+
+    /// A request with the token, for bodies or answers that are not JSON (artifact files).
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => req.bearer_auth(token),
+            None => req,
+        }
+    }
+
+    /// Sends a request made by [`ApiClient::request`]; an error answer becomes the same failure
+    /// (and exit code) as for JSON calls.
+    pub async fn execute(
+        &self,
+        path: &str,
+        req: reqwest::RequestBuilder,
+    ) -> CliResult<reqwest::Response> {
+        let resp = req.send().await.map_err(|e| {
+            Failure::new(
+                failure::UNREACHABLE,
+                format!(
+                    "cannot reach the slipway server at {}: {}",
+                    self.base,
+                    root_cause(&e)
+                ),
+            )
+        })?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let bytes = resp.bytes().await.unwrap_or_default();
+        Err(refusal(status, &bytes, path))
+    }
+
+    /// Decodes a JSON answer from [`ApiClient::execute`].
+    pub async fn json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        resp: reqwest::Response,
+    ) -> CliResult<T> {
+        let bytes = resp.bytes().await.map_err(|e| {
+            Failure::new(
+                failure::UNREACHABLE,
+                format!("reading the response from {}: {e}", self.base),
+            )
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Failure::new(
+                1,
+                format!("the server's answer to {path} is not what this client expects: {e}"),
+            )
+        })
+    }
+}
+
+/// The failure for an error answer: its message (with every detail) and the exit code its
+/// `code` maps to.
+fn refusal(status: reqwest::StatusCode, bytes: &[u8], path: &str) -> Failure {
+    let body: ErrorBody = serde_json::from_slice(bytes).unwrap_or(ErrorBody {
+        code: "http".into(),
+        message: format!("{status} from {path}"),
+        details: Vec::new(),
+    });
+    let exit = match body.code.as_str() {
+        "invalid" | "bad_request" => failure::INVALID,
+        "not_found" => failure::NOT_FOUND,
+        "conflict" | "stale_revision" => failure::CONFLICT,
+        "unauthenticated" | "forbidden" => failure::DENIED,
+        _ => 1,
+    };
+    let mut message = body.message.clone();
+    if body.details.len() > 1 {
+        for d in &body.details {
+            message.push_str(&format!("\n  - {d}"));
+        }
+    }
+    Failure::new(exit, message)
 }
 
 fn root_cause(e: &reqwest::Error) -> String {

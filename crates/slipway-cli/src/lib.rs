@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis_commands;
+pub mod artifact_commands;
 pub mod audit_commands;
 pub mod change_commands;
 pub mod client;
@@ -97,6 +98,9 @@ pub enum Command {
     /// Inspect and verify the audit log.
     #[command(subcommand)]
     Audit(audit_commands::AuditCommand),
+    /// The artifact store: push, pull, list, inspect, attach, holds, retention, export, import.
+    #[command(subcommand)]
+    Artifact(artifact_commands::ArtifactCommand),
     /// Canary analysis offline: classify one metric or judge a configuration.
     #[command(subcommand)]
     Analysis(analysis_commands::AnalysisCommand),
@@ -168,6 +172,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::User(cmd) => identity_commands::user(&client(g)?, cmd).await,
         Command::Token(cmd) => identity_commands::token(&client(g)?, cmd).await,
         Command::Audit(cmd) => audit_commands::run(g, cmd).await,
+        Command::Artifact(cmd) => artifact_commands::run(&client(g)?, cmd).await,
         Command::Analysis(cmd) => analysis_commands::run(g, cmd).await,
         Command::ExampleService(args) => example_service::run(args).await,
         Command::Completions { shell } => {

@@ -4,8 +4,10 @@ use crate::failure::{self, CliResult, Failure};
 use anyhow::Context;
 use clap::Args;
 use slipway_api::AppState;
+use slipway_api::artifact_routes::Artifacts;
 use slipway_api::auth::parse_duration;
 use slipway_api::server::{ServeOptions, run};
+use slipway_artifacts::NamingPolicy;
 use slipway_store::data_dir::DataDir;
 use slipway_store::{SqlStore, Store};
 use std::path::PathBuf;
@@ -58,6 +60,10 @@ pub struct ServerArgs {
     /// How long in-flight requests may take to finish at shutdown.
     #[arg(long, default_value = "10s", value_parser = duration)]
     pub drain_timeout: std::time::Duration,
+    /// The naming-convention policy every artifact push must meet (YAML or JSON; default: a
+    /// semantic version, a full git SHA when one is given, nothing else required).
+    #[arg(long, value_name = "FILE")]
+    pub artifact_naming_policy: Option<PathBuf>,
 }
 
 fn duration(text: &str) -> Result<std::time::Duration, String> {
@@ -90,11 +96,39 @@ pub async fn open(data_dir: &std::path::Path, database_url: Option<&str>) -> Cli
         store: Arc::new(store) as Arc<dyn Store>,
         signing_key: Arc::new(key),
         extra_metrics: None,
+        artifacts: Some(open_artifacts(data_dir, None)?),
     })
 }
 
+/// Opens the artifact store at `DATA_DIR/artifacts` with the naming policy in `policy_file`
+/// (the default policy without one).
+pub fn open_artifacts(
+    data_dir: &std::path::Path,
+    policy_file: Option<&std::path::Path>,
+) -> CliResult<Arc<Artifacts>> {
+    let naming = match policy_file {
+        None => NamingPolicy::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Failure::new(
+                    failure::INVALID,
+                    format!("cannot read the naming policy {}: {e}", path.display()),
+                )
+            })?;
+            NamingPolicy::from_yaml(&text)
+                .map_err(|e| Failure::new(failure::INVALID, format!("{}: {e}", path.display())))?
+        }
+    };
+    let artifacts = Artifacts::open(data_dir, naming)
+        .map_err(|e| Failure::new(1, format!("cannot open the artifact store: {e}")))?;
+    Ok(Arc::new(artifacts))
+}
+
 pub async fn server(args: ServerArgs) -> CliResult {
-    let state = open(&args.data_dir, args.database_url.as_deref()).await?;
+    let mut state = open(&args.data_dir, args.database_url.as_deref()).await?;
+    if let Some(policy) = &args.artifact_naming_policy {
+        state.artifacts = Some(open_artifacts(&args.data_dir, Some(policy))?);
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -103,7 +137,6 @@ pub async fn server(args: ServerArgs) -> CliResult {
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let engine = start_engine(&args.data_dir, &state, &shutdown)?;
-    let mut state = state;
     state.extra_metrics = Some(Arc::new(RouterMetricsText(engine.engine.clone())));
     let options = ServeOptions {
         checkpoint_interval: args.checkpoint_interval,
@@ -165,6 +198,12 @@ pub fn start_engine(
     engine.set_gatekeeper(Arc::new(slipway_governance::GovernanceGate::new(
         state.store.clone(),
     )));
+    if let Some(artifacts) = &state.artifacts {
+        engine.set_artifact_store(
+            Arc::new(artifacts.store.clone()),
+            data_dir.join("work").join("artifacts"),
+        );
+    }
     let engine = Arc::new(engine);
     let task = tokio::spawn(engine.clone().run(shutdown.clone()));
     let events = tokio::spawn(slipway_governance::events::run(

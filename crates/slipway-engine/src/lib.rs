@@ -11,6 +11,7 @@
 pub mod analysis;
 pub mod gate;
 pub mod health;
+pub mod oci_program;
 pub mod release;
 pub mod rollout;
 pub mod status_writer;

@@ -199,6 +199,8 @@ pub struct Engine {
     gate: Arc<dyn crate::gate::Gatekeeper>,
     /// How often a rollout waiting at the gate asks again.
     pub gate_retry: Duration,
+    /// The artifact store `oci:` locations are read from, and where their files are copied.
+    artifact_store: Option<(Arc<slipway_artifacts::ArtifactStore>, PathBuf)>,
 }
 
 pub(crate) fn route_key(service: &str, environment: &str) -> String {
@@ -225,6 +227,7 @@ impl Engine {
             launched: Mutex::new(HashMap::new()),
             gate: Arc::new(crate::gate::OpenGate),
             gate_retry: Duration::from_secs(2),
+            artifact_store: None,
             statuses,
             holder: format!(
                 "{}:{}:{}",
@@ -418,6 +421,43 @@ impl Engine {
         self.gate = gate;
     }
 
+    /// Resolves `oci:<service>:<version>` artifact locations through `store`, copying each file
+    /// once into `cache` (the server uses `DATA_DIR/work/artifacts`).
+    pub fn set_artifact_store(
+        &mut self,
+        store: Arc<slipway_artifacts::ArtifactStore>,
+        cache: PathBuf,
+    ) {
+        self.artifact_store = Some((store, cache));
+    }
+
+    /// The program an artifact runs. A file location is used as it is (its digest checked when
+    /// `verify` is set); an `oci:` location is copied out of the artifact store, checked
+    /// against the resource's digest (the version's index digest) and the file's own digest.
+    async fn program_of(&self, artifact: &ArtifactSpec, verify: bool) -> Result<PathBuf, String> {
+        let Some((service, version)) = crate::oci_program::parse_oci_location(&artifact.location)
+        else {
+            let program = PathBuf::from(self.resolve(&artifact.location));
+            if verify && let Some(digest) = &artifact.digest {
+                verify_digest(&program, digest)?;
+            }
+            return Ok(program);
+        };
+        let Some((store, cache)) = self.artifact_store.clone() else {
+            return Err(format!(
+                "its location {} is in the artifact store, which this engine has not been given",
+                artifact.location
+            ));
+        };
+        let (service, version) = (service.to_owned(), version.to_owned());
+        let expected = artifact.digest.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::oci_program::materialize(&store, &service, &version, expected.as_deref(), &cache)
+        })
+        .await
+        .map_err(|e| format!("copying it out of the artifact store failed: {e}"))?
+    }
+
     async fn fail(&self, name: &str, message: &str) -> Result<(), EngineError> {
         let mut status = self.status_of(name).await.unwrap_or_else(|| RolloutStatus {
             phase: Phase::Failed,
@@ -473,10 +513,10 @@ impl Engine {
                 artifact.service, spec.service
             )));
         }
-        let program = PathBuf::from(self.resolve(&artifact.location));
-        if let Some(digest) = &artifact.digest {
-            verify_digest(&program, digest).map_err(artifact_fail)?;
-        }
+        let program = self
+            .program_of(&artifact, true)
+            .await
+            .map_err(artifact_fail)?;
         if !self
             .pass_gate(name, &spec, &artifact.version, &shutdown)
             .await?
@@ -1005,7 +1045,13 @@ impl Engine {
                 artifact: spec.artifact.clone(),
                 reason: "is gone or invalid".into(),
             })?;
-        let program = PathBuf::from(self.resolve(&artifact.location));
+        let program =
+            self.program_of(&artifact, false)
+                .await
+                .map_err(|reason| EngineError::Artifact {
+                    artifact: spec.artifact.clone(),
+                    reason,
+                })?;
         let listen: SocketAddr = spec.listen.parse().map_err(|_| EngineError::Instance {
             instance: key.to_string(),
             reason: format!("bad listen address {}", spec.listen),
@@ -1456,7 +1502,7 @@ impl Engine {
                 continue;
             };
             if a.version == version {
-                let program = PathBuf::from(self.resolve(&a.location));
+                let program = self.program_of(&a, false).await.ok()?;
                 return Some((a, program));
             }
         }

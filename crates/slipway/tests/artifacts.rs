@@ -1,0 +1,732 @@
+//! End-to-end tests of the artifact store through the `slipway` binary: a real `slipway server`
+//! process on its own data dir, driven by `slipway artifact ...` commands over HTTP. They check
+//! what a user sees (exit codes, messages, bytes pulled) and what is left on disk: pushes are
+//! immutable, the naming policy lists everything missing, legal holds beat retention, garbage
+//! collection frees only what nothing references, and a Rollout of an `oci:` artifact runs it.
+//! (The helpers are a minimal copy of those in `cli.rs`.)
+#![allow(clippy::unwrap_used)] // in tests a panic is a failing test, which is the point
+
+use serde_json::Value;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+// Exit codes (crates/slipway-cli/src/failure.rs).
+const OK: i32 = 0;
+const INVALID: i32 = 3;
+const NOT_FOUND: i32 = 4;
+const CONFLICT: i32 = 5;
+
+const INHERITED_VARIABLES: &[&str] = &[
+    "SLIPWAY_SERVER",
+    "SLIPWAY_TOKEN",
+    "SLIPWAY_CONFIG",
+    "SLIPWAY_DATA_DIR",
+    "SLIPWAY_DATABASE_URL",
+    "SLIPWAY_LISTEN",
+    "RUST_LOG",
+];
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+struct Run {
+    command: String,
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    fn expect(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "`{}` exited with {} instead of {code}\n--- stdout\n{}\n--- stderr\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "`{}` did not print JSON ({e}):\n{}",
+                self.command, self.stdout
+            )
+        })
+    }
+}
+
+fn slipway(config: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
+    cmd.args(args).stdin(Stdio::null());
+    for var in INHERITED_VARIABLES {
+        cmd.env_remove(var);
+    }
+    cmd.env("SLIPWAY_CONFIG", config);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let output = cmd.output().unwrap();
+    Run {
+        command: format!("slipway {}", args.join(" ")),
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
+}
+
+fn http_get(url: &str) -> Option<(u16, String)> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let r = client.get(url).send().ok()?;
+    let status = r.status().as_u16();
+    Some((status, r.text().unwrap_or_default()))
+}
+
+/// A `slipway server` on its own data dir (with the repository's examples applied), stopped
+/// on drop.
+struct Server {
+    root: TempDir,
+    data_dir: PathBuf,
+    url: String,
+    admin_token: String,
+    child: Child,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let root = tempfile::Builder::new()
+            .prefix("slipway-artifacts-test-")
+            .tempdir()
+            .unwrap();
+        let data_dir = root.path().join("data");
+        let config = root.path().join("config.json");
+        slipway(&config, &[], &["init", "--data-dir", path_str(&data_dir)]).expect(OK);
+        let admin_token = std::fs::read_to_string(data_dir.join("admin-token"))
+            .unwrap()
+            .trim()
+            .to_string();
+        let listen = format!("127.0.0.1:{}", free_port());
+        let log = File::create(root.path().join("server.log")).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
+        cmd.args([
+            "server",
+            "--data-dir",
+            path_str(&data_dir),
+            "--listen",
+            &listen,
+        ])
+        .args(["--checkpoint-interval", "1h"])
+        .args(extra);
+        for var in INHERITED_VARIABLES {
+            cmd.env_remove(var);
+        }
+        let mut child = cmd
+            .env("SLIPWAY_CONFIG", &config)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        let url = format!("http://{listen}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http_get(&format!("{url}/healthz")).map(|r| r.0) != Some(200) {
+            assert!(
+                child.try_wait().unwrap().is_none() && Instant::now() < deadline,
+                "the server did not start:\n{}",
+                std::fs::read_to_string(root.path().join("server.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let server = Server {
+            root,
+            data_dir,
+            url,
+            admin_token,
+            child,
+        };
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        server.cli(&["apply", "-f", path_str(&examples)]).expect(OK);
+        server
+    }
+
+    fn cli(&self, args: &[&str]) -> Run {
+        slipway(
+            &self.root.path().join("config.json"),
+            &[
+                ("SLIPWAY_SERVER", &self.url),
+                ("SLIPWAY_TOKEN", &self.admin_token),
+            ],
+            args,
+        )
+    }
+
+    /// Writes a file in the test's temp dir.
+    fn file(&self, name: &str, content: &[u8]) -> PathBuf {
+        let path = self.root.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    /// `artifact push FILE --service payments-api --version V EXTRA... -o json`.
+    fn push(&self, file: &Path, version: &str, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "artifact",
+            "push",
+            path_str(file),
+            "--service",
+            "payments-api",
+            "--version",
+            version,
+            "-o",
+            "json",
+        ];
+        args.extend(extra);
+        self.cli(&args)
+    }
+
+    fn blob(&self, digest: &str) -> PathBuf {
+        self.data_dir
+            .join("artifacts/blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const GIT_SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+#[test]
+fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
+    let server = Server::start(&[]);
+    // Large enough to take several chunks each way.
+    let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let file = server.file("payments.bin", &content);
+
+    let first = server
+        .push(
+            &file,
+            "1.0.0",
+            &["--git-sha", GIT_SHA, "--platform", "linux/amd64"],
+        )
+        .expect(OK)
+        .json();
+    assert_eq!(first["alreadyPresent"], false, "{first}");
+    assert_eq!(first["size"], content.len());
+    assert_eq!(first["resource"]["action"], "created", "{first}");
+    assert_eq!(first["resource"]["name"], "payments-api-1-0-0");
+    assert!(first["signature"]["digest"].is_string(), "{first}");
+
+    let again = server
+        .push(
+            &file,
+            "1.0.0",
+            &["--git-sha", GIT_SHA, "--platform", "linux/amd64"],
+        )
+        .expect(OK)
+        .json();
+    assert_eq!(again["alreadyPresent"], true, "{again}");
+    assert_eq!(again["indexDigest"], first["indexDigest"]);
+    assert_eq!(again["resource"]["action"], "unchanged", "{again}");
+    assert_eq!(again["signature"], first["signature"], "signed once");
+
+    let table = server
+        .cli(&[
+            "artifact",
+            "push",
+            path_str(&file),
+            "--service",
+            "payments-api",
+            "--version",
+            "1.0.0",
+            "--git-sha",
+            GIT_SHA,
+            "--platform",
+            "linux/amd64",
+        ])
+        .expect(OK);
+    assert!(table.stdout.contains("nothing changed"), "{}", table.stdout);
+
+    let other = server.file("other.bin", b"a different build");
+    let refused = server
+        .push(
+            &other,
+            "1.0.0",
+            &["--git-sha", GIT_SHA, "--platform", "linux/amd64"],
+        )
+        .expect(CONFLICT);
+    let layer = first["layerDigest"].as_str().unwrap();
+    assert!(refused.stderr.contains(layer), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("refusing different content sha256:"),
+        "{}",
+        refused.stderr
+    );
+
+    let out = server.root.path().join("pulled.bin");
+    server
+        .cli(&[
+            "artifact",
+            "pull",
+            "payments-api",
+            "1.0.0",
+            "-o",
+            path_str(&out),
+        ])
+        .expect(OK);
+    assert_eq!(std::fs::read(&out).unwrap(), content);
+    server
+        .cli(&[
+            "artifact",
+            "pull",
+            "payments-api",
+            "9.9.9",
+            "-o",
+            path_str(&out),
+        ])
+        .expect(NOT_FOUND);
+
+    let ls = server.cli(&["artifact", "ls"]).expect(OK);
+    assert!(
+        ls.stdout.lines().any(|l| l.contains("payments-api")
+            && l.contains("1.0.0")
+            && l.contains("linux/amd64")
+            && l.contains(&content.len().to_string())),
+        "{}",
+        ls.stdout
+    );
+    let listed = server
+        .cli(&["artifact", "ls", "--service", "payments-api", "-o", "json"])
+        .expect(OK)
+        .json();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["digest"], first["indexDigest"]);
+
+    let inspected = server
+        .cli(&["artifact", "inspect", "payments-api", "1.0.0", "-o", "json"])
+        .expect(OK)
+        .json();
+    assert_eq!(inspected["summary"]["variants"][0]["revision"], GIT_SHA);
+    assert_eq!(
+        inspected["summary"]["variants"][0]["fileName"],
+        "payments.bin"
+    );
+    let table = server
+        .cli(&["artifact", "inspect", "payments-api", "1.0.0"])
+        .expect(OK);
+    assert!(table.stdout.contains(GIT_SHA), "{}", table.stdout);
+    assert!(
+        table
+            .stdout
+            .contains("application/vnd.slipway.signature.v1+json"),
+        "{}",
+        table.stdout
+    );
+
+    let resource = server
+        .cli(&["get", "artifact", "payments-api-1-0-0", "-o", "json"])
+        .expect(OK)
+        .json();
+    assert_eq!(resource["spec"]["location"], "oci:payments-api:1.0.0");
+    assert_eq!(resource["spec"]["digest"], first["indexDigest"]);
+
+    let sbom = server.file(
+        "sbom.json",
+        br#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": []}"#,
+    );
+    server
+        .cli(&[
+            "artifact",
+            "attach",
+            "payments-api",
+            "1.0.0",
+            "--type",
+            "sbom-cyclonedx",
+            path_str(&sbom),
+        ])
+        .expect(OK);
+    let sboms = server
+        .cli(&[
+            "artifact",
+            "referrers",
+            "payments-api",
+            "1.0.0",
+            "--type",
+            "sbom-cyclonedx",
+            "-o",
+            "json",
+        ])
+        .expect(OK)
+        .json();
+    assert_eq!(sboms.as_array().unwrap().len(), 1, "{sboms}");
+    assert_eq!(
+        sboms[0]["descriptor"]["artifactType"],
+        "application/vnd.cyclonedx+json"
+    );
+    assert_eq!(sboms[0]["subject"], first["manifestDigest"]);
+    assert_eq!(sboms[0]["platform"], "linux/amd64");
+    let all = server
+        .cli(&[
+            "artifact",
+            "referrers",
+            "payments-api",
+            "1.0.0",
+            "-o",
+            "json",
+        ])
+        .expect(OK)
+        .json();
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        2,
+        "signature and SBOM: {all}"
+    );
+    server
+        .cli(&[
+            "artifact",
+            "attach",
+            "payments-api",
+            "1.0.0",
+            "--type",
+            "not a type",
+            path_str(&sbom),
+        ])
+        .expect(INVALID);
+
+    // Export and import into a second server.
+    let archive = server.root.path().join("export.tar");
+    let exported = server
+        .cli(&[
+            "artifact",
+            "export",
+            "payments-api:1.0.0",
+            "-o",
+            path_str(&archive),
+        ])
+        .expect(OK);
+    assert!(
+        exported.stdout.contains("1 version(s)"),
+        "{}",
+        exported.stdout
+    );
+    let second = Server::start(&[]);
+    let imported = second
+        .cli(&["artifact", "import", path_str(&archive)])
+        .expect(OK);
+    assert!(
+        imported.stdout.contains("imported: payments-api:1.0.0"),
+        "{}",
+        imported.stdout
+    );
+    let out2 = second.root.path().join("pulled.bin");
+    second
+        .cli(&[
+            "artifact",
+            "pull",
+            "payments-api",
+            "1.0.0",
+            "-o",
+            path_str(&out2),
+        ])
+        .expect(OK);
+    assert_eq!(std::fs::read(&out2).unwrap(), content);
+    let resource = second
+        .cli(&["get", "artifact", "payments-api-1-0-0", "-o", "json"])
+        .expect(OK)
+        .json();
+    assert_eq!(resource["spec"]["digest"], first["indexDigest"]);
+}
+
+#[test]
+fn the_naming_policy_lists_everything_missing() {
+    let probe = tempfile::tempdir().unwrap();
+    let policy = probe.path().join("naming.yaml");
+    std::fs::write(
+        &policy,
+        "requireGitSha: true\nrequirePipelineId: true\nrequireBuildTime: true\nrequirePlatform: true\n",
+    )
+    .unwrap();
+    let server = Server::start(&["--artifact-naming-policy", path_str(&policy)]);
+    let file = server.file("app.bin", b"app");
+    let refused = server.push(&file, "v1", &[]).expect(INVALID);
+    for missing in [
+        "missing git SHA (--git-sha)",
+        "missing pipeline id (--pipeline-id)",
+        "missing build time (--build-time)",
+        "missing target platform (--platform os/arch)",
+        "version",
+    ] {
+        assert!(
+            refused.stderr.contains(missing),
+            "{missing}: {}",
+            refused.stderr
+        );
+    }
+    server.cli(&["artifact", "ls", "-o", "json"]).expect(OK);
+    assert_eq!(
+        server.cli(&["artifact", "ls", "-o", "json"]).json(),
+        serde_json::json!([]),
+        "nothing stored"
+    );
+    server
+        .push(
+            &file,
+            "1.0.0",
+            &[
+                "--git-sha",
+                GIT_SHA,
+                "--pipeline-id",
+                "build-77",
+                "--build-time",
+                "2024-05-01T10:00:00Z",
+                "--platform",
+                "linux/amd64",
+            ],
+        )
+        .expect(OK);
+}
+
+#[test]
+fn holds_beat_retention_and_garbage_collection_keeps_shared_blobs() {
+    let server = Server::start(&[]);
+    let shared = server.file("shared.bin", b"the same build twice");
+    let only = server.file("only.bin", b"a build nobody keeps");
+    let newest = server.file("newest.bin", b"the newest build");
+    let push = |file: &Path, version: &str, built: &str| {
+        server
+            .push(file, version, &["--build-time", built])
+            .expect(OK)
+            .json()
+    };
+    let v1 = push(&shared, "1.0.0", "2020-01-01T00:00:00Z");
+    let v11 = push(&shared, "1.1.0", "2020-02-01T00:00:00Z");
+    let v2 = push(&only, "2.0.0", "2020-03-01T00:00:00Z");
+    push(&newest, "3.0.0", "2020-04-01T00:00:00Z");
+    assert_eq!(v1["layerDigest"], v11["layerDigest"], "one blob for both");
+
+    let held = server
+        .cli(&[
+            "artifact",
+            "hold",
+            "payments-api",
+            "1.1.0",
+            "--reason",
+            "litigation 42",
+        ])
+        .expect(OK);
+    assert!(held.stdout.contains("under legal hold"), "{}", held.stdout);
+    let resource = server
+        .cli(&["get", "artifact", "payments-api-1-1-0", "-o", "json"])
+        .expect(OK)
+        .json();
+    assert_eq!(
+        resource["metadata"]["annotations"]["slipway.dev/legal-hold"],
+        "litigation 42 (admin)"
+    );
+    server
+        .cli(&[
+            "artifact",
+            "hold",
+            "payments-api",
+            "1.1.0",
+            "--reason",
+            "again",
+        ])
+        .expect(CONFLICT);
+
+    let policy = server.file(
+        "retention.yaml",
+        b"keepLastPerService: 1\nkeepNewerThan: 1d\n",
+    );
+    let dry = server
+        .cli(&["artifact", "retention", "--policy", path_str(&policy)])
+        .expect(OK);
+    let line = |prefix: &str| {
+        dry.stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix:?} in\n{}", dry.stdout))
+            .to_string()
+    };
+    assert!(
+        line("keep payments-api:1.1.0:").contains("legal hold since"),
+        "{}",
+        dry.stdout
+    );
+    assert!(line("keep payments-api:1.1.0:").contains("litigation 42"));
+    assert!(line("keep payments-api:3.0.0:").contains("newest #1"));
+    assert!(line("would delete payments-api:2.0.0:").contains("older than 1d"));
+    line("would delete payments-api:1.0.0:");
+    assert!(
+        dry.stdout.contains("would delete 2 version(s)"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(
+        server
+            .cli(&["artifact", "ls", "-o", "json"])
+            .expect(OK)
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        4,
+        "a dry run changes nothing"
+    );
+
+    let applied = server
+        .cli(&[
+            "artifact",
+            "retention",
+            "--policy",
+            path_str(&policy),
+            "--apply",
+        ])
+        .expect(OK);
+    assert!(
+        applied.stdout.contains("deleted 2 version(s)"),
+        "{}",
+        applied.stdout
+    );
+    let left: Vec<String> = server
+        .cli(&["artifact", "ls", "-o", "json"])
+        .expect(OK)
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["version"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, ["1.1.0", "3.0.0"]);
+    assert!(
+        server.blob(v11["layerDigest"].as_str().unwrap()).exists(),
+        "shared blob kept"
+    );
+    assert!(
+        !server.blob(v2["layerDigest"].as_str().unwrap()).exists(),
+        "unused blob freed"
+    );
+    let out = server.root.path().join("kept.bin");
+    server
+        .cli(&[
+            "artifact",
+            "pull",
+            "payments-api",
+            "1.1.0",
+            "-o",
+            path_str(&out),
+        ])
+        .expect(OK);
+    assert_eq!(std::fs::read(&out).unwrap(), b"the same build twice");
+    server
+        .cli(&["get", "artifact", "payments-api-2-0-0"])
+        .expect(NOT_FOUND);
+    server
+        .cli(&["get", "artifact", "payments-api-1-1-0"])
+        .expect(OK);
+
+    server
+        .cli(&["artifact", "release-hold", "payments-api", "1.1.0"])
+        .expect(OK);
+    let resource = server
+        .cli(&["get", "artifact", "payments-api-1-1-0", "-o", "json"])
+        .expect(OK)
+        .json();
+    assert!(
+        resource["metadata"]["annotations"]["slipway.dev/legal-hold"].is_null(),
+        "{resource}"
+    );
+    server
+        .cli(&["artifact", "release-hold", "payments-api", "1.1.0"])
+        .expect(CONFLICT);
+    let entries = server
+        .cli(&["audit", "entries", "--limit", "10000", "-o", "json"])
+        .expect(OK)
+        .json();
+    let hold_entries = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.to_string().contains("payments-api-1-1-0"))
+        .count();
+    // Created by the push, annotated by the hold, annotation removed by the release (the log
+    // holds the digest of each new content; `get` shows the annotation itself).
+    assert_eq!(hold_entries, 3, "holds are in the audit log: {entries}");
+}
+
+#[test]
+fn a_rollout_of_an_oci_artifact_runs_it() {
+    let server = Server::start(&[]);
+    let script = format!(
+        "#!/bin/sh\nexec {} example-service\n",
+        env!("CARGO_BIN_EXE_slipway")
+    );
+    let file = server.file("payments-api.sh", script.as_bytes());
+    let pushed = server.push(&file, "7.0.0", &[]).expect(OK).json();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let rollout = server.file(
+        "rollout.yaml",
+        format!(
+            "apiVersion: slipway.dev/v1alpha1\nkind: Rollout\nmetadata: {{name: oci-rollout}}\nspec:\n  service: payments-api\n  environment: production\n  artifact: payments-api-7-0-0\n  instances: 1\n  listen: \"{listen}\"\n  strategy: {{direct: {{}}}}\n"
+        )
+        .as_bytes(),
+    );
+    server.cli(&["apply", "-f", path_str(&rollout)]).expect(OK);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let r = server
+            .cli(&["get", "rollout", "oci-rollout", "-o", "json"])
+            .expect(OK)
+            .json();
+        let phase = r["status"]["phase"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if ["Promoted", "RolledBack", "Failed"].contains(&phase.as_str()) {
+            break r["status"].clone();
+        }
+        assert!(Instant::now() < deadline, "stuck: {r}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status["phase"], "Promoted", "{status}");
+    let (code, body) = http_get(&format!("http://{listen}/")).unwrap();
+    assert_eq!(code, 200);
+    assert!(body.contains("example-service 7.0.0"), "{body}");
+    let copied = server.data_dir.join("work/artifacts").join(
+        pushed["layerDigest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:"),
+    );
+    assert_eq!(std::fs::read_to_string(copied).unwrap(), script);
+}

@@ -3,9 +3,8 @@
 //! under a timeout; background tasks in a `TaskTracker` finish; a final checkpoint is signed.
 
 use crate::{
-    AppState, audit_routes, change_routes, event_routes, observability, openapi, resource_routes,
-    AppState, artifact_routes, audit_routes, event_routes, observability, openapi, resource_routes,
-    token_routes,
+    AppState, artifact_routes, audit_routes, change_routes, event_routes, observability, openapi,
+    resource_routes, token_routes,
 };
 use axum::Router;
 use axum::routing::get;

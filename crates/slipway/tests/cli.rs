@@ -2637,12 +2637,11 @@ fn rego_gate_policies_allow_and_deny_as_written() {
     );
 }
 
-/// An HTTP endpoint that records every request it receives (headers lower-cased, body) and
-/// answers 202.
-fn event_receiver() -> (
-    String,
-    std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
-) {
+/// What the event receiver got: (headers lower-cased, body) per request.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// An HTTP endpoint that records every request it receives and answers 202.
+fn event_receiver() -> (String, Received) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/events", listener.local_addr().unwrap());

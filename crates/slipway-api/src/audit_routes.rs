@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/audit/verify", get(verify))
 }
 
-fn public_key(state: &AppState) -> String {
+pub(crate) fn public_key(state: &AppState) -> String {
     hex::encode(state.signing_key.verifying_key().as_bytes())
 }
 

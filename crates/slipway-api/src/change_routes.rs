@@ -16,8 +16,12 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use slipway_change::review::ClosedChange;
+use slipway_domain::audit::AuditEntry;
+use slipway_domain::audit::evidence::{EVIDENCE_FORMAT, EvidenceBody, EvidenceItem, EvidencePack};
+use slipway_domain::audit::merkle::inclusion_proof;
 use slipway_domain::governance_records::GateDecisionSpec;
 use slipway_domain::kinds::{Verb, typed};
+use slipway_domain::resource::Resource;
 use slipway_governance::{ChangeCommand, ChangeDesk, ChangeError};
 use slipway_store::Actor;
 
@@ -25,6 +29,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/changerequests/{name}/actions", post(act))
         .route("/api/v1/changerequests/{name}/view", get(view))
+        .route("/api/v1/changerequests/{name}/evidence", get(evidence))
         .route("/api/v1/change-rates", get(rates))
         .route("/api/v1/gate/{kind}/{name}", get(explain))
 }
@@ -217,4 +222,94 @@ pub async fn explain(
     decisions.sort_by(|a, b| a.1.at.cmp(&b.1.at));
     Ok(Json(json!({"subject": {"kind": kind, "name": name},
         "decisions": decisions.iter().map(|(n, d)| json!({"name": n, "decision": d})).collect::<Vec<_>>()})))
+}
+
+#[utoipa::path(get, path = "/api/v1/changerequests/{name}/evidence", params(("name" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+/// A signed evidence pack for one change: the request, its events (approvals included), the
+/// gate's decisions and the deployments naming it, each with its audit entry and an inclusion
+/// proof against a fresh signed checkpoint.
+pub async fn evidence(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<EvidencePack>> {
+    authorize(&state, &caller, Verb::Get, "changerequests", None, false).await?;
+    authorize(&state, &caller, Verb::Get, "audit", None, false).await?;
+    let change = state
+        .store
+        .get("ChangeRequest", &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("change request {name} does not exist")))?;
+    let names_change = |r: &Resource, field: &str| {
+        r.spec.get(field).and_then(Value::as_str) == Some(name.as_str())
+    };
+    let mut members: Vec<(&str, Resource)> = vec![("change", change)];
+    for (kind, role, field) in [
+        ("ChangeEvent", "event", "change"),
+        ("GateDecision", "gate-decision", "change"),
+        ("Rollout", "deployment", "change"),
+        ("Release", "deployment", "change"),
+    ] {
+        for r in state.store.list(kind).await? {
+            if names_change(&r, field) {
+                members.push((role, r));
+            }
+        }
+    }
+    // Make sure a checkpoint covers everything, then find each member's latest entry.
+    state.store.checkpoint(&state.signing_key).await?;
+    let checkpoint = state
+        .store
+        .checkpoints()
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("no checkpoint could be written"))?;
+    let size = checkpoint.checkpoint.size;
+    let mut latest: std::collections::HashMap<(String, String), AuditEntry> =
+        std::collections::HashMap::new();
+    let mut from = 0;
+    while from < size {
+        let page = state.store.audit_entries(from, 10_000).await?;
+        if page.is_empty() {
+            break;
+        }
+        from += page.len() as u64;
+        for exported in page {
+            let e = exported.entry;
+            if e.seq < size {
+                latest.insert((e.kind.clone(), e.name.clone()), e);
+            }
+        }
+    }
+    let leaves = state.store.leaf_hashes(size).await?;
+    let mut items = Vec::new();
+    for (role, resource) in members {
+        let key = (resource.kind.clone(), resource.metadata.name.clone());
+        let Some(entry) = latest.get(&key).cloned() else {
+            continue;
+        };
+        let index = usize::try_from(entry.seq)
+            .map_err(|_| ApiError::internal("audit entry number too large"))?;
+        let proof = inclusion_proof(&leaves, index)
+            .ok_or_else(|| ApiError::internal("audit entry outside the tree"))?;
+        items.push(EvidenceItem {
+            role: role.to_string(),
+            document: resource.declared_content(),
+            status: resource.status.clone().unwrap_or(Value::Null),
+            entry,
+            proof: proof.iter().map(hex::encode).collect(),
+        });
+    }
+    let body = EvidenceBody {
+        format: EVIDENCE_FORMAT.into(),
+        change: name,
+        generated_at: jiff::Timestamp::now().to_string(),
+        public_key: crate::audit_routes::public_key(&state),
+        checkpoint,
+        items,
+    };
+    body.sign(&state.signing_key)
+        .map(Json)
+        .map_err(ApiError::internal)
 }

@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         crate::change_routes::view,
         crate::change_routes::rates,
         crate::change_routes::explain,
+        crate::change_routes::evidence,
         crate::token_routes::create,
         crate::token_routes::list,
         crate::token_routes::revoke,

@@ -74,10 +74,29 @@ pub enum ChangeCommand {
         #[arg(short, long, value_enum, default_value_t = Format::Table)]
         output: Format,
     },
+    /// Write the change's signed evidence pack (change, approvals, gate decisions,
+    /// deployments, each with its audit inclusion proof) to a file.
+    Evidence {
+        id: String,
+        #[arg(long, short = 'o')]
+        out: std::path::PathBuf,
+    },
     /// Change success and failure rates by team and by service.
     Rates {
         #[arg(short, long, value_enum, default_value_t = Format::Json)]
         output: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Verify an evidence pack offline: its signature, the checkpoint, every document against
+    /// its audit entry, and every inclusion proof. Exits 7 when anything is wrong.
+    Verify {
+        file: std::path::PathBuf,
+        /// The server's public key (hex or base64) to trust instead of the one in the pack.
+        #[arg(long)]
+        public_key: Option<String>,
     },
 }
 
@@ -99,6 +118,20 @@ pub async fn run(client: &ApiClient, cmd: ChangeCommand) -> CliResult {
         ChangeCommand::Create { files } => return apply_files(client, &files).await,
         ChangeCommand::Get { id, output } => return get(client, &id, output).await,
         ChangeCommand::List { output } => return list(client, output).await,
+        ChangeCommand::Evidence { id, out } => {
+            let pack: Value = client
+                .get(&format!("/api/v1/changerequests/{id}/evidence"))
+                .await?;
+            let items = pack["items"].as_array().map_or(0, Vec::len);
+            let text = serde_json::to_string_pretty(&pack)?;
+            std::fs::write(&out, text)
+                .map_err(|e| Failure::new(1, format!("cannot write {}: {e}", out.display())))?;
+            println!(
+                "evidence for change {id}: {items} item(s) with inclusion proofs, signed; written to {}",
+                out.display()
+            );
+            return Ok(());
+        }
         ChangeCommand::Rates { output } => {
             let rates: Value = client.get("/api/v1/change-rates").await?;
             return print_data(output, &rates);
@@ -294,4 +327,46 @@ pub async fn run_gate(client: &ApiClient, cmd: GateCommand) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// `slipway evidence verify`: offline, no server.
+pub fn run_evidence(cmd: EvidenceCommand) -> CliResult {
+    let EvidenceCommand::Verify { file, public_key } = cmd;
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        Failure::new(
+            failure::INVALID,
+            format!("cannot read {}: {e}", file.display()),
+        )
+    })?;
+    let pack: slipway_domain::audit::evidence::EvidencePack =
+        serde_json::from_str(&text).map_err(|e| {
+            Failure::new(
+                failure::INVALID,
+                format!("{}: not an evidence pack: {e}", file.display()),
+            )
+        })?;
+    let trusted = match public_key {
+        Some(k) => Some(
+            slipway_domain::audit::checkpoint::parse_public_key(&k)
+                .map_err(|e| Failure::new(failure::INVALID, format!("--public-key: {e}")))?,
+        ),
+        None => None,
+    };
+    let verdict = pack.verify(trusted.as_ref());
+    if verdict.ok {
+        println!(
+            "evidence for change {}: verified ({} item(s), checkpoint of {} entries)",
+            pack.body.change, verdict.items, pack.body.checkpoint.checkpoint.size
+        );
+        Ok(())
+    } else {
+        Err(Failure::new(
+            failure::VERIFY_FAILED,
+            format!(
+                "evidence for change {} does not verify:\n  {}",
+                pack.body.change,
+                verdict.problems.join("\n  ")
+            ),
+        ))
+    }
 }

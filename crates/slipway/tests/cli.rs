@@ -2466,6 +2466,41 @@ fn change_requests_enforce_separation_of_duties_and_void_approvals_on_edit() {
         .expect(OK);
     let entries = std::fs::read_to_string(&export).unwrap();
     assert!(entries.contains("ChangeEvent") && entries.contains("GateDecision"));
+
+    // The evidence pack verifies offline, and a forged approver is caught.
+    let pack = server.file("chg-2-evidence.json");
+    server
+        .cli(&["change", "evidence", "chg-2", "--out", path_str(&pack)])
+        .expect(OK);
+    let verified = server
+        .cli(&["evidence", "verify", path_str(&pack)])
+        .expect(OK);
+    assert!(verified.stdout.contains("verified"), "{}", verified.stdout);
+    let text = std::fs::read_to_string(&pack).unwrap();
+    let document: Value = serde_json::from_str(&text).unwrap();
+    let roles: Vec<&str> = document["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["role"].as_str().unwrap())
+        .collect();
+    for role in ["change", "event", "gate-decision", "deployment"] {
+        assert!(roles.contains(&role), "{role} missing from {roles:?}");
+    }
+    assert!(
+        text.contains("\"actor\": \"bob\""),
+        "approvals carry the approver"
+    );
+    let forged = server.file("forged-evidence.json");
+    std::fs::write(
+        &forged,
+        text.replace("\"actor\": \"bob\"", "\"actor\": \"mallory\""),
+    )
+    .unwrap();
+    let refused = server
+        .cli(&["evidence", "verify", path_str(&forged)])
+        .expect(VERIFY_FAILED);
+    assert!(refused.stderr.contains("digest"), "{}", refused.stderr);
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 pub mod checkpoint;
 pub mod entry;
+pub mod evidence;
 pub mod merkle;
 pub mod proof_bundle;
 pub mod verify;

@@ -43,6 +43,8 @@ pub struct GovernanceGate {
     /// The last verdict recorded per subject, so a waiting rollout is not recorded every poll.
     last: Mutex<HashMap<String, (String, Vec<GateRuleOutcome>)>>,
     sequence: Mutex<HashMap<String, u32>>,
+    /// The compiled policies and the revisions they were compiled from.
+    compiled: Mutex<Option<(String, PolicySet)>>,
 }
 
 impl GovernanceGate {
@@ -52,6 +54,7 @@ impl GovernanceGate {
             store,
             last: Mutex::new(HashMap::new()),
             sequence: Mutex::new(HashMap::new()),
+            compiled: Mutex::new(None),
         }
     }
 
@@ -219,12 +222,23 @@ impl GovernanceGate {
         })
     }
 
-    /// Every GatePolicy resource, compiled.
+    /// Every GatePolicy resource, compiled (once per set of policy revisions).
     async fn policies(&self) -> Result<PolicySet, EngineError> {
-        let sources: Vec<PolicySource> = self
-            .store
-            .list("GatePolicy")
-            .await?
+        let resources = self.store.list("GatePolicy").await?;
+        let fingerprint: String = resources
+            .iter()
+            .map(|r| format!("{}@{};", r.metadata.name, r.metadata.revision.unwrap_or(0)))
+            .collect();
+        if let Some((cached, set)) = self
+            .compiled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            && *cached == fingerprint
+        {
+            return Ok(set.clone());
+        }
+        let sources: Vec<PolicySource> = resources
             .into_iter()
             .filter_map(|r| {
                 typed::<GatePolicySpec>(&r.spec).map(|s| PolicySource {
@@ -233,9 +247,12 @@ impl GovernanceGate {
                 })
             })
             .collect();
-        PolicySet::load(sources).map_err(|e| EngineError::Gate {
+        let set = PolicySet::load(sources).map_err(|e| EngineError::Gate {
             reasons: vec![format!("gate policies do not load: {e}")],
-        })
+        })?;
+        *self.compiled.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((fingerprint, set.clone()));
+        Ok(set)
     }
 
     /// The policy input document (`slipway-policy`'s `POLICY_INPUT.md`).

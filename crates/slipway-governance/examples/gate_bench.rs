@@ -1,0 +1,165 @@
+//! For `bench/gate.sh`: gate decisions under 1,000 concurrent requests against a real SQLite
+//! store holding the example system, an authorised change with its events, a production
+//! calendar (a window and a freeze, so both are evaluated) and five Rego policies.
+//!
+//! ```text
+//! gate_bench [CONCURRENT] [ROUNDS]      # defaults 1000 and 5
+//! ```
+//! Prints p50, p99 and max of the decision latency over all rounds, and the baseline: the
+//! same number of plain `Store::get` calls in the same run.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use slipway_domain::resource::parse_document;
+use slipway_engine::gate::{GateRequest, Gatekeeper};
+use slipway_governance::{ChangeCommand, ChangeDesk, GovernanceGate};
+use slipway_store::{Actor, Mutation, SqlStore, Store};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn document(value: serde_json::Value) -> Result<Mutation, BoxError> {
+    parse_document(&value)
+        .map(Mutation::Put)
+        .map_err(|d| format!("{d:?}").into())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let mut args = std::env::args().skip(1);
+    let concurrent: usize = args.next().map_or(Ok(1000), |a| a.parse())?;
+    let rounds: usize = args.next().map_or(Ok(5), |a| a.parse())?;
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("slipway.db").display());
+    let store: Arc<dyn Store> = Arc::new(SqlStore::open(&url).await?);
+    let admin = Actor::system("bench");
+    let now = jiff::Timestamp::now();
+    let mut batch = vec![
+        document(
+            json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Team", "metadata": {"name": "payments"}, "spec": {"displayName": "Payments"}}),
+        )?,
+        document(
+            json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Environment", "metadata": {"name": "production"},
+            "spec": {"tier": "production", "order": 1, "protection": {"requireChangeRequest": true}}}),
+        )?,
+        document(
+            json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Service", "metadata": {"name": "payments-api"},
+            "spec": {"owner": "payments", "tier": "critical"}}),
+        )?,
+        document(
+            json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Artifact", "metadata": {"name": "payments-api-2"},
+            "spec": {"service": "payments-api", "version": "2.0.0", "location": "/bin/true"}}),
+        )?,
+        document(
+            json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Calendar", "metadata": {"name": "production"},
+            "spec": {"scope": {"environment": "production"}, "timeZone": "Europe/London",
+                     "windows": [{"name": "always", "cron": "0 0 * * *", "duration": "24h"}],
+                     "freezes": [{"name": "year-end", "start": "2035-12-19T18:00:00", "end": "2036-01-05T08:00:00"}]}}),
+        )?,
+        document(
+            json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "ChangeRequest", "metadata": {"name": "chg-1"},
+            "spec": {"type": "standard", "title": "bench", "requester": "ann", "services": ["payments-api"],
+                     "environments": ["production"], "implementationPlan": "roll", "backoutPlan": "back",
+                     "plannedStart": (now - jiff::SignedDuration::from_mins(1)).to_string(),
+                     "plannedEnd": (now + jiff::SignedDuration::from_hours(4)).to_string()}}),
+        )?,
+    ];
+    for (i, rule) in [
+        "input.rollout.version == \"0.0.0\"",
+        "input.rollout.environment == \"nowhere\"",
+        "count(input.checks) > 1000",
+        "input.actor.name == \"mallory\"",
+        "input.calendar.inside_window == false",
+    ]
+    .iter()
+    .enumerate()
+    {
+        batch.push(document(json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "GatePolicy",
+            "metadata": {"name": format!("policy-{i}")},
+            "spec": {"rego": format!("package slipway.gate.p{i}\n\ndeny contains \"refused\" if {{\n  {rule}\n}}\n")}}))?);
+    }
+    store.apply(&admin, batch, false).await?;
+    let desk = ChangeDesk::new(store.clone());
+    desk.act(&admin, Vec::new(), "chg-1", ChangeCommand::Submit)
+        .await?;
+    desk.act(&admin, Vec::new(), "chg-1", ChangeCommand::Implement)
+        .await?;
+    store
+        .apply(
+            &admin,
+            vec![document(json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Rollout", "metadata": {"name": "r"},
+                "spec": {"service": "payments-api", "environment": "production", "artifact": "payments-api-2",
+                         "listen": "127.0.0.1:1", "strategy": {"direct": {}}, "change": "chg-1"}}))?],
+            false,
+        )
+        .await?;
+    let gate = Arc::new(GovernanceGate::new(store.clone()));
+    let request = GateRequest {
+        subject_kind: "Rollout".into(),
+        subject: "r".into(),
+        service: "payments-api".into(),
+        environment: "production".into(),
+        artifact: "payments-api-2".into(),
+        change: Some("chg-1".into()),
+        step: None,
+    };
+    // Sanity: the decision allows, so every rule ran.
+    let first = gate.decide(&request).await?;
+    println!("decision: {first:?}");
+
+    let mut gate_latencies = Vec::new();
+    let mut get_latencies = Vec::new();
+    for _ in 0..rounds {
+        let mut tasks = Vec::new();
+        for _ in 0..concurrent {
+            let (gate, request) = (gate.clone(), request.clone());
+            tasks.push(tokio::spawn(async move {
+                let started = Instant::now();
+                let verdict = gate.decide(&request).await;
+                (started.elapsed(), verdict.is_ok())
+            }));
+        }
+        for task in tasks {
+            let (elapsed, ok) = task.await?;
+            if !ok {
+                return Err("a gate decision failed".into());
+            }
+            gate_latencies.push(elapsed);
+        }
+        let mut tasks = Vec::new();
+        for _ in 0..concurrent {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let started = Instant::now();
+                let _ = store.get("ChangeRequest", "chg-1").await;
+                started.elapsed()
+            }));
+        }
+        for task in tasks {
+            get_latencies.push(task.await?);
+        }
+    }
+    gate_latencies.sort();
+    get_latencies.sort();
+    let show = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+    println!(
+        "gate decisions: {} ({} concurrent x {rounds}): p50 {} p99 {} max {}",
+        gate_latencies.len(),
+        concurrent,
+        show(percentile(&gate_latencies, 0.5)),
+        show(percentile(&gate_latencies, 0.99)),
+        show(percentile(&gate_latencies, 1.0)),
+    );
+    println!(
+        "baseline store.get: p50 {} p99 {}",
+        show(percentile(&get_latencies, 0.5)),
+        show(percentile(&get_latencies, 0.99)),
+    );
+    Ok(())
+}

@@ -119,12 +119,12 @@ pub async fn run(client: &ApiClient, cmd: ChangeCommand) -> CliResult {
         ChangeCommand::Get { id, output } => return get(client, &id, output).await,
         ChangeCommand::List { output } => return list(client, output).await,
         ChangeCommand::Evidence { id, out } => {
-            let pack: Value = client
+            let pack: slipway_domain::audit::evidence::EvidencePack = client
                 .get(&format!("/api/v1/changerequests/{id}/evidence"))
                 .await?;
-            let items = pack["items"].as_array().map_or(0, Vec::len);
-            let text = serde_json::to_string_pretty(&pack)?;
-            std::fs::write(&out, text)
+            let items = pack.body.items.len();
+            let bytes = pack.to_file_bytes().map_err(|e| Failure::new(1, e))?;
+            std::fs::write(&out, bytes)
                 .map_err(|e| Failure::new(1, format!("cannot write {}: {e}", out.display())))?;
             println!(
                 "evidence for change {id}: {items} item(s) with inclusion proofs, signed; written to {}",
@@ -332,14 +332,14 @@ pub async fn run_gate(client: &ApiClient, cmd: GateCommand) -> CliResult {
 /// `slipway evidence verify`: offline, no server.
 pub fn run_evidence(cmd: EvidenceCommand) -> CliResult {
     let EvidenceCommand::Verify { file, public_key } = cmd;
-    let text = std::fs::read_to_string(&file).map_err(|e| {
+    let bytes = std::fs::read(&file).map_err(|e| {
         Failure::new(
             failure::INVALID,
             format!("cannot read {}: {e}", file.display()),
         )
     })?;
-    let pack: slipway_domain::audit::evidence::EvidencePack =
-        serde_json::from_str(&text).map_err(|e| {
+    let pack: slipway_domain::audit::evidence::EvidencePack = serde_json::from_slice(&bytes)
+        .map_err(|e| {
             Failure::new(
                 failure::INVALID,
                 format!("{}: not an evidence pack: {e}", file.display()),
@@ -352,7 +352,8 @@ pub fn run_evidence(cmd: EvidenceCommand) -> CliResult {
         ),
         None => None,
     };
-    let verdict = pack.verify(trusted.as_ref());
+    let verdict =
+        slipway_domain::audit::evidence::EvidencePack::verify_file_bytes(&bytes, trusted.as_ref());
     if verdict.ok {
         println!(
             "evidence for change {}: verified ({} item(s), checkpoint of {} entries)",

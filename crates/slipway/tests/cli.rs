@@ -2488,13 +2488,13 @@ fn change_requests_enforce_separation_of_duties_and_void_approvals_on_edit() {
         assert!(roles.contains(&role), "{role} missing from {roles:?}");
     }
     assert!(
-        text.contains("\"actor\": \"bob\""),
+        text.contains("\"actor\":\"bob\""),
         "approvals carry the approver"
     );
     let forged = server.file("forged-evidence.json");
     std::fs::write(
         &forged,
-        text.replace("\"actor\": \"bob\"", "\"actor\": \"mallory\""),
+        text.replace("\"actor\":\"bob\"", "\"actor\":\"eve\""),
     )
     .unwrap();
     let refused = server

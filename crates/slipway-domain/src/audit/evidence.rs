@@ -87,6 +87,36 @@ pub struct EvidenceVerdict {
 }
 
 impl EvidencePack {
+    /// The pack as written to a file: canonical JSON, so that any byte changed in the file
+    /// either changes the content (and the signature fails) or breaks the canonical form.
+    pub fn to_file_bytes(&self) -> Result<Vec<u8>, String> {
+        let value = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        let mut bytes = to_canonical_json(&value).into_bytes();
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+
+    /// Verifies a pack file's bytes: they must be the canonical form of the pack they hold,
+    /// and that pack must verify.
+    pub fn verify_file_bytes(bytes: &[u8], trusted: Option<&VerifyingKey>) -> EvidenceVerdict {
+        let refuse = |problem: String| EvidenceVerdict {
+            ok: false,
+            items: 0,
+            problems: vec![problem],
+        };
+        let pack: EvidencePack = match serde_json::from_slice(bytes) {
+            Ok(pack) => pack,
+            Err(e) => return refuse(format!("not an evidence pack: {e}")),
+        };
+        match pack.to_file_bytes() {
+            Ok(canonical) if canonical == bytes => pack.verify(trusted),
+            Ok(_) => refuse(
+                "the file is not in the canonical form it was written in: it was altered".into(),
+            ),
+            Err(e) => refuse(e),
+        }
+    }
+
     /// Verifies the pack against `trusted` (or the key it carries when `None`).
     pub fn verify(&self, trusted: Option<&VerifyingKey>) -> EvidenceVerdict {
         let mut problems = Vec::new();
@@ -275,6 +305,25 @@ mod tests {
             Some("altered"),
         );
         check(|p| p.body.items[2].proof.clear(), Some("item 2"));
+        // Any byte of the file changed: the file no longer verifies.
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let bytes = pack(&key).to_file_bytes().unwrap_or_default();
+        assert!(EvidencePack::verify_file_bytes(&bytes, Some(&key.verifying_key())).ok);
+        // Every fifth byte (every byte takes ~25 s in a debug build), and the last 100.
+        let tail = bytes.len().saturating_sub(100);
+        for position in (0..bytes.len()).filter(|p| p % 5 == 0 || *p >= tail) {
+            let mut changed = bytes.clone();
+            changed[position] = if changed[position] == b'0' {
+                b'1'
+            } else {
+                b'0'
+            };
+            assert!(
+                !EvidencePack::verify_file_bytes(&changed, Some(&key.verifying_key())).ok,
+                "byte {position} of {} changed and the pack still verifies",
+                bytes.len()
+            );
+        }
         let other = SigningKey::from_bytes(&[8; 32]);
         let verdict = pack(&other).verify(Some(&SigningKey::from_bytes(&[7; 32]).verifying_key()));
         assert!(!verdict.ok);

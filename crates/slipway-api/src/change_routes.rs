@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/changerequests/{name}/view", get(view))
         .route("/api/v1/changerequests/{name}/evidence", get(evidence))
         .route("/api/v1/change-rates", get(rates))
+        .route("/api/v1/calendar/decision", get(calendar_decision))
         .route("/api/v1/gate/{kind}/{name}", get(explain))
 }
 
@@ -312,4 +313,62 @@ pub async fn evidence(
     body.sign(&state.signing_key)
         .map(Json)
         .map_err(ApiError::internal)
+}
+
+/// What `calendar_decision` is asked.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct CalendarQuery {
+    pub service: String,
+    pub environment: String,
+    /// RFC 3339 instant (default: now).
+    pub at: Option<String>,
+    /// When set, also the next slot of this length (e.g. `90m`) that is allowed.
+    pub slot: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/calendar/decision", params(CalendarQuery),
+    responses((status = 200, body = Object)), security(("bearer" = [])))]
+/// Whether the calendars (windows, freezes, lockdown, inherited organisation → environment →
+/// service) allow a change to a service in an environment at an instant, and why; optionally
+/// the next allowed slot of a given length within 90 days.
+pub async fn calendar_decision(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<CalendarQuery>,
+) -> ApiResult<Json<Value>> {
+    authorize(&state, &caller, Verb::List, "calendars", None, false).await?;
+    let at = match &q.at {
+        Some(text) => text.parse::<Timestamp>().map_err(|e| {
+            ApiError::bad_request(format!("at: not an RFC 3339 instant with an offset: {e}"))
+        })?,
+        None => Timestamp::now(),
+    };
+    let calendars = slipway_governance::desk::calendars(state.store.as_ref()).await?;
+    let set = slipway_change::CalendarSet::compile(&calendars)
+        .map_err(|d| ApiError::invalid("the calendars do not compile", d))?;
+    let decision = set.is_allowed(at, &q.service, &q.environment);
+    let next = match &q.slot {
+        Some(length) => {
+            let length = length
+                .parse::<SignedDuration>()
+                .or_else(|_| {
+                    crate::auth::parse_duration(length).map(|d| {
+                        SignedDuration::from_secs(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+                    })
+                })
+                .map_err(|_| ApiError::bad_request("slot: expected a length like 90m or 2h"))?;
+            set.next_allowed_slot(
+                at,
+                length,
+                SignedDuration::from_hours(24 * 90),
+                &q.service,
+                &q.environment,
+            )
+        }
+        None => None,
+    };
+    Ok(Json(
+        json!({"at": at.to_string(), "decision": decision, "nextSlot": next}),
+    ))
 }

@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         crate::change_routes::rates,
         crate::change_routes::explain,
         crate::change_routes::evidence,
+        crate::change_routes::calendar_decision,
         crate::token_routes::create,
         crate::token_routes::list,
         crate::token_routes::revoke,

@@ -89,6 +89,25 @@ pub enum ChangeCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// May a change to SERVICE in ENVIRONMENT happen at an instant? Lists the window, the
+    /// freezes and the reasons; `--slot 90m` also finds the next allowed slot of that length.
+    Check {
+        #[arg(long)]
+        service: String,
+        #[arg(long)]
+        environment: String,
+        /// RFC 3339 instant (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        slot: Option<String>,
+        #[arg(short, long, value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum EvidenceCommand {
     /// Verify an evidence pack offline: its signature, the checkpoint, every document against
     /// its audit entry, and every inclusion proof. Exits 7 when anything is wrong.
@@ -370,4 +389,69 @@ pub fn run_evidence(cmd: EvidenceCommand) -> CliResult {
             ),
         ))
     }
+}
+
+/// `slipway calendar check`.
+pub async fn run_calendar(client: &ApiClient, cmd: CalendarCommand) -> CliResult {
+    let CalendarCommand::Check {
+        service,
+        environment,
+        at,
+        slot,
+        output,
+    } = cmd;
+    let mut path = format!(
+        "/api/v1/calendar/decision?service={}&environment={}",
+        query_value(&service),
+        query_value(&environment)
+    );
+    if let Some(at) = &at {
+        path.push_str(&format!("&at={}", query_value(at)));
+    }
+    if let Some(slot) = &slot {
+        path.push_str(&format!("&slot={}", query_value(slot)));
+    }
+    let answer: Value = client.get(&path).await?;
+    if output != Format::Table {
+        return print_data(output, &answer);
+    }
+    let d = &answer["decision"];
+    println!(
+        "{service} in {environment} at {}: {}",
+        answer["at"].as_str().unwrap_or(""),
+        if d["allowed"].as_bool() == Some(true) {
+            "allowed"
+        } else {
+            "not allowed"
+        }
+    );
+    if let Some(window) = d["insideWindow"].as_str() {
+        println!("  inside window {window}");
+    }
+    for reason in d["reasons"].as_array().into_iter().flatten() {
+        println!("  {}", reason.as_str().unwrap_or(""));
+    }
+    if slot.is_some() {
+        match answer["nextSlot"].as_object() {
+            Some(next) => println!(
+                "  next allowed slot: {} to {}",
+                next.get("start").and_then(Value::as_str).unwrap_or(""),
+                next.get("end").and_then(Value::as_str).unwrap_or("")
+            ),
+            None => println!("  no allowed slot within 90 days"),
+        }
+    }
+    Ok(())
+}
+
+/// Percent-encodes a query parameter value.
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

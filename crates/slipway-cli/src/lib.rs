@@ -89,6 +89,9 @@ pub enum Command {
     /// The deployment gate's recorded decisions.
     #[command(subcommand)]
     Gate(change_commands::GateCommand),
+    /// Change windows and freezes: may a change happen at an instant, and when next.
+    #[command(subcommand)]
+    Calendar(change_commands::CalendarCommand),
     /// Verify change evidence packs offline.
     #[command(subcommand)]
     Evidence(change_commands::EvidenceCommand),
@@ -173,6 +176,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Change(cmd) => change_commands::run(&client(g)?, cmd).await,
         Command::Gate(cmd) => change_commands::run_gate(&client(g)?, cmd).await,
         Command::Evidence(cmd) => change_commands::run_evidence(cmd),
+        Command::Calendar(cmd) => change_commands::run_calendar(&client(g)?, cmd).await,
         Command::User(cmd) => identity_commands::user(&client(g)?, cmd).await,
         Command::Token(cmd) => identity_commands::token(&client(g)?, cmd).await,
         Command::Audit(cmd) => audit_commands::run(g, cmd).await,

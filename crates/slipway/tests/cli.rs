@@ -2782,3 +2782,66 @@ fn cdevents_reach_the_configured_sinks_in_both_modes() {
         );
     }
 }
+
+#[test]
+fn a_nightly_window_in_london_behaves_across_both_daylight_saving_changes() {
+    let server = Server::start();
+    apply_examples(&server);
+    let calendar = "apiVersion: slipway.dev/v1alpha1\nkind: Calendar\nmetadata: {name: london-nights}\nspec:\n  scope: {environment: production}\n  timeZone: Europe/London\n  windows:\n    - {name: nightly, cron: \"30 1 * * *\", duration: 2h}\n";
+    let file = write_file(server.root.path(), "calendar.yaml", calendar);
+    server.cli(&["apply", "-f", path_str(&file)]).expect(OK);
+    let allowed = |at: &str| {
+        let answer = server
+            .cli(&[
+                "calendar",
+                "check",
+                "--service",
+                "payments-api",
+                "--environment",
+                "production",
+                "--at",
+                at,
+                "-o",
+                "json",
+            ])
+            .expect(OK)
+            .json();
+        answer["decision"]["allowed"].as_bool().unwrap()
+    };
+    // An ordinary winter night: 01:30-03:30 GMT.
+    assert!(!allowed("2026-03-28T01:15:00Z"));
+    assert!(allowed("2026-03-28T01:45:00Z"));
+    // Spring forward (29 March 2026): 01:30 does not exist; the window opens at 02:00 BST
+    // (01:00 UTC) and lasts two real hours.
+    assert!(!allowed("2026-03-29T00:45:00Z"));
+    assert!(allowed("2026-03-29T01:15:00Z"));
+    assert!(allowed("2026-03-29T02:45:00Z"));
+    assert!(!allowed("2026-03-29T03:15:00Z"));
+    // Fall back (25 October 2026): 01:30 happens twice; the first (BST, 00:30 UTC) opens it,
+    // and two real hours later it is closed, though the clock shows 02:30 only once.
+    assert!(allowed("2026-10-25T00:45:00Z"));
+    assert!(!allowed("2026-10-25T02:45:00Z"));
+    // The table form names the window, and the next slot is found.
+    let table = server
+        .cli(&[
+            "calendar",
+            "check",
+            "--service",
+            "payments-api",
+            "--environment",
+            "production",
+            "--at",
+            "2026-03-28T12:00:00Z",
+            "--slot",
+            "1h",
+        ])
+        .expect(OK);
+    assert!(table.stdout.contains("not allowed"), "{}", table.stdout);
+    assert!(
+        table
+            .stdout
+            .contains("next allowed slot: 2026-03-29T01:00:00Z"),
+        "{}",
+        table.stdout
+    );
+}

@@ -3,10 +3,11 @@
 //! calendar (a window and a freeze, so both are evaluated) and five Rego policies.
 //!
 //! ```text
-//! gate_bench [CONCURRENT] [ROUNDS]      # defaults 1000 and 5
+//! gate_bench [CONCURRENT] [ROUNDS]      # defaults 1000 and 5: bursts of CONCURRENT at once
+//! gate_bench --rate PER_SECOND SECONDS  # open loop: one request every 1/PER_SECOND s
 //! ```
-//! Prints p50, p99 and max of the decision latency over all rounds, and the baseline: the
-//! same number of plain `Store::get` calls in the same run.
+//! Prints p50, p99 and max of the decision latency, and (bursts) the baseline: the same number
+//! of plain `Store::get` calls in the same run.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,7 +33,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let open_loop = args.peek().is_some_and(|a| a == "--rate");
+    if open_loop {
+        args.next();
+    }
     let concurrent: usize = args.next().map_or(Ok(1000), |a| a.parse())?;
     let rounds: usize = args.next().map_or(Ok(5), |a| a.parse())?;
     let dir = tempfile::tempdir()?;
@@ -113,6 +118,36 @@ async fn main() -> Result<(), BoxError> {
     let first = gate.decide(&request).await?;
     println!("decision: {first:?}");
 
+    let show = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+    if open_loop {
+        // `concurrent` requests per second for `rounds` seconds, whatever the latency.
+        let interval = Duration::from_secs_f64(1.0 / concurrent.max(1) as f64);
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut tasks = Vec::new();
+        for _ in 0..concurrent * rounds {
+            ticker.tick().await;
+            let (gate, request) = (gate.clone(), request.clone());
+            tasks.push(tokio::spawn(async move {
+                let started = Instant::now();
+                let _ = gate.decide(&request).await;
+                started.elapsed()
+            }));
+        }
+        let mut latencies = Vec::new();
+        for task in tasks {
+            latencies.push(task.await?);
+        }
+        latencies.sort();
+        println!(
+            "gate decisions at {concurrent}/s for {rounds} s ({} in all): p50 {} p99 {} max {}",
+            latencies.len(),
+            show(percentile(&latencies, 0.5)),
+            show(percentile(&latencies, 0.99)),
+            show(percentile(&latencies, 1.0)),
+        );
+        return Ok(());
+    }
     let mut gate_latencies = Vec::new();
     let mut get_latencies = Vec::new();
     for _ in 0..rounds {
@@ -147,7 +182,6 @@ async fn main() -> Result<(), BoxError> {
     }
     gate_latencies.sort();
     get_latencies.sort();
-    let show = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
     println!(
         "gate decisions: {} ({} concurrent x {rounds}): p50 {} p99 {} max {}",
         gate_latencies.len(),

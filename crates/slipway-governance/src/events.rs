@@ -215,11 +215,15 @@ fn now_ms() -> i64 {
     .unwrap_or(i64::MAX)
 }
 
-/// Emits rollout outcomes and delivers the outbox until `shutdown`; one tick every 250 ms.
+/// Governance's background loop until `shutdown`, one tick every 250 ms: lockdown of rollouts
+/// in flight, rollout outcomes as events, delivery of the outbox.
 pub async fn run(store: Arc<dyn Store>, shutdown: CancellationToken) {
     let client = reqwest::Client::new();
     let policy = RetryPolicy::default();
     loop {
+        if let Err(e) = crate::lockdown::reconcile(store.as_ref()).await {
+            tracing::warn!(error = %e, "cannot apply the lockdown to rollouts in flight");
+        }
         if let Err(e) = watch_rollouts(store.as_ref()).await {
             tracing::warn!(error = %e, "cannot read rollouts for events");
         }

@@ -2221,7 +2221,7 @@ fn failing_health_checks_roll_back_and_command_checks_gate_stages() {
         .collect();
     assert!(history.iter().any(|h| h.contains("passed")), "{history:?}");
     assert!(
-        history.iter().any(|h| h.contains("gate cab reached")),
+        history.iter().any(|h| h.contains("gate cab passed")),
         "{history:?}"
     );
     assert!(
@@ -2844,4 +2844,38 @@ fn a_nightly_window_in_london_behaves_across_both_daylight_saving_changes() {
         "{}",
         table.stdout
     );
+}
+
+#[test]
+fn a_lockdown_pauses_a_rollout_in_flight_and_lifting_it_resumes() {
+    let (server, dir, listen) = with_v1_serving();
+    let rollout = write_file(
+        &dir,
+        "v2.yaml",
+        &rollout_document(
+            "v2",
+            "2.0.0",
+            &listen,
+            "{canary: {steps: [{weight: 20, pause: 3s}]}}",
+        ),
+    );
+    server.cli(&["apply", "-f", path_str(&rollout)]).expect(OK);
+    server.wait_for_phase("v2", &["Progressing"]);
+    let lockdown = write_file(
+        &dir,
+        "lockdown.yaml",
+        "apiVersion: slipway.dev/v1alpha1\nkind: Calendar\nmetadata: {name: incident}\nspec: {lockdown: true}\n",
+    );
+    server.cli(&["apply", "-f", path_str(&lockdown)]).expect(OK);
+    // Past the step's pause: still held, marked as paused by the lockdown.
+    std::thread::sleep(Duration::from_secs(5));
+    let held = server.cli(&["get", "rollout", "v2", "-o", "json"]).expect(OK).json();
+    assert_eq!(held["status"]["phase"], "Progressing", "{held}");
+    assert_eq!(
+        held["metadata"]["annotations"]["slipway.dev/paused-by-lockdown"], "true",
+        "{held}"
+    );
+    server.cli(&["delete", "calendar", "incident"]).expect(OK);
+    let status = server.wait_for_phase("v2", &["Promoted", "RolledBack", "Failed"]);
+    assert_eq!(status["phase"], "Promoted", "{status}");
 }

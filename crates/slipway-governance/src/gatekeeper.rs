@@ -5,7 +5,9 @@
 //! every rule's outcome and the inputs, which `slipway gate explain` prints.
 //!
 //! A failing rule makes the deployment wait (an approval, a window or the end of a freeze may
-//! come); only an invalid calendar set denies. Where the environment does not require a change
+//! come); only an invalid calendar set, a Rego policy's deny or a failing item of the
+//! environment's promotion policy (`promotion`, over the Artifact's `status.supplyChain`)
+//! denies. Where the environment does not require a change
 //! request, the change rules are informational, and a deployment without an authorised change
 //! is recorded as unauthorised for review.
 
@@ -62,12 +64,14 @@ impl GovernanceGate {
         now: Timestamp,
     ) -> Result<GateDecisionSpec, EngineError> {
         let store_error = |e: slipway_store::StoreError| EngineError::Store(e);
-        let required = self
+        let environment = self
             .store
             .get("Environment", &request.environment)
             .await
             .map_err(store_error)?
-            .and_then(|r| typed::<EnvironmentSpec>(&r.spec))
+            .and_then(|r| typed::<EnvironmentSpec>(&r.spec));
+        let required = environment
+            .as_ref()
             .is_some_and(|e| e.protection.require_change_request);
         let deployer = self
             .store
@@ -141,6 +145,25 @@ impl GovernanceGate {
                 ),
             });
         }
+        // The environment's promotion policy over the artifact's supply-chain status: a failing
+        // item denies (waiting does not change the artifact).
+        let mut supply_denied = false;
+        if let Some(policy) = environment
+            .as_ref()
+            .and_then(|e| e.promotion_policy.as_ref())
+        {
+            let supply = self
+                .store
+                .get("Artifact", &request.artifact)
+                .await
+                .map_err(store_error)?
+                .and_then(|a| a.status)
+                .and_then(|s| s.get("supplyChain").cloned());
+            let supply_rules =
+                crate::promotion::supply_chain_rules(policy, &request.artifact, supply.as_ref());
+            supply_denied = supply_rules.iter().any(|r| !r.passed);
+            rules.extend(supply_rules);
+        }
         // Custom policies in Rego, over the documented input document.
         let policy_input = self
             .policy_input(request, view.as_ref(), deployer.as_deref(), &rules, now)
@@ -187,7 +210,7 @@ impl GovernanceGate {
             .any(|r| r.rule == "calendars-valid" && !r.passed);
         // A policy's deny is final for this rollout, as written; what may change by itself
         // (an approval, a window, the end of a freeze) makes it wait.
-        let verdict = match (allowed, broken_calendars || policy_denied) {
+        let verdict = match (allowed, broken_calendars || policy_denied || supply_denied) {
             (true, _) => "allow",
             (false, true) => "deny",
             (false, false) => "wait",

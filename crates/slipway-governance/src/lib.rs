@@ -3,12 +3,14 @@
 //! an audited `ChangeEvent`; the gatekeeper (`gatekeeper`) implements the engine's `Gatekeeper`
 //! from change requests, calendars and approvals and records each decision as an audited
 //! `GateDecision`; `events` turns change actions and rollout outcomes into CDEvents delivered
-//! to the configured sinks from the store's outbox.
+//! to the configured sinks from the store's outbox; `promotion` judges an environment's
+//! promotion policy against an artifact's supply-chain status for the gate.
 #![forbid(unsafe_code)]
 
 pub mod desk;
 pub mod events;
 pub mod gatekeeper;
+pub mod promotion;
 
 pub use desk::{ChangeCommand, ChangeDesk, ChangeError, ChangeView};
 pub use gatekeeper::GovernanceGate;

@@ -730,3 +730,117 @@ fn a_rollout_of_an_oci_artifact_runs_it() {
     );
     assert_eq!(std::fs::read_to_string(copied).unwrap(), script);
 }
+
+const VERIFY_FAILED: i32 = 7;
+
+/// The sigstore-conformance `bundle-verify` cases, each run through the real binary offline
+/// (no server, no token): a case whose name ends in `_fail` must be refused with exit 7, every
+/// other case must verify (exit 0) and name its signer.
+#[test]
+fn verify_bundle_passes_the_sigstore_conformance_suite() {
+    const DEFAULT_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+    const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
+    let suite = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/conformance/sigstore/bundle-verify"
+    ));
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("config.json");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(suite)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.join("bundle.sigstore.json").is_file())
+        .collect();
+    cases.sort();
+    let mut wrong = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_str().unwrap();
+        let artifact = if case.join("artifact").is_file() {
+            case.join("artifact")
+        } else {
+            suite.join("a.txt")
+        };
+        let mut args: Vec<String> = vec![
+            "artifact".into(),
+            "verify-bundle".into(),
+            "--bundle".into(),
+            path_str(&case.join("bundle.sigstore.json")).into(),
+            "--artifact".into(),
+            path_str(&artifact).into(),
+            "-o".into(),
+            "json".into(),
+        ];
+        if case.join("trusted_root.json").is_file() {
+            args.extend([
+                "--trusted-root".into(),
+                path_str(&case.join("trusted_root.json")).into(),
+            ]);
+        }
+        if case.join("key.pub").is_file() {
+            args.extend(["--key".into(), path_str(&case.join("key.pub")).into()]);
+        } else {
+            let read = |file: &str, default: &str| {
+                std::fs::read_to_string(case.join(file))
+                    .map(|text| text.trim().to_owned())
+                    .unwrap_or_else(|_| default.to_owned())
+            };
+            args.extend([
+                "--identity".into(),
+                read("identity", DEFAULT_IDENTITY),
+                "--issuer".into(),
+                read("issuer", DEFAULT_ISSUER),
+            ]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = slipway(&config, &[], &args);
+        let expected = if name.ends_with("_fail") {
+            VERIFY_FAILED
+        } else {
+            OK
+        };
+        if run.code != expected {
+            wrong.push(format!("{name}: exit {} ({})", run.code, run.stderr.trim()));
+        } else if expected == OK {
+            let verified = run.json();
+            assert!(verified["signer"]["kind"].is_string(), "{name}: {verified}");
+            assert!(verified["artifactSha256"].is_string(), "{name}: {verified}");
+        }
+    }
+    assert_eq!(cases.len(), 70, "the suite has 70 cases");
+    assert!(
+        wrong.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        wrong.len(),
+        cases.len(),
+        wrong.join("\n")
+    );
+
+    // The digest form verifies the same bundle without the artifact's bytes.
+    let happy = suite.join("bundle-with-sct-with-extensions");
+    let artifact = std::fs::read(suite.join("a.txt")).unwrap();
+    let digest = format!("sha256:{}", sha256_hex(&artifact));
+    slipway(
+        &config,
+        &[],
+        &[
+            "artifact",
+            "verify-bundle",
+            "--bundle",
+            path_str(&happy.join("bundle.sigstore.json")),
+            "--digest",
+            &digest,
+            "--trusted-root",
+            path_str(&happy.join("trusted_root.json")),
+            "--identity",
+            DEFAULT_IDENTITY,
+            "--issuer",
+            DEFAULT_ISSUER,
+        ],
+    )
+    .expect(OK);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}

@@ -78,6 +78,13 @@ pub enum ArtifactCommand {
         /// The platform variant it describes (when the version has several).
         #[arg(long)]
         platform: Option<String>,
+        /// For a Sigstore bundle: the certificate identity its signer must have (the server
+        /// verifies the bundle against the file with the Sigstore production root).
+        #[arg(long, requires = "issuer")]
+        identity: Option<String>,
+        /// For a Sigstore bundle: the OIDC issuer of its signer's certificate.
+        #[arg(long, requires = "identity")]
+        issuer: Option<String>,
     },
     /// List the documents attached to a version.
     Referrers {
@@ -204,16 +211,16 @@ pub async fn run(client: &ApiClient, cmd: ArtifactCommand) -> CliResult {
             artifact_type,
             file,
             platform,
+            identity,
+            issuer,
         } => {
-            attach(
-                client,
-                &service,
-                &version,
-                &artifact_type,
-                &file,
-                platform.as_deref(),
-            )
-            .await
+            let query = [
+                ("type", Some(artifact_type)),
+                ("platform", platform),
+                ("identity", identity),
+                ("issuer", issuer),
+            ];
+            attach(client, &service, &version, &query, &file).await
         }
         ArtifactCommand::Referrers {
             service,
@@ -643,9 +650,8 @@ async fn attach(
     client: &ApiClient,
     service: &str,
     version: &str,
-    artifact_type: &str,
+    query: &[(&str, Option<String>)],
     file: &Path,
-    platform: Option<&str>,
 ) -> CliResult {
     let body = tokio::fs::read(file).await.map_err(|e| {
         Failure::new(
@@ -654,10 +660,10 @@ async fn attach(
         )
     })?;
     let path = format!("{}/referrers", version_path(service, version));
-    let mut query = vec![("type", artifact_type)];
-    if let Some(p) = platform {
-        query.push(("platform", p));
-    }
+    let query: Vec<(&str, &str)> = query
+        .iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)))
+        .collect();
     let req = client.request(Method::POST, &path).query(&query).body(body);
     let resp = client.execute(&path, req).await?;
     let entry: ReferrerEntry = client.json(&path, resp).await?;

@@ -1051,19 +1051,31 @@ fn finished_rollout(server: &Server, name: &str) -> Value {
 #[test]
 fn a_promotion_policy_refuses_a_vulnerable_artifact_and_allows_a_clean_signed_one() {
     let server = Server::start(&[]);
-    let osv_dir = Path::new(OSV).join("advisory-db-osv");
-    slipway(
-        &server.root.path().join("config.json"),
-        &[],
-        &[
+    // The vulnerability database goes to the server as a ZIP of OSV records.
+    let archive = server.root.path().join("osv.zip");
+    let mut zip = zip::ZipWriter::new(File::create(&archive).unwrap());
+    let crates_dir = Path::new(OSV).join("advisory-db-osv/crates");
+    for entry in std::fs::read_dir(&crates_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = format!("crates/{}", path.file_name().unwrap().to_str().unwrap());
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut zip, &std::fs::read(&path).unwrap()).unwrap();
+    }
+    zip.finish().unwrap();
+    let imported = server
+        .cli(&[
             "vulndb",
             "import",
-            path_str(&osv_dir),
-            "--data-dir",
-            path_str(&server.data_dir),
-        ],
-    )
-    .expect(OK);
+            path_str(&archive),
+            "--remote",
+            "-o",
+            "json",
+        ])
+        .expect(OK)
+        .json();
+    assert_eq!(imported["records"], 1193, "{imported}");
+    assert!(server.data_dir.join("vulndb").is_dir());
     let environment = server.file(
         "guarded.yaml",
         b"apiVersion: slipway.dev/v1alpha1\nkind: Environment\nmetadata: {name: guarded}\nspec:\n  tier: staging\n  order: 5\n  promotionPolicy: {requireSignature: true, maxSeverity: high}\n",

@@ -495,7 +495,7 @@ async fn sign_once(
 
 /// Attaches `bytes` to `subject` unless a referrer of that type with `annotation` = `value` is
 /// there already (then returns that one).
-async fn attach_once(
+pub(crate) async fn attach_once(
     artifacts: &Arc<Artifacts>,
     subject: &Digest,
     artifact_type: &'static str,

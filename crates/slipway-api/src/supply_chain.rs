@@ -214,6 +214,14 @@ pub fn assess(
                 let Ok(envelope) = DsseEnvelope::from_json(&doc.content) else {
                     continue;
                 };
+                let is_provenance = envelope
+                    .payload_bytes()
+                    .ok()
+                    .and_then(|p| serde_json::from_slice::<Statement>(&p).ok())
+                    .is_some_and(|s| s.predicate_type == SLSA_PROVENANCE_V1);
+                if !is_provenance {
+                    continue;
+                }
                 let verified = slipway_signing::verify_attestation(
                     &envelope,
                     layer,
@@ -321,6 +329,133 @@ pub struct PushParameters<'a> {
     pub version: &'a str,
     pub git_sha: Option<&'a str>,
     pub pipeline_id: &'a str,
+}
+
+/// The annotation on a verification summary referrer naming the environment it was made for.
+pub const VSA_ENVIRONMENT_ANNOTATION: &str = "dev.slipway.vsa.environment";
+
+/// A signed SLSA Verification Summary: `decision` (an allowing gate decision) verified the file
+/// `layer` of `resource_uri` under the promotion policy of its environment; the verified levels
+/// list every supply-chain rule that passed (`SLIPWAY_SUPPLY_CHAIN_<RULE>`), and
+/// `SLSA_BUILD_LEVEL_1` when provenance was among them.
+pub fn verification_summary(
+    key: &SigningKey,
+    decision: &slipway_domain::governance_records::GateDecisionSpec,
+    resource_uri: &str,
+    layer: &Sha256Digest,
+    verified_at: time::OffsetDateTime,
+) -> Result<DsseEnvelope, slipway_signing::AttestationError> {
+    use slipway_signing::in_toto::{PolicyReference, VerificationResult, Verifier};
+    let mut levels: Vec<String> = decision
+        .rules
+        .iter()
+        .filter(|r| r.passed)
+        .filter_map(|r| r.rule.strip_prefix("supply-chain:"))
+        .map(|rule| format!("SLIPWAY_SUPPLY_CHAIN_{}", rule.to_ascii_uppercase()))
+        .collect();
+    if levels
+        .iter()
+        .any(|l| l == "SLIPWAY_SUPPLY_CHAIN_PROVENANCE")
+    {
+        levels.insert(0, "SLSA_BUILD_LEVEL_1".to_owned());
+    }
+    let summary = slipway_signing::VerificationSummary {
+        verifier: Verifier {
+            id: format!(
+                "https://slipway.dev/verifier/{}",
+                slipway_signing::key_id(&key.verifying_key())
+            ),
+        },
+        time_verified: verified_at,
+        resource_uri: resource_uri.to_owned(),
+        policy: PolicyReference {
+            uri: Some(format!(
+                "https://slipway.dev/environments/{}/promotion-policy",
+                decision.environment
+            )),
+            digest: BTreeMap::new(),
+        },
+        input_attestations: Vec::new(),
+        verification_result: VerificationResult::Passed,
+        verified_levels: levels,
+    };
+    Statement::verification_summary(
+        vec![ResourceDescriptor::at_uri(resource_uri, layer)],
+        &summary,
+    )?
+    .sign(key)
+}
+
+/// The gate's [`VerificationRecorder`](slipway_governance::VerificationRecorder): attaches a
+/// signed verification summary to the allowed artifact (once per environment).
+pub struct VsaRecorder {
+    state: AppState,
+}
+
+impl VsaRecorder {
+    pub fn new(state: AppState) -> Self {
+        VsaRecorder { state }
+    }
+}
+
+#[async_trait::async_trait]
+impl slipway_governance::VerificationRecorder for VsaRecorder {
+    async fn record_verification(
+        &self,
+        decision: &slipway_domain::governance_records::GateDecisionSpec,
+    ) -> Result<(), String> {
+        let Some(artifacts) = self.state.artifacts.clone() else {
+            return Ok(());
+        };
+        let Some(spec) = self
+            .state
+            .store
+            .get("Artifact", &decision.artifact)
+            .await
+            .map_err(|e| e.to_string())?
+            .and_then(|r| {
+                slipway_domain::kinds::typed::<slipway_domain::kinds::ArtifactSpec>(&r.spec)
+            })
+        else {
+            return Ok(());
+        };
+        let Some(reference) = spec.location.strip_prefix("oci:") else {
+            return Ok(());
+        };
+        let store = artifacts.store.clone();
+        let (service, version) = (spec.service.clone(), spec.version.clone());
+        let opened = tokio::task::spawn_blocking(move || {
+            store
+                .open_artifact(&service, &version, None)
+                .map(|(_, opened)| opened)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+        let layer =
+            crate::artifact_routes::sha256_of(&opened.layer.digest).map_err(|e| e.body.message)?;
+        let resource_uri = format!("oci:{reference}@{}", opened.layer.digest);
+        let envelope = verification_summary(
+            &self.state.signing_key,
+            decision,
+            &resource_uri,
+            &layer,
+            time::OffsetDateTime::now_utc(),
+        )
+        .map_err(|e| e.to_string())?;
+        let bytes = serde_json::to_vec(&envelope).map_err(|e| e.to_string())?;
+        crate::artifact_routes::attach_once(
+            &artifacts,
+            &opened.manifest.digest,
+            artifact_types::IN_TOTO,
+            bytes,
+            VSA_ENVIRONMENT_ANNOTATION,
+            decision.environment.clone(),
+        )
+        .await
+        .map_err(|e| e.body.message)?;
+        Ok(())
+    }
 }
 
 /// Reads the server's vulnerability database snapshot; `None` when none was imported (or it
@@ -455,6 +590,68 @@ mod tests {
         assert_eq!(status["provenance"]["verified"], false, "{status}");
         let stranger = SigningKey::from_bytes(&[9; 32]).verifying_key();
         assert_eq!(assess(&documents, &stranger, None, "now")["signed"], false);
+    }
+
+    #[test]
+    fn a_verification_summary_lists_the_passed_supply_chain_rules_and_is_not_provenance() {
+        use slipway_domain::governance_records::{GateDecisionSpec, GateRuleOutcome};
+        let key = signing_key();
+        let layer = Sha256Digest::of(b"the file");
+        let rule = |rule: &str, passed: bool| GateRuleOutcome {
+            rule: rule.into(),
+            passed,
+            detail: String::new(),
+        };
+        let decision = GateDecisionSpec {
+            subject_kind: "Rollout".into(),
+            subject: "r".into(),
+            service: "payments".into(),
+            environment: "production".into(),
+            artifact: "payments-1-0-0".into(),
+            change: None,
+            step: None,
+            at: "now".into(),
+            verdict: "allow".into(),
+            rules: vec![
+                rule("window", true),
+                rule("supply-chain:signature", true),
+                rule("supply-chain:licenses", false),
+                rule("supply-chain:provenance", true),
+            ],
+            inputs: Value::Null,
+        };
+        let envelope = verification_summary(
+            &key,
+            &decision,
+            "oci:payments:1.0.0",
+            &layer,
+            time::OffsetDateTime::UNIX_EPOCH,
+        )
+        .unwrap();
+        let verified = slipway_signing::verify_attestation(
+            &envelope,
+            &layer,
+            slipway_signing::in_toto::SLSA_VERIFICATION_SUMMARY_V1,
+            &[key.verifying_key()],
+        )
+        .unwrap();
+        let summary = verified.verification_summary().unwrap();
+        assert_eq!(
+            summary.verified_levels,
+            [
+                "SLSA_BUILD_LEVEL_1",
+                "SLIPWAY_SUPPLY_CHAIN_SIGNATURE",
+                "SLIPWAY_SUPPLY_CHAIN_PROVENANCE"
+            ]
+        );
+        assert!(summary.policy.uri.unwrap().contains("production"));
+        let documents = [doc(
+            &layer,
+            artifact_types::IN_TOTO,
+            serde_json::to_vec(&envelope).unwrap(),
+        )];
+        let status = assess(&documents, &key.verifying_key(), None, "now");
+        assert_eq!(status["provenance"], Value::Null, "{status}");
     }
 
     #[test]

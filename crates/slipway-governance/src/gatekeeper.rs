@@ -38,9 +38,18 @@ const CHANGE_RULES: [&str; 3] = [
     "change-authorised",
 ];
 
+/// Records what the gate verified when it allows an artifact into an environment with a
+/// promotion policy (the server attaches a signed SLSA Verification Summary to the artifact).
+#[async_trait]
+pub trait VerificationRecorder: Send + Sync {
+    /// Called once per allowing decision that checked `supply-chain:*` rules.
+    async fn record_verification(&self, decision: &GateDecisionSpec) -> Result<(), String>;
+}
+
 /// The gate built from change control.
 pub struct GovernanceGate {
     store: Arc<dyn Store>,
+    recorder: Option<Arc<dyn VerificationRecorder>>,
     desk: ChangeDesk,
     /// The last verdict recorded per subject, so a waiting rollout is not recorded every poll.
     last: Mutex<HashMap<String, (String, Vec<GateRuleOutcome>)>>,
@@ -52,9 +61,17 @@ impl GovernanceGate {
         GovernanceGate {
             desk: ChangeDesk::new(store.clone()),
             store,
+            recorder: None,
             last: Mutex::new(HashMap::new()),
             sequence: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Records a verification summary through `recorder` whenever a deployment is allowed after
+    /// supply-chain rules were checked.
+    pub fn with_verification_recorder(mut self, recorder: Arc<dyn VerificationRecorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     /// Decides without recording: the decision and the inputs it was computed from.
@@ -418,6 +435,16 @@ impl Gatekeeper for GovernanceGate {
     async fn decide(&self, request: &GateRequest) -> Result<GateVerdict, EngineError> {
         let decision = self.evaluate(request, Timestamp::now()).await?;
         self.record(&decision).await?;
+        if decision.verdict == "allow"
+            && decision
+                .rules
+                .iter()
+                .any(|r| r.rule.starts_with("supply-chain:"))
+            && let Some(recorder) = &self.recorder
+            && let Err(e) = recorder.record_verification(&decision).await
+        {
+            tracing::warn!(artifact = %decision.artifact, error = %e, "could not record the verification summary");
+        }
         let failing: Vec<String> = decision
             .rules
             .iter()

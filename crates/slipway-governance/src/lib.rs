@@ -13,4 +13,4 @@ pub mod gatekeeper;
 pub mod promotion;
 
 pub use desk::{ChangeCommand, ChangeDesk, ChangeError, ChangeView};
-pub use gatekeeper::GovernanceGate;
+pub use gatekeeper::{GovernanceGate, VerificationRecorder};

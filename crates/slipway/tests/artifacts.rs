@@ -1177,7 +1177,21 @@ fn a_promotion_policy_refuses_a_vulnerable_artifact_and_allows_a_clean_signed_on
         ])
         .expect(OK)
         .json();
-    assert_eq!(referrers.as_array().unwrap().len(), 1, "{referrers}");
+    // The provenance of the push, and the verification summary of the allowing gate.
+    let referrers = referrers.as_array().unwrap();
+    assert_eq!(referrers.len(), 2, "{referrers:?}");
+    assert!(
+        referrers.iter().any(|r| {
+            r["descriptor"]["annotations"]["dev.slipway.provenance.pipeline-id"] == "build-42"
+        }),
+        "{referrers:?}"
+    );
+    assert!(
+        referrers
+            .iter()
+            .any(|r| r["descriptor"]["annotations"]["dev.slipway.vsa.environment"] == "guarded"),
+        "{referrers:?}"
+    );
 
     // Attachments are validated: an SBOM breaking its schema and an unverifiable bundle are
     // refused with the reason.

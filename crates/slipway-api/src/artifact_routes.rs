@@ -22,8 +22,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use base64::Engine as _;
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use slipway_artifacts::oci::artifact_types;
@@ -36,6 +35,7 @@ use slipway_domain::diagnostic::Diagnostic;
 use slipway_domain::kinds::{ArtifactSpec, Verb, typed};
 use slipway_domain::references::referrers;
 use slipway_domain::resource::{Resource, check_name};
+use slipway_signing::{ArtifactSignature, Sha256Digest};
 use slipway_store::{Actor, Mutation};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -57,6 +57,8 @@ pub struct Artifacts {
     pub naming: NamingPolicy,
     /// Where imports and exports are staged (in the data dir, beside the store).
     pub scratch: PathBuf,
+    /// Where the vulnerability database snapshot is kept (`DATA_DIR/vulndb`).
+    pub vulndb_dir: PathBuf,
 }
 
 impl Artifacts {
@@ -70,6 +72,7 @@ impl Artifacts {
             store,
             naming,
             scratch,
+            vulndb_dir: data_dir.join(crate::supply_chain::VULNDB_DIR),
         })
     }
 }
@@ -139,33 +142,23 @@ pub fn referrer_type(name: &str) -> &str {
     }
 }
 
-/// The server's signature over an artifact digest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SignatureDocument {
-    /// The first 16 hex digits of the SHA-256 of the public key (as audit checkpoints name it).
-    pub key_id: String,
-    pub algorithm: String,
-    pub digest: String,
-    /// Base64 Ed25519 signature over [`SIGNATURE_CONTEXT`] followed by the digest.
-    pub signature: String,
+/// Signs the digest of an artifact's file with the server's key (a `slipway-signing`
+/// [`ArtifactSignature`](slipway_signing::ArtifactSignature), stamped now).
+pub fn sign_file_digest(key: &SigningKey, layer: &Digest) -> ApiResult<ArtifactSignature> {
+    let digest = sha256_of(layer)?;
+    Ok(slipway_signing::sign_digest(
+        key,
+        &digest,
+        time::OffsetDateTime::now_utc(),
+    ))
 }
 
-/// What a signature covers, before the digest text.
-pub const SIGNATURE_CONTEXT: &[u8] = b"slipway-artifact-signature-v1\n";
-
-/// Signs `digest` with the server's key. Stand-in until the `slipway-signing` crate (branch
-/// h-signing) is merged: then this is replaced by its `sign_digest`.
-pub fn sign_digest_document(key: &SigningKey, digest: &Digest) -> SignatureDocument {
-    let mut message = SIGNATURE_CONTEXT.to_vec();
-    message.extend_from_slice(digest.as_str().as_bytes());
-    let signature = key.sign(&message);
-    SignatureDocument {
-        key_id: slipway_domain::audit::checkpoint::key_id(&key.verifying_key()),
-        algorithm: "ed25519".into(),
-        digest: digest.to_string(),
-        signature: base64::engine::general_purpose::STANDARD.encode(signature.to_bytes()),
-    }
+/// The `slipway-signing` form of a store digest.
+pub fn sha256_of(digest: &Digest) -> ApiResult<Sha256Digest> {
+    digest
+        .as_str()
+        .parse::<Sha256Digest>()
+        .map_err(|e| ApiError::internal(format!("digest {digest} is not sha256: {e}")))
 }
 
 fn artifacts(state: &AppState) -> ApiResult<Arc<Artifacts>> {
@@ -436,7 +429,22 @@ pub async fn push(
     let store = artifacts.store.clone();
     let pushed = blocking(move || store.push(&request, &mut reader)).await?;
 
-    let signature = sign_once(&state, &artifacts, &pushed.manifest.digest).await?;
+    let signature = sign_once(
+        &state,
+        &artifacts,
+        &pushed.manifest.digest,
+        &pushed.layer.digest,
+    )
+    .await?;
+    if let Some(pipeline_id) = q.pipeline_id.as_deref().filter(|p| !p.is_empty()) {
+        let parameters = crate::supply_chain::PushParameters {
+            service: &service,
+            version: &version,
+            git_sha: q.git_sha.as_deref().filter(|g| !g.is_empty()),
+            pipeline_id,
+        };
+        record_provenance(&state, &artifacts, &pushed, &parameters).await?;
+    }
     let resource = upsert_artifact_resource(
         &state,
         &caller,
@@ -446,6 +454,7 @@ pub async fn push(
         |_| {},
     )
     .await?;
+    refresh_supply_chain(&state, &artifacts, &service, &version).await?;
     tracing::info!(artifact = %pushed.reference, digest = %pushed.index.digest, already_present = pushed.already_present, "artifact pushed");
     Ok(Json(PushResponse {
         reference: pushed.reference.to_string(),
@@ -460,39 +469,157 @@ pub async fn push(
     }))
 }
 
-/// Attaches the server's signature to `manifest` unless one of this key is there already
-/// (the signature is deterministic, but attaching stamps a creation time).
+/// Attaches the server's signature over the file `layer` to `manifest` unless one of this key
+/// is there already (a signature is stamped with its time, so signing again would add another).
 async fn sign_once(
     state: &AppState,
     artifacts: &Arc<Artifacts>,
     manifest: &Digest,
+    layer: &Digest,
 ) -> ApiResult<Option<Descriptor>> {
-    let document = sign_digest_document(&state.signing_key, manifest);
-    let bytes = serde_json::to_vec(&document)
-        .map_err(|e| ApiError::internal(format!("could not encode a signature: {e}")))?;
+    let signature = sign_file_digest(&state.signing_key, layer)?;
+    let bytes = signature
+        .to_json_pretty()
+        .map_err(|e| ApiError::internal(format!("could not encode a signature: {e}")))?
+        .into_bytes();
+    attach_once(
+        artifacts,
+        manifest,
+        artifact_types::SLIPWAY_SIGNATURE,
+        bytes,
+        KEY_ID_ANNOTATION,
+        signature.key_id,
+    )
+    .await
+}
+
+/// Attaches `bytes` to `subject` unless a referrer of that type with `annotation` = `value` is
+/// there already (then returns that one).
+pub(crate) async fn attach_once(
+    artifacts: &Arc<Artifacts>,
+    subject: &Digest,
+    artifact_type: &'static str,
+    bytes: Vec<u8>,
+    annotation: &'static str,
+    value: String,
+) -> ApiResult<Option<Descriptor>> {
     let store = artifacts.store.clone();
-    let subject = manifest.clone();
-    let key_id = document.key_id.clone();
+    let subject = subject.clone();
     blocking(move || {
-        let existing = store.referrers(&subject, Some(artifact_types::SLIPWAY_SIGNATURE))?;
+        let existing = store.referrers(&subject, Some(artifact_type))?;
         if let Some(found) = existing
             .into_iter()
-            .find(|d| d.annotations.get(KEY_ID_ANNOTATION) == Some(&key_id))
+            .find(|d| d.annotations.get(annotation) == Some(&value))
         {
             return Ok(Some(found));
         }
         let mut annotations = BTreeMap::new();
-        annotations.insert(KEY_ID_ANNOTATION.to_owned(), key_id);
+        annotations.insert(annotation.to_owned(), value);
         store
-            .attach(
-                &subject,
-                artifact_types::SLIPWAY_SIGNATURE,
-                &bytes,
-                annotations,
-            )
+            .attach(&subject, artifact_type, &bytes, annotations)
             .map(Some)
     })
     .await
+}
+
+/// The annotation on a provenance referrer naming the pipeline run it records.
+pub const PIPELINE_ANNOTATION: &str = "dev.slipway.provenance.pipeline-id";
+
+/// Records signed SLSA provenance for a push from pipeline `pipeline_id` (once per pipeline id).
+async fn record_provenance(
+    state: &AppState,
+    artifacts: &Arc<Artifacts>,
+    pushed: &slipway_artifacts::PushOutcome,
+    parameters: &crate::supply_chain::PushParameters<'_>,
+) -> ApiResult<Option<Descriptor>> {
+    let file_name = pushed
+        .layer
+        .annotations
+        .get("org.opencontainers.image.title")
+        .cloned()
+        .unwrap_or_else(|| "artifact".into());
+    let envelope = crate::supply_chain::push_provenance(
+        &state.signing_key,
+        &file_name,
+        &sha256_of(&pushed.layer.digest)?,
+        parameters,
+    )
+    .map_err(|e| ApiError::internal(format!("could not build provenance: {e}")))?;
+    let bytes = serde_json::to_vec(&envelope)
+        .map_err(|e| ApiError::internal(format!("could not encode provenance: {e}")))?;
+    attach_once(
+        artifacts,
+        &pushed.manifest.digest,
+        artifact_types::IN_TOTO,
+        bytes,
+        PIPELINE_ANNOTATION,
+        parameters.pipeline_id.to_owned(),
+    )
+    .await
+}
+
+/// Recomputes the Artifact resource's `status.supplyChain` from every document attached to the
+/// version (see [`crate::supply_chain::assess`]) and stores it.
+pub async fn refresh_supply_chain(
+    state: &AppState,
+    artifacts: &Arc<Artifacts>,
+    service: &str,
+    version: &str,
+) -> ApiResult<serde_json::Value> {
+    let store = artifacts.store.clone();
+    let (svc, ver) = (service.to_owned(), version.to_owned());
+    let documents = blocking(move || {
+        let details = store.inspect(&svc, &ver)?;
+        let mut attached: Vec<(Option<Digest>, Descriptor)> = details
+            .referrers
+            .iter()
+            .map(|d| (None, d.clone()))
+            .collect();
+        for m in &details.manifests {
+            let layer = m.manifest.layers.first().map(|l| l.digest.clone());
+            attached.extend(m.referrers.iter().map(|d| (layer.clone(), d.clone())));
+        }
+        let mut documents = Vec::new();
+        for (layer, descriptor) in attached {
+            let (_, content) = store.read_referrer(&descriptor.digest)?;
+            documents.push((layer, descriptor, content));
+        }
+        Ok(documents)
+    })
+    .await?;
+    let documents: Vec<crate::supply_chain::AttachedDocument> = documents
+        .into_iter()
+        .map(
+            |(layer, descriptor, content)| crate::supply_chain::AttachedDocument {
+                layer: layer.and_then(|l| sha256_of(&l).ok()),
+                artifact_type: descriptor.artifact_type.unwrap_or_default(),
+                annotations: descriptor.annotations,
+                content,
+            },
+        )
+        .collect();
+    let dir = artifacts.vulndb_dir.clone();
+    let vulndb = tokio::task::spawn_blocking(move || crate::supply_chain::load_vulndb(&dir))
+        .await
+        .map_err(|e| ApiError::internal(format!("the vulnerability database task failed: {e}")))?;
+    let checked_at = jiff::Timestamp::now().to_string();
+    let supply_chain = crate::supply_chain::assess(
+        &documents,
+        &state.signing_key.verifying_key(),
+        vulndb.as_ref(),
+        &checked_at,
+    );
+    let name = artifact_resource_name(service, version);
+    let mut status = state
+        .store
+        .get("Artifact", &name)
+        .await?
+        .and_then(|r| r.status)
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({}));
+    status["supplyChain"] = supply_chain.clone();
+    state.store.set_status("Artifact", &name, &status).await?;
+    Ok(supply_chain)
 }
 
 /// The annotation on a signature referrer naming the key that made it.
@@ -638,6 +765,7 @@ pub async fn attach(
     caller: Caller,
     Path((service, version)): Path<(String, String)>,
     Query(q): Query<ReferrerQuery>,
+    Query(bundle_policy): Query<crate::supply_chain::BundlePolicyQuery>,
     body: Bytes,
 ) -> ApiResult<Json<ReferrerEntry>> {
     let artifacts = artifacts(&state)?;
@@ -651,17 +779,37 @@ pub async fn attach(
     }
     let platform = parse_platform(q.platform.as_deref())?;
     let store = artifacts.store.clone();
-    let (subject, descriptor) = blocking(move || {
-        let (_, opened) = store.open_artifact(&service, &version, platform.as_ref())?;
-        let mut annotations = BTreeMap::new();
-        annotations.insert(
-            "org.opencontainers.image.description".to_owned(),
-            format!("attached by {}", caller.principal.user),
-        );
-        let d = store.attach(&opened.manifest.digest, &artifact_type, &body, annotations)?;
-        Ok((opened.manifest, d))
+    let (svc, ver) = (service.clone(), version.clone());
+    let opened = blocking(move || {
+        store
+            .open_artifact(&svc, &ver, platform.as_ref())
+            .map(|(_, opened)| opened)
     })
     .await?;
+    let mut annotations = crate::supply_chain::validate_referrer(
+        &artifact_type,
+        &body,
+        &sha256_of(&opened.layer.digest)?,
+        &bundle_policy,
+    )?;
+    annotations.insert(
+        "org.opencontainers.image.description".to_owned(),
+        format!("attached by {}", caller.principal.user),
+    );
+    let store = artifacts.store.clone();
+    let subject = opened.manifest;
+    let manifest_digest = subject.digest.clone();
+    let descriptor =
+        blocking(move || store.attach(&manifest_digest, &artifact_type, &body, annotations))
+            .await?;
+    if state
+        .store
+        .get("Artifact", &artifact_resource_name(&service, &version))
+        .await?
+        .is_some()
+    {
+        refresh_supply_chain(&state, &artifacts, &service, &version).await?;
+    }
     Ok(Json(ReferrerEntry {
         subject: subject.digest.to_string(),
         platform: subject.platform.as_ref().map(Platform::to_string),
@@ -1212,7 +1360,6 @@ pub async fn import(
 mod tests {
     #![allow(clippy::unwrap_used)] // tests fail loudly on unexpected errors
     use super::*;
-    use ed25519_dalek::{Signature, Verifier};
 
     #[test]
     fn resource_names_follow_the_existing_convention() {
@@ -1248,34 +1395,15 @@ mod tests {
     }
 
     #[test]
-    fn the_signature_verifies_with_the_public_key_and_only_for_its_digest() {
+    fn the_signature_verifies_with_the_public_key_and_only_for_its_file() {
         let key = SigningKey::from_bytes(&[7u8; 32]);
         let digest = Digest::of(b"payments 1.0.0");
-        let doc = sign_digest_document(&key, &digest);
-        assert_eq!(doc.algorithm, "ed25519");
-        assert_eq!(doc.digest, digest.to_string());
-        let bytes: [u8; 64] = base64::engine::general_purpose::STANDARD
-            .decode(&doc.signature)
-            .unwrap()
-            .try_into()
-            .unwrap();
-        let signature = Signature::from_bytes(&bytes);
-        let signed = |d: &Digest| {
-            let mut m = SIGNATURE_CONTEXT.to_vec();
-            m.extend_from_slice(d.as_str().as_bytes());
-            m
-        };
-        assert!(
-            key.verifying_key()
-                .verify(&signed(&digest), &signature)
-                .is_ok()
-        );
-        assert!(
-            key.verifying_key()
-                .verify(&signed(&Digest::of(b"other")), &signature)
-                .is_err()
-        );
-        assert_eq!(sign_digest_document(&key, &digest), doc, "deterministic");
+        let signature = sign_file_digest(&key, &digest).unwrap();
+        let file = sha256_of(&digest).unwrap();
+        let keys = [key.verifying_key()];
+        assert!(slipway_signing::verify_signature(&signature, &file, &keys).is_ok());
+        let other = sha256_of(&Digest::of(b"other")).unwrap();
+        assert!(slipway_signing::verify_signature(&signature, &other, &keys).is_err());
     }
 
     fn fact(env: &str, version: &str, phase: &str, at: u64) -> RolloutFact {

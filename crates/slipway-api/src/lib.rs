@@ -18,6 +18,7 @@ pub mod observability;
 pub mod openapi;
 pub mod resource_routes;
 pub mod server;
+pub mod supply_chain;
 pub mod token_routes;
 
 use ed25519_dalek::SigningKey;

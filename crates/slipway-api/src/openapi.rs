@@ -43,6 +43,7 @@ use utoipa::{Modify, OpenApi};
         crate::artifact_routes::retention,
         crate::artifact_routes::export,
         crate::artifact_routes::import,
+        crate::supply_chain::import_vulndb,
         crate::observability::healthz,
         crate::observability::readyz,
         crate::observability::metrics_text,

@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(resource_routes::routes())
         .merge(artifact_routes::routes())
+        .merge(crate::supply_chain::routes())
         .merge(audit_routes::routes())
         .merge(change_routes::routes())
         .merge(event_routes::routes())

@@ -139,7 +139,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     (
         "POST",
         "/api/v1/artifact-store/api/1.0.0/referrers?type=sarif",
-        "service",
+        "sarif",
         "admin",
     ),
     (
@@ -172,6 +172,13 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "export",
         "admin auditor",
     ),
+    ("POST", "/api/v1/vulndb/import", "empty-zip", "admin"),
+];
+
+/// A ZIP archive with no entries (only its end-of-central-directory record): an OSV database
+/// without advisories.
+const EMPTY_ZIP: [u8; 22] = [
+    0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 ];
 
 fn doc(kind: &str, name: &str, spec: Value) -> Value {
@@ -182,6 +189,9 @@ fn body(kind: &str, me: &str, n: &str) -> Option<Value> {
     Some(match kind {
         "" => return None,
         "service" => doc("Service", n, json!({"owner": "payments", "tier": "low"})),
+        "sarif" => {
+            json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": me}}, "results": []}]})
+        }
         "apply-team" => {
             json!({"documents": [{"document": doc("Team", "payments", json!({"displayName": format!("Payments ({me})")}))}]})
         }
@@ -385,7 +395,9 @@ async fn every_endpoint_for_every_role() {
             if let Some(token) = f.tokens.get(*subject) {
                 req = req.bearer_auth(token);
             }
-            if let Some(b) = body(body_kind, me, &n) {
+            if *body_kind == "empty-zip" {
+                req = req.body(EMPTY_ZIP.to_vec());
+            } else if let Some(b) = body(body_kind, me, &n) {
                 req = req.json(&b);
             }
             let resp = req.send().await.unwrap();

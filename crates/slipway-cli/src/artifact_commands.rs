@@ -78,6 +78,13 @@ pub enum ArtifactCommand {
         /// The platform variant it describes (when the version has several).
         #[arg(long)]
         platform: Option<String>,
+        /// For a Sigstore bundle: the certificate identity its signer must have (the server
+        /// verifies the bundle against the file with the Sigstore production root).
+        #[arg(long, requires = "issuer")]
+        identity: Option<String>,
+        /// For a Sigstore bundle: the OIDC issuer of its signer's certificate.
+        #[arg(long, requires = "identity")]
+        issuer: Option<String>,
     },
     /// List the documents attached to a version.
     Referrers {
@@ -122,7 +129,48 @@ pub enum ArtifactCommand {
     },
     /// Import an archive written by export (same immutability rules as a push).
     Import { file: PathBuf },
-    // `artifact verify-bundle` (offline Sigstore bundle verification) goes here.
+    /// Verify a Sigstore bundle offline (no server, no token): against the artifact's bytes or
+    /// its digest, a trusted root (default: the embedded Sigstore production root), and either a
+    /// certificate identity and issuer or a public key. Exit 0 with the verified signer, or 7
+    /// with the reason.
+    VerifyBundle(VerifyBundleArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyBundleArgs {
+    /// The bundle document (`*.sigstore.json`).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    /// The signed artifact.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "digest",
+        conflicts_with = "digest"
+    )]
+    pub artifact: Option<PathBuf>,
+    /// The artifact's digest (sha256:HEX) instead of its bytes.
+    #[arg(long, value_name = "sha256:HEX")]
+    pub digest: Option<String>,
+    /// A trusted root document; default: the Sigstore public-good production root.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// The certificate identity the signer must have (with --issuer).
+    #[arg(
+        long,
+        requires = "issuer",
+        conflicts_with = "key",
+        required_unless_present = "key"
+    )]
+    pub identity: Option<String>,
+    /// The OIDC issuer the signer's certificate must name (with --identity).
+    #[arg(long, requires = "identity")]
+    pub issuer: Option<String>,
+    /// A PEM public key the bundle must be signed with (instead of --identity/--issuer).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
 }
 
 pub async fn run(client: &ApiClient, cmd: ArtifactCommand) -> CliResult {
@@ -163,16 +211,16 @@ pub async fn run(client: &ApiClient, cmd: ArtifactCommand) -> CliResult {
             artifact_type,
             file,
             platform,
+            identity,
+            issuer,
         } => {
-            attach(
-                client,
-                &service,
-                &version,
-                &artifact_type,
-                &file,
-                platform.as_deref(),
-            )
-            .await
+            let query = [
+                ("type", Some(artifact_type)),
+                ("platform", platform),
+                ("identity", identity),
+                ("issuer", issuer),
+            ];
+            attach(client, &service, &version, &query, &file).await
         }
         ArtifactCommand::Referrers {
             service,
@@ -199,7 +247,108 @@ pub async fn run(client: &ApiClient, cmd: ArtifactCommand) -> CliResult {
             output,
         } => export(client, artifacts, service, &output).await,
         ArtifactCommand::Import { file } => import(client, &file).await,
+        ArtifactCommand::VerifyBundle(args) => verify_bundle(&args),
     }
+}
+
+fn read_input(path: &Path) -> CliResult<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        let exit = if e.kind() == std::io::ErrorKind::NotFound {
+            failure::NOT_FOUND
+        } else {
+            failure::INVALID
+        };
+        Failure::new(exit, format!("cannot read {}: {e}", path.display()))
+    })
+}
+
+/// `artifact verify-bundle`: offline, touches nothing but the files it is given.
+pub fn verify_bundle(args: &VerifyBundleArgs) -> CliResult {
+    use slipway_signing::{ArtifactInput, Policy, Sha256Digest, VerifyRequest};
+    let bundle = read_input(&args.bundle)?;
+    let artifact_bytes = args.artifact.as_deref().map(read_input).transpose()?;
+    let artifact = match (&artifact_bytes, &args.digest) {
+        (Some(bytes), _) => ArtifactInput::Bytes(bytes),
+        (None, Some(text)) => ArtifactInput::Digest(text.parse::<Sha256Digest>().map_err(|e| {
+            Failure::new(
+                failure::INVALID,
+                format!("--digest {text} is not a sha256 digest: {e}"),
+            )
+        })?),
+        (None, None) => {
+            return Err(Failure::new(
+                failure::INVALID,
+                "pass --artifact FILE or --digest sha256:HEX",
+            ));
+        }
+    };
+    let trusted_root = args.trusted_root.as_deref().map(read_input).transpose()?;
+    let key_pem = match &args.key {
+        Some(path) => Some(String::from_utf8(read_input(path)?).map_err(|_| {
+            Failure::new(
+                failure::INVALID,
+                format!("{} is not a pem text file", path.display()),
+            )
+        })?),
+        None => None,
+    };
+    let policy = match (&key_pem, &args.identity, &args.issuer) {
+        (Some(pem), _, _) => Policy::Key { pem },
+        (None, Some(identity), Some(issuer)) => Policy::Identity { identity, issuer },
+        _ => {
+            return Err(Failure::new(
+                failure::INVALID,
+                "pass --identity and --issuer, or --key FILE",
+            ));
+        }
+    };
+    let verified = slipway_signing::verify_bundle(&VerifyRequest {
+        bundle_json: &bundle,
+        artifact,
+        trusted_root_json: trusted_root.as_deref(),
+        policy,
+    })
+    .map_err(|e| {
+        Failure::new(
+            failure::VERIFY_FAILED,
+            format!("bundle {} does not verify: {e}", args.bundle.display()),
+        )
+    })?;
+    if args.output != Format::Table {
+        return print_data(args.output, &verified);
+    }
+    let signer = match &verified.signer {
+        slipway_signing::Signer::Certificate { identity, issuer } => {
+            format!("{identity} (issuer {issuer})")
+        }
+        slipway_signing::Signer::Key => "the given public key".to_owned(),
+    };
+    let mut t = table(vec!["FIELD", "VALUE"]);
+    t.add_row(vec!["verified".to_owned(), "yes".to_owned()]);
+    t.add_row(vec![
+        "artifact".to_owned(),
+        format!("sha256:{}", verified.artifact_sha256),
+    ]);
+    t.add_row(vec!["signer".to_owned(), signer]);
+    t.add_row(vec![
+        "content".to_owned(),
+        match &verified.content {
+            slipway_signing::SignedContent::MessageSignature => "message signature".to_owned(),
+            slipway_signing::SignedContent::DsseEnvelope { payload_type } => {
+                format!("dsse envelope ({payload_type})")
+            }
+        },
+    ]);
+    t.add_row(vec![
+        "certificate checked".to_owned(),
+        verified.certificate_verified.to_string(),
+    ]);
+    t.add_row(vec![
+        "transparency log checked".to_owned(),
+        verified.transparency_log_verified.to_string(),
+    ]);
+    println!("{t}");
+    Ok(())
 }
 
 fn version_path(service: &str, version: &str) -> String {
@@ -501,9 +650,8 @@ async fn attach(
     client: &ApiClient,
     service: &str,
     version: &str,
-    artifact_type: &str,
+    query: &[(&str, Option<String>)],
     file: &Path,
-    platform: Option<&str>,
 ) -> CliResult {
     let body = tokio::fs::read(file).await.map_err(|e| {
         Failure::new(
@@ -512,10 +660,10 @@ async fn attach(
         )
     })?;
     let path = format!("{}/referrers", version_path(service, version));
-    let mut query = vec![("type", artifact_type)];
-    if let Some(p) = platform {
-        query.push(("platform", p));
-    }
+    let query: Vec<(&str, &str)> = query
+        .iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)))
+        .collect();
     let req = client.request(Method::POST, &path).query(&query).body(body);
     let resp = client.execute(&path, req).await?;
     let entry: ReferrerEntry = client.json(&path, resp).await?;

@@ -20,6 +20,7 @@ pub mod manifests;
 pub mod output;
 pub mod resource_commands;
 pub mod rollout_commands;
+pub mod scan_commands;
 pub mod server_commands;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -107,6 +108,12 @@ pub enum Command {
     /// The artifact store: push, pull, list, inspect, attach, holds, retention, export, import.
     #[command(subcommand)]
     Artifact(artifact_commands::ArtifactCommand),
+    /// Scan a lockfile or an SBOM for known vulnerabilities, offline (an OSV database or the
+    /// snapshot imported into a data dir).
+    Scan(scan_commands::ScanArgs),
+    /// The vulnerability database scans use: import OSV records.
+    #[command(subcommand)]
+    Vulndb(scan_commands::VulnDbCommand),
     /// Canary analysis offline: classify one metric or judge a configuration.
     #[command(subcommand)]
     Analysis(analysis_commands::AnalysisCommand),
@@ -180,7 +187,12 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::User(cmd) => identity_commands::user(&client(g)?, cmd).await,
         Command::Token(cmd) => identity_commands::token(&client(g)?, cmd).await,
         Command::Audit(cmd) => audit_commands::run(g, cmd).await,
+        Command::Artifact(artifact_commands::ArtifactCommand::VerifyBundle(args)) => {
+            artifact_commands::verify_bundle(&args)
+        }
         Command::Artifact(cmd) => artifact_commands::run(&client(g)?, cmd).await,
+        Command::Scan(args) => scan_commands::scan(&args),
+        Command::Vulndb(cmd) => scan_commands::vulndb(cmd, || client(g)).await,
         Command::Analysis(cmd) => analysis_commands::run(g, cmd).await,
         Command::ExampleService(args) => example_service::run(args).await,
         Command::Completions { shell } => {

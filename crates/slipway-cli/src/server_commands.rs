@@ -195,9 +195,12 @@ pub fn start_engine(
     let mut engine =
         slipway_engine::rollout::Engine::new(state.store.clone(), target, router, program);
     // Every deployment passes the change-control gate.
-    engine.set_gatekeeper(Arc::new(slipway_governance::GovernanceGate::new(
-        state.store.clone(),
-    )));
+    // Allowing an artifact under a promotion policy attaches a signed verification summary.
+    engine.set_gatekeeper(Arc::new(
+        slipway_governance::GovernanceGate::new(state.store.clone()).with_verification_recorder(
+            Arc::new(slipway_api::supply_chain::VsaRecorder::new(state.clone())),
+        ),
+    ));
     if let Some(artifacts) = &state.artifacts {
         engine.set_artifact_store(
             Arc::new(artifacts.store.clone()),

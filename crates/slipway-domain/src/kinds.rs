@@ -695,6 +695,71 @@ pub struct EnvironmentSpec {
     pub promotion_source: Option<String>,
     #[serde(default)]
     pub protection: Protection,
+    /// Supply-chain conditions an artifact must meet to be deployed here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion_policy: Option<PromotionPolicy>,
+}
+
+/// Supply-chain conditions on deploying an artifact to an environment, checked by the gate
+/// against the Artifact resource's `status.supplyChain`. Every field is optional; the default
+/// checks nothing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PromotionPolicy {
+    /// The artifact must carry a Slipway signature that verifies with the server's key, or a
+    /// verified Sigstore bundle.
+    #[serde(default)]
+    pub require_signature: bool,
+    /// The most severe vulnerability allowed in the artifact's SBOM (`none`: no vulnerability
+    /// at all). Implies that the SBOM was scanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_severity: Option<SeverityLevel>,
+    /// The artifact's SBOM must have been scanned against the server's vulnerability database.
+    #[serde(default)]
+    pub require_scan: bool,
+    /// A licence policy (`slipway-sbom`'s `LicensePolicy`: allow, deny, exceptions,
+    /// clarifications, unknown) the SBOM's components must pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licenses: Option<serde_json::Value>,
+    /// The least severe SARIF level that refuses the artifact (`error`, `warning`, `note`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sarif_fail_on: Option<SarifFailLevel>,
+    /// The artifact must carry SLSA provenance signed by the server.
+    #[serde(default)]
+    pub require_provenance: bool,
+}
+
+/// A vulnerability severity, least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeverityLevel {
+    None,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl SeverityLevel {
+    /// Lower-case name, as written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeverityLevel::None => "none",
+            SeverityLevel::Low => "low",
+            SeverityLevel::Medium => "medium",
+            SeverityLevel::High => "high",
+            SeverityLevel::Critical => "critical",
+        }
+    }
+}
+
+/// A SARIF result level, least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SarifFailLevel {
+    Note,
+    Warning,
+    Error,
 }
 
 /// Controls on deploying to an environment.

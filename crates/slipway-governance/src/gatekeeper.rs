@@ -5,7 +5,9 @@
 //! every rule's outcome and the inputs, which `slipway gate explain` prints.
 //!
 //! A failing rule makes the deployment wait (an approval, a window or the end of a freeze may
-//! come); only an invalid calendar set denies. Where the environment does not require a change
+//! come); only an invalid calendar set, a Rego policy's deny or a failing item of the
+//! environment's promotion policy (`promotion`, over the Artifact's `status.supplyChain`)
+//! denies. Where the environment does not require a change
 //! request, the change rules are informational, and a deployment without an authorised change
 //! is recorded as unauthorised for review.
 
@@ -36,9 +38,18 @@ const CHANGE_RULES: [&str; 3] = [
     "change-authorised",
 ];
 
+/// Records what the gate verified when it allows an artifact into an environment with a
+/// promotion policy (the server attaches a signed SLSA Verification Summary to the artifact).
+#[async_trait]
+pub trait VerificationRecorder: Send + Sync {
+    /// Called once per allowing decision that checked `supply-chain:*` rules.
+    async fn record_verification(&self, decision: &GateDecisionSpec) -> Result<(), String>;
+}
+
 /// The gate built from change control.
 pub struct GovernanceGate {
     store: Arc<dyn Store>,
+    recorder: Option<Arc<dyn VerificationRecorder>>,
     desk: ChangeDesk,
     /// The last verdict recorded per subject, so a waiting rollout is not recorded every poll.
     last: Mutex<HashMap<String, (String, Vec<GateRuleOutcome>)>>,
@@ -52,10 +63,18 @@ impl GovernanceGate {
         GovernanceGate {
             desk: ChangeDesk::new(store.clone()),
             store,
+            recorder: None,
             last: Mutex::new(HashMap::new()),
             sequence: Mutex::new(HashMap::new()),
             compiled: Mutex::new(None),
         }
+    }
+
+    /// Records a verification summary through `recorder` whenever a deployment is allowed after
+    /// supply-chain rules were checked.
+    pub fn with_verification_recorder(mut self, recorder: Arc<dyn VerificationRecorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     /// Decides without recording: the decision and the inputs it was computed from.
@@ -65,12 +84,14 @@ impl GovernanceGate {
         now: Timestamp,
     ) -> Result<GateDecisionSpec, EngineError> {
         let store_error = |e: slipway_store::StoreError| EngineError::Store(e);
-        let required = self
+        let environment = self
             .store
             .get("Environment", &request.environment)
             .await
             .map_err(store_error)?
-            .and_then(|r| typed::<EnvironmentSpec>(&r.spec))
+            .and_then(|r| typed::<EnvironmentSpec>(&r.spec));
+        let required = environment
+            .as_ref()
             .is_some_and(|e| e.protection.require_change_request);
         let deployer = self
             .store
@@ -144,6 +165,25 @@ impl GovernanceGate {
                 ),
             });
         }
+        // The environment's promotion policy over the artifact's supply-chain status: a failing
+        // item denies (waiting does not change the artifact).
+        let mut supply_denied = false;
+        if let Some(policy) = environment
+            .as_ref()
+            .and_then(|e| e.promotion_policy.as_ref())
+        {
+            let supply = self
+                .store
+                .get("Artifact", &request.artifact)
+                .await
+                .map_err(store_error)?
+                .and_then(|a| a.status)
+                .and_then(|s| s.get("supplyChain").cloned());
+            let supply_rules =
+                crate::promotion::supply_chain_rules(policy, &request.artifact, supply.as_ref());
+            supply_denied = supply_rules.iter().any(|r| !r.passed);
+            rules.extend(supply_rules);
+        }
         // Custom policies in Rego, over the documented input document.
         let policy_input = self
             .policy_input(request, view.as_ref(), deployer.as_deref(), &rules, now)
@@ -190,7 +230,7 @@ impl GovernanceGate {
             .any(|r| r.rule == "calendars-valid" && !r.passed);
         // A policy's deny is final for this rollout, as written; what may change by itself
         // (an approval, a window, the end of a freeze) makes it wait.
-        let verdict = match (allowed, broken_calendars || policy_denied) {
+        let verdict = match (allowed, broken_calendars || policy_denied || supply_denied) {
             (true, _) => "allow",
             (false, true) => "deny",
             (false, false) => "wait",
@@ -412,6 +452,16 @@ impl Gatekeeper for GovernanceGate {
     async fn decide(&self, request: &GateRequest) -> Result<GateVerdict, EngineError> {
         let decision = self.evaluate(request, Timestamp::now()).await?;
         self.record(&decision).await?;
+        if decision.verdict == "allow"
+            && decision
+                .rules
+                .iter()
+                .any(|r| r.rule.starts_with("supply-chain:"))
+            && let Some(recorder) = &self.recorder
+            && let Err(e) = recorder.record_verification(&decision).await
+        {
+            tracing::warn!(artifact = %decision.artifact, error = %e, "could not record the verification summary");
+        }
         let failing: Vec<String> = decision
             .rules
             .iter()

@@ -4,13 +4,15 @@
 //! from change requests, calendars and approvals and records each decision as an audited
 //! `GateDecision`; `events` turns change actions and rollout outcomes into CDEvents delivered
 //! to the configured sinks from the store's outbox; `lockdown` pauses rollouts in flight while
-//! a lockdown is on.
+//! a lockdown is on; `promotion` judges an environment's promotion policy against an
+//! artifact's supply-chain status for the gate.
 #![forbid(unsafe_code)]
 
 pub mod desk;
 pub mod events;
 pub mod gatekeeper;
 pub mod lockdown;
+pub mod promotion;
 
 pub use desk::{ChangeCommand, ChangeDesk, ChangeError, ChangeView};
-pub use gatekeeper::GovernanceGate;
+pub use gatekeeper::{GovernanceGate, VerificationRecorder};

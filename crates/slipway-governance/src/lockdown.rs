@@ -18,7 +18,10 @@ pub fn lockdown_step(rollout: &Resource, lockdown: bool) -> Option<Resource> {
         .as_ref()
         .and_then(|s| s.get("phase"))
         .and_then(Value::as_str);
-    let marked = rollout.metadata.annotations.contains_key(LOCKDOWN_ANNOTATION);
+    let marked = rollout
+        .metadata
+        .annotations
+        .contains_key(LOCKDOWN_ANNOTATION);
     let mut next = rollout.clone();
     next.metadata.revision = None;
     next.status = None;
@@ -93,7 +96,10 @@ mod tests {
     #[test]
     fn lockdown_pauses_what_progresses_and_resumes_only_what_it_paused() {
         let fresh = rollout("Progressing", json!({}));
-        assert_eq!(control(&lockdown_step(&fresh, true)).as_deref(), Some("pause"));
+        assert_eq!(
+            control(&lockdown_step(&fresh, true)).as_deref(),
+            Some("pause")
+        );
         assert_eq!(lockdown_step(&fresh, false), None);
         let paused = lockdown_step(&fresh, true).map(|mut r| {
             r.status = Some(json!({"phase": "Progressing"}));

@@ -2869,7 +2869,10 @@ fn a_lockdown_pauses_a_rollout_in_flight_and_lifting_it_resumes() {
     server.cli(&["apply", "-f", path_str(&lockdown)]).expect(OK);
     // Past the step's pause: still held, marked as paused by the lockdown.
     std::thread::sleep(Duration::from_secs(5));
-    let held = server.cli(&["get", "rollout", "v2", "-o", "json"]).expect(OK).json();
+    let held = server
+        .cli(&["get", "rollout", "v2", "-o", "json"])
+        .expect(OK)
+        .json();
     assert_eq!(held["status"]["phase"], "Progressing", "{held}");
     assert_eq!(
         held["metadata"]["annotations"]["slipway.dev/paused-by-lockdown"], "true",

@@ -4,7 +4,9 @@
 # For each lockfile: slipway's median end-to-end time (load the RustSec OSV export, read the
 # lockfile, scan), from an imported snapshot, and scan-only; cargo-audit's median wall time for
 # `cargo audit --db <advisory-db main> --no-fetch --stale --no-yanked -f <lockfile> --json`
-# (skipped when cargo-audit is not installed); and the ratio cargo-audit / slipway end-to-end.
+# (skipped when cargo-audit is not installed); the ratio cargo-audit / slipway end-to-end, and
+# cargo-audit / slipway from the snapshot `slipway vulndb import` writes (how `slipway scan
+# --data-dir` and the server scan).
 #
 # Usage: bench/scan.sh [iterations]   (default 9; honours CARGO_TARGET_DIR)
 set -euo pipefail
@@ -51,14 +53,16 @@ audit_median_ms() {
     rm -rf "$work"
 }
 
-printf '%-48s %8s %8s %12s %12s %12s %12s %8s\n' lockfile packages findings slipway_ms snapshot_ms scan_only_ms audit_ms ratio
+printf '%-48s %8s %8s %12s %12s %12s %12s %8s %8s\n' lockfile packages findings slipway_ms snapshot_ms scan_only_ms audit_ms ratio ratio_snap
 "$bench_bin" "$conformance/advisory-db-osv" "$iterations" "${lockfiles[@]}" |
 while IFS=$'\t' read -r name packages findings end_to_end snapshot scan_only; do
     audit="-"
     ratio="-"
+    ratio_snap="-"
     if [ "$have_audit" -eq 1 ]; then
         audit="$(audit_median_ms "$conformance/lockfiles/$name")"
         ratio="$(echo "scale=1; $audit / $end_to_end" | bc)"
+        ratio_snap="$(echo "scale=1; $audit / $snapshot" | bc)"
     fi
-    printf '%-48s %8s %8s %12s %12s %12s %12s %8s\n' "$name" "$packages" "$findings" "$end_to_end" "$snapshot" "$scan_only" "$audit" "$ratio"
+    printf '%-48s %8s %8s %12s %12s %12s %12s %8s %8s\n' "$name" "$packages" "$findings" "$end_to_end" "$snapshot" "$scan_only" "$audit" "$ratio" "$ratio_snap"
 done

@@ -3,7 +3,7 @@
 //! what a user sees (exit codes, messages, bytes pulled) and what is left on disk: pushes are
 //! immutable, the naming policy lists everything missing, legal holds beat retention, garbage
 //! collection frees only what nothing references, and a Rollout of an `oci:` artifact runs it.
-//! (The helpers are a minimal copy of those in `cli.rs`.)
+//! (Running the binary and the exit codes are shared with `cli.rs` in `support`.)
 #![allow(clippy::unwrap_used)] // in tests a panic is a failing test, which is the point
 
 use serde_json::Value;
@@ -13,80 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
-// Exit codes (crates/slipway-cli/src/failure.rs).
-const OK: i32 = 0;
-const INVALID: i32 = 3;
-const NOT_FOUND: i32 = 4;
-const CONFLICT: i32 = 5;
-
-const INHERITED_VARIABLES: &[&str] = &[
-    "SLIPWAY_SERVER",
-    "SLIPWAY_TOKEN",
-    "SLIPWAY_CONFIG",
-    "SLIPWAY_DATA_DIR",
-    "SLIPWAY_DATABASE_URL",
-    "SLIPWAY_LISTEN",
-    "RUST_LOG",
-];
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-struct Run {
-    command: String,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    #[track_caller]
-    fn expect(self, code: i32) -> Run {
-        assert_eq!(
-            self.code, code,
-            "`{}` exited with {} instead of {code}\n--- stdout\n{}\n--- stderr\n{}",
-            self.command, self.code, self.stdout, self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "`{}` did not print JSON ({e}):\n{}",
-                self.command, self.stdout
-            )
-        })
-    }
-}
-
-fn slipway(config: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
-    cmd.args(args).stdin(Stdio::null());
-    for var in INHERITED_VARIABLES {
-        cmd.env_remove(var);
-    }
-    cmd.env("SLIPWAY_CONFIG", config);
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    let output = cmd.output().unwrap();
-    Run {
-        command: format!("slipway {}", args.join(" ")),
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port()
-}
+mod support;
+use support::*;
 
 fn http_get(url: &str) -> Option<(u16, String)> {
     let client = reqwest::blocking::Client::builder()
@@ -730,8 +658,6 @@ fn a_rollout_of_an_oci_artifact_runs_it() {
     );
     assert_eq!(std::fs::read_to_string(copied).unwrap(), script);
 }
-
-const VERIFY_FAILED: i32 = 7;
 
 /// The sigstore-conformance `bundle-verify` cases, each run through the real binary offline
 /// (no server, no token): a case whose name ends in `_fail` must be refused with exit 7, every

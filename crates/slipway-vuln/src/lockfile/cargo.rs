@@ -59,32 +59,21 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Vec<Package>, LockfileErro
 
 #[cfg(test)]
 mod tests {
-    use super::super::{LockfileFormat, parse_as};
+    use super::super::LockfileFormat;
     use crate::package::PackageSource;
 
     fn check(text: &str, expected: &[(&str, &str, PackageSource)]) {
-        let packages = parse_as(LockfileFormat::CargoLock, "Cargo.lock", text).unwrap();
-        let got: Vec<(&str, &str, PackageSource)> = packages
-            .iter()
-            .map(|package| {
-                (
-                    package.name.as_str(),
-                    package.version.as_str(),
-                    package.source.clone(),
-                )
-            })
-            .collect();
-        assert_eq!(got, expected);
+        super::super::check::packages(LockfileFormat::CargoLock, "Cargo.lock", text, expected);
     }
 
     fn check_error(text: &str, location: &str, message: &str) {
-        let error = parse_as(LockfileFormat::CargoLock, "bad/Cargo.lock", text).unwrap_err();
-        assert_eq!(
-            (error.file.as_str(), error.location.as_str()),
-            ("bad/Cargo.lock", location),
-            "{error}"
+        super::super::check::error(
+            LockfileFormat::CargoLock,
+            "bad/Cargo.lock",
+            text,
+            location,
+            message,
         );
-        assert!(error.message.contains(message), "{error}");
     }
 
     #[test]

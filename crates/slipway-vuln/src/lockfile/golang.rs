@@ -243,32 +243,15 @@ pub(super) fn parse_go_sum(file: &str, text: &str) -> Result<Vec<Package>, Lockf
 
 #[cfg(test)]
 mod tests {
-    use super::super::{LockfileFormat, parse_as};
+    use super::super::LockfileFormat;
     use crate::package::PackageSource;
 
     fn check(format: LockfileFormat, text: &str, expected: &[(&str, &str, PackageSource)]) {
-        let packages = parse_as(format, "go", text).unwrap();
-        let got: Vec<(&str, &str, PackageSource)> = packages
-            .iter()
-            .map(|package| {
-                (
-                    package.name.as_str(),
-                    package.version.as_str(),
-                    package.source.clone(),
-                )
-            })
-            .collect();
-        assert_eq!(got, expected);
+        super::super::check::packages(format, "go", text, expected);
     }
 
     fn check_error(format: LockfileFormat, text: &str, location: &str, message: &str) {
-        let error = parse_as(format, "svc/go.x", text).unwrap_err();
-        assert_eq!(
-            (error.file.as_str(), error.location.as_str()),
-            ("svc/go.x", location),
-            "{error}"
-        );
-        assert!(error.message.contains(message), "{error}");
+        super::super::check::error(format, "svc/go.x", text, location, message);
     }
 
     #[test]

@@ -227,3 +227,46 @@ mod tests {
         );
     }
 }
+
+/// The one `check` boundary of every lockfile parser's tests: what a text parses into, and
+/// where and why a bad one is refused.
+#[cfg(test)]
+pub(crate) mod check {
+    use super::{LockfileFormat, parse_as};
+    use crate::package::PackageSource;
+
+    /// Asserts that `text`, as `file` in `format`, parses into these (name, version, source).
+    pub(crate) fn packages(
+        format: LockfileFormat,
+        file: &str,
+        text: &str,
+        expected: &[(&str, &str, PackageSource)],
+    ) {
+        let packages = parse_as(format, file, text).unwrap_or_else(|e| panic!("{e}"));
+        let got: Vec<(&str, &str, PackageSource)> = packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.source.clone()))
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    /// Asserts that `text` is refused naming `file`, `location` and a message with `message`.
+    pub(crate) fn error(
+        format: LockfileFormat,
+        file: &str,
+        text: &str,
+        location: &str,
+        message: &str,
+    ) {
+        let error = match parse_as(format, file, text) {
+            Ok(p) => panic!("{file} parsed into {p:?}"),
+            Err(e) => e,
+        };
+        assert_eq!(
+            (error.file.as_str(), error.location.as_str()),
+            (file, location),
+            "{error}"
+        );
+        assert!(error.message.contains(message), "{error}");
+    }
+}

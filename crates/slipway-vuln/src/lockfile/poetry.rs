@@ -73,22 +73,11 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Vec<Package>, LockfileErro
 
 #[cfg(test)]
 mod tests {
-    use super::super::{LockfileFormat, parse_as};
+    use super::super::LockfileFormat;
     use crate::package::PackageSource;
 
     fn check(text: &str, expected: &[(&str, &str, PackageSource)]) {
-        let packages = parse_as(LockfileFormat::PoetryLock, "poetry.lock", text).unwrap();
-        let got: Vec<(&str, &str, PackageSource)> = packages
-            .iter()
-            .map(|package| {
-                (
-                    package.name.as_str(),
-                    package.version.as_str(),
-                    package.source.clone(),
-                )
-            })
-            .collect();
-        assert_eq!(got, expected);
+        super::super::check::packages(LockfileFormat::PoetryLock, "poetry.lock", text, expected);
     }
 
     #[test]
@@ -176,13 +165,13 @@ content-hash = "abc"
             ),
             ("\n\npackage = 3\n", "line 3", "invalid type"),
         ] {
-            let error = parse_as(LockfileFormat::PoetryLock, "py/poetry.lock", text).unwrap_err();
-            assert_eq!(
-                (error.file.as_str(), error.location.as_str()),
-                ("py/poetry.lock", location),
-                "{error}"
+            super::super::check::error(
+                LockfileFormat::PoetryLock,
+                "py/poetry.lock",
+                text,
+                location,
+                message,
             );
-            assert!(error.message.contains(message), "{error}");
         }
     }
 }

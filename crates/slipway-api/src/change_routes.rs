@@ -39,8 +39,8 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangeActionRequest {
-    /// `submit`, `approve`, `reject`, `schedule`, `implement`, `review`, `close`, `cancel` or
-    /// `break-glass`.
+    /// `submit`, `approve`, `reject`, `schedule`, `implement`, `review`, `close`, `cancel`,
+    /// `break-glass` or `approve-exception`.
     pub action: String,
     #[serde(default)]
     pub comment: Option<String>,
@@ -96,6 +96,9 @@ fn command_of(request: &ChangeActionRequest) -> Result<ChangeCommand, ApiError> 
             notes: request.notes.clone().unwrap_or_default(),
         },
         "cancel" => ChangeCommand::Cancel,
+        "approve-exception" => ChangeCommand::ApproveException {
+            reason: need(&request.reason, "reason")?,
+        },
         "break-glass" => ChangeCommand::BreakGlass {
             reason: need(&request.reason, "reason")?,
             duration: need(&request.duration, "duration")?
@@ -112,7 +115,7 @@ fn command_of(request: &ChangeActionRequest) -> Result<ChangeCommand, ApiError> 
         },
         other => {
             return Err(ApiError::bad_request(format!(
-                "unknown action {other:?}: expected submit, approve, reject, schedule, implement, review, close, cancel or break-glass"
+                "unknown action {other:?}: expected submit, approve, reject, schedule, implement, review, close, cancel, break-glass or approve-exception"
             )));
         }
     })
@@ -139,7 +142,9 @@ pub async fn act(
 ) -> ApiResult<Json<Value>> {
     let command = command_of(&request)?;
     let verb = match command {
-        ChangeCommand::Approve { .. } | ChangeCommand::Reject { .. } => Verb::Approve,
+        ChangeCommand::Approve { .. }
+        | ChangeCommand::Reject { .. }
+        | ChangeCommand::ApproveException { .. } => Verb::Approve,
         _ => Verb::Update,
     };
     authorize(&state, &caller, verb, "changerequests", None, false).await?;

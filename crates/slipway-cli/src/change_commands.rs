@@ -63,6 +63,13 @@ pub enum ChangeCommand {
         #[arg(long, default_value = "2h")]
         duration: String,
     },
+    /// Grant the change an exception to windows and freezes (not to a lockdown), as someone
+    /// who may approve it; an edit of the change voids it.
+    ApproveException {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// A change request with its state, risk, approvals and history.
     Get {
         id: String,
@@ -173,6 +180,10 @@ pub async fn run(client: &ApiClient, cmd: ChangeCommand) -> CliResult {
             json!({"action": "close", "code": code, "notes": notes}),
         ),
         ChangeCommand::Cancel { id } => action(&id, json!({"action": "cancel"})),
+        ChangeCommand::ApproveException { id, reason } => action(
+            &id,
+            json!({"action": "approve-exception", "reason": reason}),
+        ),
         ChangeCommand::BreakGlass {
             id,
             reason,

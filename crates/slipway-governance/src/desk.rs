@@ -55,6 +55,11 @@ pub enum ChangeCommand {
         reason: String,
         duration: SignedDuration,
     },
+    /// An exception to windows and freezes for this change's content (not to a lockdown);
+    /// the same people as an approval may not grant it.
+    ApproveException {
+        reason: String,
+    },
 }
 
 impl ChangeCommand {
@@ -69,6 +74,7 @@ impl ChangeCommand {
             ChangeCommand::Close { .. } => "close",
             ChangeCommand::Cancel => "cancel",
             ChangeCommand::BreakGlass { .. } => "break-glass",
+            ChangeCommand::ApproveException { .. } => "approve-exception",
         }
     }
 }
@@ -96,6 +102,8 @@ pub struct ChangeView {
     pub record: ChangeRecord,
     pub content_digest: String,
     pub approvals: ApprovalStatus,
+    /// An exception to windows and freezes was approved for the current content.
+    pub exception_approved: bool,
     pub events: Vec<ChangeEventSpec>,
 }
 
@@ -124,8 +132,10 @@ impl ChangeDesk {
         let status = self
             .approval_status(&loaded.record, &approvals, deployer, Timestamp::now())
             .await?;
+        let digest = change_content_digest(&loaded.record.spec);
         Ok(ChangeView {
-            content_digest: change_content_digest(&loaded.record.spec),
+            exception_approved: exception_approved(&loaded.events, &digest),
+            content_digest: digest,
             record: loaded.record,
             approvals: status,
             events: loaded.events,
@@ -159,32 +169,18 @@ impl ChangeDesk {
         let from_state = record.state;
 
         let mut context = Context::new(now, model);
+        context.exception_approved = exception_approved(&events, &digest);
         let mut actions: Vec<Action> = Vec::new();
         match &command {
+            ChangeCommand::ApproveException { reason } => {
+                self.check_separation(&record, &events, name, &user).await?;
+                details.insert("reason".into(), json!(reason));
+            }
             ChangeCommand::Approve { comment } => {
                 let rules = self.rules_for(&record).await?;
                 let sod_on = rules.values().any(|r| r.separation_of_duties) || rules.is_empty();
-                let spec = &record.spec;
-                // Who requested, wrote, submitted or last edited the change may not approve it.
-                let last_editor = self.store.updated_by("ChangeRequest", name).await?;
-                let role = if user == spec.requester {
-                    Some("requested")
-                } else if spec.authors.contains(&user) {
-                    Some("is an author of")
-                } else if events
-                    .iter()
-                    .any(|e| e.action == "submit" && e.actor == user)
-                {
-                    Some("submitted")
-                } else if last_editor.as_deref() == Some(user.as_str()) {
-                    Some("last edited")
-                } else {
-                    None
-                };
-                if let Some(role) = role.filter(|_| sod_on) {
-                    return Err(ChangeError::SeparationOfDuties(format!(
-                        "{user} {role} change {name} and cannot approve it"
-                    )));
+                if sod_on {
+                    self.check_separation(&record, &events, name, &user).await?;
                 }
                 approvals.push(Approval {
                     approver: user.clone(),
@@ -368,6 +364,39 @@ impl ChangeDesk {
         tracing::info!(change = name, action = command.name(), actor = %user,
             from = from_state.as_str(), to = record.state.as_str(), "change request action");
         self.view(name, None).await
+    }
+
+    /// Who requested, wrote, submitted or last edited the change may not approve it (nor grant
+    /// it an exception).
+    async fn check_separation(
+        &self,
+        record: &ChangeRecord,
+        events: &[ChangeEventSpec],
+        name: &str,
+        user: &str,
+    ) -> Result<(), ChangeError> {
+        let spec = &record.spec;
+        let last_editor = self.store.updated_by("ChangeRequest", name).await?;
+        let role = if user == spec.requester {
+            Some("requested")
+        } else if spec.authors.iter().any(|a| a == user) {
+            Some("is an author of")
+        } else if events
+            .iter()
+            .any(|e| e.action == "submit" && e.actor == user)
+        {
+            Some("submitted")
+        } else if last_editor.as_deref() == Some(user) {
+            Some("last edited")
+        } else {
+            None
+        };
+        match role {
+            Some(role) => Err(ChangeError::SeparationOfDuties(format!(
+                "{user} {role} change {name} and cannot approve it"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Every change request's current record (for scheduling conflicts and rates).
@@ -617,6 +646,14 @@ fn latest_record<'a>(
         .unwrap_or_else(|| ChangeRecord::new(name, spec.clone()));
     record.spec = spec;
     record
+}
+
+/// Whether an exception to windows and freezes was approved for the content with `digest`
+/// (an edit voids it, like an approval).
+pub fn exception_approved(events: &[ChangeEventSpec], digest: &str) -> bool {
+    events
+        .iter()
+        .any(|e| e.action == "approve-exception" && e.content_digest == digest)
 }
 
 /// Every recorded approval and rejection, with the digest each was bound to.

@@ -121,7 +121,7 @@ impl GovernanceGate {
             checks: &[],
             required_checks: &[],
             break_glass: None,
-            exception_approved: false,
+            exception_approved: view.as_ref().is_some_and(|v| v.exception_approved),
         };
         let decision = decide_gate(&input);
         let mut rules: Vec<GateRuleOutcome> = decision

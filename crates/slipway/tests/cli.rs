@@ -2354,7 +2354,7 @@ fn change_requests_enforce_separation_of_duties_and_void_approvals_on_edit() {
 }
 
 #[test]
-fn a_freeze_holds_every_deployment_path_and_break_glass_gets_through_with_a_review_due() {
+fn a_freeze_holds_every_path_until_an_exception_and_break_glass_leaves_a_review_due() {
     let (server, dir, listen) = with_v1_serving();
     let now = jiff::Timestamp::now();
     let freeze = format!(
@@ -2416,8 +2416,7 @@ fn a_freeze_holds_every_deployment_path_and_break_glass_gets_through_with_a_revi
         "{}",
         explained.stdout
     );
-    // Take the pending work away before the emergency.
-    server.cli(&["delete", "rollout", "v2"]).expect(OK);
+    // The release's stage is held too; take it away (it would follow v2 otherwise).
     let release = server.wait_for("release", "frozen", &["Progressing"]);
     assert!(release["waves"].is_array(), "{release}");
     let waiting = server
@@ -2440,8 +2439,39 @@ fn a_freeze_holds_every_deployment_path_and_break_glass_gets_through_with_a_revi
         .cli(&["delete", "rollout", "frozen-production-payments-api"])
         .expect(OK);
 
-    // Break-glass: an emergency change is implemented at once, for a limited time.
+    // An exception to the freeze, approved by someone who may approve the change, lets the
+    // waiting rollout through; the requester cannot grant it to himself.
     let bob = second_admin(&server);
+    let own = server
+        .cli(&[
+            "change",
+            "approve-exception",
+            "chg-tests",
+            "--reason",
+            "mine",
+        ])
+        .expect(DENIED);
+    assert!(
+        own.stderr.contains("separation of duties"),
+        "{}",
+        own.stderr
+    );
+    server
+        .cli_as(
+            &bob,
+            &[
+                "change",
+                "approve-exception",
+                "chg-tests",
+                "--reason",
+                "fix for the close",
+            ],
+        )
+        .expect(OK);
+    let status = server.wait_for_phase("v2", &["Promoted", "RolledBack", "Failed"]);
+    assert_eq!(status["phase"], "Promoted", "{status}");
+
+    // Break-glass: an emergency change is implemented at once, for a limited time.
     let emergency = "apiVersion: slipway.dev/v1alpha1\nkind: ChangeRequest\nmetadata: {name: chg-911}\nspec:\n  type: emergency\n  title: hotfix\n  requester: admin\n  services: [payments-api]\n  environments: [production]\n  justification: payments are failing\n  implementationPlan: direct\n  backoutPlan: roll back\n";
     let file = write_file(&dir, "chg-911.yaml", emergency);
     server

@@ -173,6 +173,32 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "admin auditor",
     ),
     ("POST", "/api/v1/vulndb/import", "empty-zip", "admin"),
+    (
+        "GET",
+        "/api/v1/changerequests/chg-m/view",
+        "",
+        "admin auditor",
+    ),
+    (
+        "GET",
+        "/api/v1/changerequests/chg-m/evidence",
+        "",
+        "admin auditor",
+    ),
+    (
+        "POST",
+        "/api/v1/changerequests/chg-m/actions",
+        "exception",
+        "admin",
+    ),
+    ("GET", "/api/v1/change-rates", "", "admin auditor"),
+    ("GET", "/api/v1/gate/rollout/r", "", "admin auditor"),
+    (
+        "GET",
+        "/api/v1/calendar/decision?service=api&environment=production",
+        "",
+        "admin auditor",
+    ),
 ];
 
 /// A ZIP archive with no entries (only its end-of-central-directory record): an OSV database
@@ -223,6 +249,7 @@ fn body(kind: &str, me: &str, n: &str) -> Option<Value> {
         "retention-dry-run" => json!({"policy": "keepNewerThan: 1d", "dryRun": true}),
         "retention-apply" => json!({"policy": "keepNewerThan: 1d", "dryRun": false}),
         "export" => json!({"artifacts": ["api:1.0.0"]}),
+        "exception" => json!({"action": "approve-exception", "reason": format!("matrix ({me})")}),
         other => panic!("unknown body {other}"),
     })
 }
@@ -282,6 +309,12 @@ async fn fixture() -> Fixture {
         "Rollout",
         "r",
         json!({"service": "api", "environment": "production", "artifact": "api-1", "listen": "127.0.0.1:1", "strategy": {"direct": {}}}),
+    ));
+    docs.push(doc(
+        "ChangeRequest",
+        "chg-m",
+        json!({"type": "standard", "title": "matrix", "requester": "bystander",
+               "services": ["api"], "environments": ["production"]}),
     ));
     docs.push(doc(
         "Service",

@@ -220,11 +220,13 @@ fn now_ms() -> i64 {
 pub async fn run(store: Arc<dyn Store>, shutdown: CancellationToken) {
     let client = reqwest::Client::new();
     let policy = RetryPolicy::default();
+    // Outcomes already emitted, so the store's meta table is read once per outcome.
+    let mut emitted = std::collections::HashSet::new();
     loop {
         if let Err(e) = crate::lockdown::reconcile(store.as_ref()).await {
             tracing::warn!(error = %e, "cannot apply the lockdown to rollouts in flight");
         }
-        if let Err(e) = watch_rollouts(store.as_ref()).await {
+        if let Err(e) = watch_rollouts(store.as_ref(), &mut emitted).await {
             tracing::warn!(error = %e, "cannot read rollouts for events");
         }
         if let Err(e) = deliver_due(store.as_ref(), &client, &policy).await {
@@ -237,9 +239,13 @@ pub async fn run(store: Arc<dyn Store>, shutdown: CancellationToken) {
     }
 }
 
-/// Emits each finished rollout's event once.
-async fn watch_rollouts(store: &dyn Store) -> Result<(), StoreError> {
-    for rollout in store.list("Rollout").await? {
+/// Emits each finished rollout's event once; `emitted` remembers what this process has seen.
+async fn watch_rollouts(
+    store: &dyn Store,
+    emitted: &mut std::collections::HashSet<String>,
+) -> Result<(), StoreError> {
+    let rollouts = store.list("Rollout").await?;
+    for rollout in &rollouts {
         let Some(phase) = rollout
             .status
             .as_ref()
@@ -253,7 +259,11 @@ async fn watch_rollouts(store: &dyn Store) -> Result<(), StoreError> {
             rollout.metadata.name,
             rollout.metadata.revision.unwrap_or(0)
         );
+        if emitted.contains(&key) {
+            continue;
+        }
         if store.meta(&key).await?.is_some() {
+            emitted.insert(key);
             continue;
         }
         let text = |field: &str| {
@@ -267,7 +277,7 @@ async fn watch_rollouts(store: &dyn Store) -> Result<(), StoreError> {
         let (service, environment, artifact) =
             (text("service"), text("environment"), text("artifact"));
         // Replaced: another rollout of the same service and environment was promoted before.
-        let replaced = store.list("Rollout").await?.iter().any(|other| {
+        let replaced = rollouts.iter().any(|other| {
             other.metadata.name != rollout.metadata.name
                 && other.spec.get("service").and_then(Value::as_str) == Some(service.as_str())
                 && other.spec.get("environment").and_then(Value::as_str)
@@ -283,6 +293,7 @@ async fn watch_rollouts(store: &dyn Store) -> Result<(), StoreError> {
             emit(store, &service, content).await?;
         }
         store.set_meta(&key, "emitted").await?;
+        emitted.insert(key);
     }
     Ok(())
 }

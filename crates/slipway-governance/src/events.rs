@@ -5,7 +5,9 @@
 //!
 //! Rollout outcomes are noticed by a watcher that reads rollout statuses (the engine knows
 //! nothing of events); each (rollout, revision, phase) is emitted once, remembered in the
-//! store's meta table so a restart does not emit it again.
+//! store's meta table so a restart does not emit it again. While no sink exists outcomes are
+//! remembered in memory only, so after a restart a newly added sink may also receive outcomes
+//! that ended before it existed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -245,6 +247,9 @@ async fn watch_rollouts(
     emitted: &mut std::collections::HashSet<String>,
 ) -> Result<(), StoreError> {
     let rollouts = store.list("Rollout").await?;
+    // With no sink there is nobody to tell: remember the outcomes in memory only, so a busy
+    // engine's writes are not joined by bookkeeping ones.
+    let have_sinks = !sinks(store).await?.is_empty();
     for rollout in &rollouts {
         let Some(phase) = rollout
             .status
@@ -260,6 +265,10 @@ async fn watch_rollouts(
             rollout.metadata.revision.unwrap_or(0)
         );
         if emitted.contains(&key) {
+            continue;
+        }
+        if !have_sinks {
+            emitted.insert(key);
             continue;
         }
         if store.meta(&key).await?.is_some() {

@@ -56,6 +56,69 @@ pub struct GovernanceGate {
     sequence: Mutex<HashMap<String, u32>>,
     /// The compiled policies and the revisions they were compiled from.
     compiled: Mutex<Option<(String, PolicySet)>>,
+    /// Group-commits decision records (started on first use, inside the runtime).
+    writer: std::sync::OnceLock<DecisionWriter>,
+}
+
+/// Writes GateDecision records in batches: decisions made at the same moment (a release
+/// starting a hundred rollouts) share one audited transaction, and each caller still waits
+/// until its own record is durable before the deployment goes ahead.
+struct DecisionWriter {
+    queue: tokio::sync::mpsc::UnboundedSender<(
+        slipway_domain::resource::Resource,
+        tokio::sync::oneshot::Sender<Result<(), String>>,
+    )>,
+}
+
+impl DecisionWriter {
+    /// Most records one transaction takes.
+    const BATCH: usize = 256;
+
+    fn start(store: Arc<dyn Store>) -> Self {
+        let (queue, mut incoming) = tokio::sync::mpsc::unbounded_channel::<(
+            slipway_domain::resource::Resource,
+            tokio::sync::oneshot::Sender<Result<(), String>>,
+        )>();
+        tokio::spawn(async move {
+            let actor = Actor::system("gate");
+            while let Some(first) = incoming.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < Self::BATCH {
+                    match incoming.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let (resources, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                let result = store
+                    .apply(
+                        &actor,
+                        resources.into_iter().map(Mutation::Put).collect(),
+                        false,
+                    )
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                for waiter in waiters {
+                    let _ = waiter.send(result.clone());
+                }
+            }
+        });
+        DecisionWriter { queue }
+    }
+
+    async fn write(&self, resource: slipway_domain::resource::Resource) -> Result<(), EngineError> {
+        let refused = |reason: String| EngineError::Gate {
+            reasons: vec![format!("the gate decision could not be recorded: {reason}")],
+        };
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.queue
+            .send((resource, done))
+            .map_err(|_| refused("the decision writer has stopped".into()))?;
+        wait.await
+            .map_err(|_| refused("the decision writer has stopped".into()))?
+            .map_err(refused)
+    }
 }
 
 impl GovernanceGate {
@@ -67,6 +130,7 @@ impl GovernanceGate {
             last: Mutex::new(HashMap::new()),
             sequence: Mutex::new(HashMap::new()),
             compiled: Mutex::new(None),
+            writer: std::sync::OnceLock::new(),
         }
     }
 
@@ -185,11 +249,15 @@ impl GovernanceGate {
             rules.extend(supply_rules);
         }
         // Custom policies in Rego, over the documented input document.
-        let policy_input = self
-            .policy_input(request, view.as_ref(), deployer.as_deref(), &rules, now)
-            .await?;
+        // (The input document is built only when there are policies to read it.)
         let mut policy_denied = false;
         let policies = self.policies().await?;
+        let policy_input = if policies.is_empty() {
+            Value::Null
+        } else {
+            self.policy_input(request, view.as_ref(), deployer.as_deref(), &rules, now)
+                .await?
+        };
         if !policies.is_empty() {
             match policies.evaluate(&policy_input) {
                 Ok(verdict) => {
@@ -430,9 +498,9 @@ impl GovernanceGate {
         let resource = parse_document(&document).map_err(|d| EngineError::Gate {
             reasons: d.iter().map(ToString::to_string).collect(),
         })?;
-        let actor = Actor::system("gate");
-        self.store
-            .apply(&actor, vec![Mutation::Put(resource)], false)
+        self.writer
+            .get_or_init(|| DecisionWriter::start(self.store.clone()))
+            .write(resource)
             .await?;
         self.last
             .lock()

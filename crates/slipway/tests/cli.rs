@@ -1139,6 +1139,20 @@ impl Server {
         self.wait_for(kind, name, &["Promoted", "RolledBack", "Failed"])
     }
 
+    /// Polls a rollout until its canary weight is `weight` percent.
+    fn wait_for_weight(&self, name: &str, weight: u64) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self
+            .cli(&["get", "rollout", name, "-o", "json"])
+            .expect(OK)
+            .json()["status"]["weight"]
+            != weight
+        {
+            assert!(Instant::now() < deadline, "{name} never reached {weight}%");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Polls a rollout until its status phase is one of `phases`; returns the status.
     fn wait_for_phase(&self, name: &str, phases: &[&str]) -> Value {
         self.wait_for("rollout", name, phases)
@@ -1380,19 +1394,7 @@ fn a_killed_server_restores_stable_and_rolls_back_the_rollout_in_flight() {
         &rollout_document("v2", "2.0.0", &listen, slow),
     );
     server.cli(&["apply", "-f", path_str(&v2)]).expect(OK);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while server
-        .cli(&["get", "rollout", "v2", "-o", "json"])
-        .expect(OK)
-        .json()["status"]["weight"]
-        != 50
-    {
-        assert!(
-            Instant::now() < deadline,
-            "v2 never reached its canary step"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    server.wait_for_weight("v2", 50);
 
     server.kill_and_restart();
     let status = server.wait_for_phase("v2", &["RolledBack", "Promoted", "Failed"]);
@@ -1458,18 +1460,6 @@ fn a_killed_server_restores_stable_and_rolls_back_the_rollout_in_flight() {
 fn operators_promote_and_abort_rollouts_and_each_request_is_audited() {
     let (server, dir, listen) = with_v1_serving();
     let slow = "{canary: {steps: [{weight: 10, pause: 60s}, {weight: 50, pause: 60s}]}}";
-    let wait_weight = |name: &str, weight: u64| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while server
-            .cli(&["get", "rollout", name, "-o", "json"])
-            .expect(OK)
-            .json()["status"]["weight"]
-            != weight
-        {
-            assert!(Instant::now() < deadline, "{name} never reached {weight}%");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
 
     let v2 = write_file(
         &dir,
@@ -1477,7 +1467,7 @@ fn operators_promote_and_abort_rollouts_and_each_request_is_audited() {
         &rollout_document("v2", "2.0.0", &listen, slow),
     );
     server.cli(&["apply", "-f", path_str(&v2)]).expect(OK);
-    wait_weight("v2", 10);
+    server.wait_for_weight("v2", 10);
     server.cli(&["rollout", "promote", "v2"]).expect(OK);
     let status = server.wait_for_phase("v2", &["Promoted", "RolledBack", "Failed"]);
     assert_eq!(status["phase"], "Promoted", "{status}");
@@ -1494,7 +1484,7 @@ fn operators_promote_and_abort_rollouts_and_each_request_is_audited() {
         &rollout_document("v3", "3.0.0", &listen, slow),
     );
     server.cli(&["apply", "-f", path_str(&v3)]).expect(OK);
-    wait_weight("v3", 10);
+    server.wait_for_weight("v3", 10);
     server.cli(&["rollout", "abort", "v3"]).expect(OK);
     let status = server.wait_for_phase("v3", &["Promoted", "RolledBack", "Failed"]);
     assert_eq!(status["phase"], "RolledBack", "{status}");
@@ -2093,16 +2083,7 @@ fn deleting_a_running_rollout_takes_its_canary_away() {
         &rollout_document("v2", "2.0.0", &listen, slow),
     );
     server.cli(&["apply", "-f", path_str(&file)]).expect(OK);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while server
-        .cli(&["get", "rollout", "v2", "-o", "json"])
-        .expect(OK)
-        .json()["status"]["weight"]
-        != 50
-    {
-        assert!(Instant::now() < deadline, "v2 never reached its step");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    server.wait_for_weight("v2", 50);
     server.cli(&["delete", "rollout", "v2"]).expect(OK);
     let canary_dir = server.data_dir.join("work/payments-api/production/2.0.0");
     let deadline = Instant::now() + Duration::from_secs(30);

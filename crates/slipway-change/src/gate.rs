@@ -17,6 +17,7 @@
 //! Rego policies are evaluated elsewhere and combined with this decision by the caller.
 
 use crate::calendar::{Calendar, CalendarSet};
+use slipway_spec::Diagnostic;
 use crate::emergency::BreakGlassGrant;
 use crate::request::{ChangeRecord, ChangeState};
 use jiff::Timestamp;
@@ -68,6 +69,15 @@ pub struct GateDecision {
 
 /// Decides the gate; see the module documentation for the rules.
 pub fn decide_gate(input: &GateInput) -> GateDecision {
+    decide_gate_compiled(input, &CalendarSet::compile(input.calendars))
+}
+
+/// [`decide_gate`] with `input.calendars` already compiled (a caller deciding often keeps the
+/// compiled set while the calendars do not change).
+pub fn decide_gate_compiled(
+    input: &GateInput,
+    calendars: &Result<CalendarSet, Vec<Diagnostic>>,
+) -> GateDecision {
     let mut reasons = Vec::new();
     let mut rule = |rule: &str, passed: bool, detail: String| {
         reasons.push(GateReason {
@@ -84,8 +94,7 @@ pub fn decide_gate(input: &GateInput) -> GateDecision {
         .or(input.change.and_then(|c| c.break_glass.as_ref()));
     let glass = grant.filter(|g| g.covers(service, environment, now));
 
-    let calendars = CalendarSet::compile(input.calendars);
-    match &calendars {
+    match calendars {
         Ok(_) => rule(
             "calendars-valid",
             true,

@@ -34,7 +34,7 @@ pub use calendar::{
 pub use emergency::{
     BreakGlassGrant, BreakGlassPolicy, grant_break_glass, unauthorised_change_check,
 };
-pub use gate::{GateDecision, GateInput, decide_gate};
+pub use gate::{GateDecision, GateInput, decide_gate, decide_gate_compiled};
 pub use model::ChangeModelSpec;
 pub use request::{
     Action, ChangeRecord, ChangeRequestSpec, ChangeState, ChangeType, Context, TransitionError,

@@ -3,9 +3,12 @@
 //! calendar (a window and a freeze, so both are evaluated) and five Rego policies.
 //!
 //! ```text
-//! gate_bench [CONCURRENT] [ROUNDS]      # defaults 1000 and 5: bursts of CONCURRENT at once
-//! gate_bench --rate PER_SECOND SECONDS  # open loop: one request every 1/PER_SECOND s
+//! gate_bench [--distinct] [CONCURRENT] [ROUNDS]      # defaults 1000 and 5: bursts at once
+//! gate_bench [--distinct] --rate PER_SECOND SECONDS  # open loop: one every 1/PER_SECOND s
 //! ```
+//! Without `--distinct` every request is the same rollout's (a rollout polled by many callers);
+//! with it every request is another rollout's, never decided before, so each decision is
+//! evaluated on its own and recorded (a release starting a thousand rollouts at once).
 //! Prints p50, p99 and max of the decision latency, and (bursts) the baseline: the same number
 //! of plain `Store::get` calls in the same run.
 
@@ -34,6 +37,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let mut args = std::env::args().skip(1).peekable();
+    let distinct = args.peek().is_some_and(|a| a == "--distinct");
+    if distinct {
+        args.next();
+    }
     let open_loop = args.peek().is_some_and(|a| a == "--rate");
     if open_loop {
         args.next();
@@ -95,15 +102,28 @@ async fn main() -> Result<(), BoxError> {
         .await?;
     desk.act(&admin, Vec::new(), "chg-1", ChangeCommand::Implement)
         .await?;
-    store
-        .apply(
-            &admin,
-            vec![document(json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Rollout", "metadata": {"name": "r"},
+    // The rollouts asked about: "r" for the first decision and identical requests, then one
+    // per distinct request.
+    let subject = |i: usize| {
+        if distinct {
+            format!("r-{i}")
+        } else {
+            "r".to_string()
+        }
+    };
+    let subjects = if distinct { concurrent * rounds } else { 0 };
+    let rollouts = std::iter::once("r".to_string())
+        .chain((0..subjects).map(subject))
+        .map(|name| {
+            document(json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Rollout", "metadata": {"name": name},
                 "spec": {"service": "payments-api", "environment": "production", "artifact": "payments-api-2",
-                         "listen": "127.0.0.1:1", "strategy": {"direct": {}}, "change": "chg-1"}}))?],
-            false,
-        )
-        .await?;
+                         "listen": "127.0.0.1:1", "strategy": {"direct": {}}, "change": "chg-1"}}))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for chunk in rollouts.chunks(1000) {
+        store.apply(&admin, chunk.to_vec(), false).await?;
+    }
+
     let gate = Arc::new(GovernanceGate::new(store.clone()));
     let request = GateRequest {
         subject_kind: "Rollout".into(),
@@ -113,6 +133,10 @@ async fn main() -> Result<(), BoxError> {
         artifact: "payments-api-2".into(),
         change: Some("chg-1".into()),
         step: None,
+    };
+    let request_for = |i: usize| GateRequest {
+        subject: subject(i),
+        ..request.clone()
     };
     // Sanity: the decision allows, so every rule ran.
     let first = gate.decide(&request).await?;
@@ -125,9 +149,9 @@ async fn main() -> Result<(), BoxError> {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let mut tasks = Vec::new();
-        for _ in 0..concurrent * rounds {
+        for i in 0..concurrent * rounds {
             ticker.tick().await;
-            let (gate, request) = (gate.clone(), request.clone());
+            let (gate, request) = (gate.clone(), request_for(i));
             tasks.push(tokio::spawn(async move {
                 let started = Instant::now();
                 let _ = gate.decide(&request).await;
@@ -140,7 +164,8 @@ async fn main() -> Result<(), BoxError> {
         }
         latencies.sort();
         println!(
-            "gate decisions at {concurrent}/s for {rounds} s ({} in all): p50 {} p99 {} max {}",
+            "gate decisions{} at {concurrent}/s for {rounds} s ({} in all): p50 {} p99 {} max {}",
+            if distinct { " (distinct rollouts)" } else { "" },
             latencies.len(),
             show(percentile(&latencies, 0.5)),
             show(percentile(&latencies, 0.99)),
@@ -150,10 +175,10 @@ async fn main() -> Result<(), BoxError> {
     }
     let mut gate_latencies = Vec::new();
     let mut get_latencies = Vec::new();
-    for _ in 0..rounds {
+    for round in 0..rounds {
         let mut tasks = Vec::new();
-        for _ in 0..concurrent {
-            let (gate, request) = (gate.clone(), request.clone());
+        for k in 0..concurrent {
+            let (gate, request) = (gate.clone(), request_for(round * concurrent + k));
             tasks.push(tokio::spawn(async move {
                 let started = Instant::now();
                 let verdict = gate.decide(&request).await;
@@ -183,7 +208,8 @@ async fn main() -> Result<(), BoxError> {
     gate_latencies.sort();
     get_latencies.sort();
     println!(
-        "gate decisions: {} ({} concurrent x {rounds}): p50 {} p99 {} max {}",
+        "gate decisions{}: {} ({} concurrent x {rounds}): p50 {} p99 {} max {}",
+        if distinct { " (distinct rollouts)" } else { "" },
         gate_latencies.len(),
         concurrent,
         show(percentile(&gate_latencies, 0.5)),

@@ -27,7 +27,7 @@ use slipway_change::{
 use slipway_domain::canonical::value_digest;
 use slipway_domain::governance_records::ChangeEventSpec;
 use slipway_domain::kinds::{EnvironmentSpec, EnvironmentTier, ServiceSpec, typed};
-use slipway_domain::resource::parse_document;
+use slipway_domain::resource::{Resource, parse_document};
 use slipway_store::{Actor, Mutation, Store, StoreError};
 
 /// What someone asks the desk to do with a change request.
@@ -422,9 +422,11 @@ impl ChangeDesk {
             .ok_or_else(|| ChangeError::NotFound(name.to_string()))?;
         let spec = loaded_spec(&resource)?;
         let mut events: Vec<ChangeEventSpec> = self
-            .all_events()
+            .store
+            .list_labelled("ChangeEvent", "slipway.dev/change", name)
             .await?
-            .into_iter()
+            .iter()
+            .filter_map(|r| typed::<ChangeEventSpec>(&r.spec))
             .filter(|e| e.change == name)
             .collect();
         events.sort_by(|a, b| a.sequence.cmp(&b.sequence).then(a.at.cmp(&b.at)));
@@ -616,13 +618,13 @@ impl ChangeDesk {
 }
 
 struct Loaded {
-    resource: slipway_domain::resource::Resource,
+    resource: Resource,
     record: ChangeRecord,
     events: Vec<ChangeEventSpec>,
 }
 
 fn loaded_spec(
-    resource: &slipway_domain::resource::Resource,
+    resource: &Resource,
 ) -> Result<ChangeRequestSpec, ChangeError> {
     serde_json::from_value(resource.spec.clone()).map_err(|e| ChangeError::Invalid {
         name: resource.metadata.name.clone(),
@@ -679,9 +681,12 @@ pub fn approvals_of(events: &[ChangeEventSpec]) -> Vec<Approval> {
 
 /// Every Calendar resource as the change-control rules take it.
 pub async fn calendars(store: &dyn Store) -> Result<Vec<Calendar>, StoreError> {
-    Ok(store
-        .list("Calendar")
-        .await?
+    Ok(calendars_of(store.list("Calendar").await?))
+}
+
+/// The valid Calendar resources among `resources`, as calendars.
+pub fn calendars_of(resources: Vec<Resource>) -> Vec<Calendar> {
+    resources
         .into_iter()
         .filter_map(|r| {
             typed(&r.spec).map(|spec| Calendar {
@@ -689,7 +694,7 @@ pub async fn calendars(store: &dyn Store) -> Result<Vec<Calendar>, StoreError> {
                 spec,
             })
         })
-        .collect())
+        .collect()
 }
 
 /// A resource name for a server-written record: the subject's name (shortened), a sequence

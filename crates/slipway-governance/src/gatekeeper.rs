@@ -17,19 +17,20 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use serde_json::json;
-use slipway_change::{GateInput, decide_gate};
+use slipway_change::{Calendar, CalendarSet, GateInput, decide_gate_compiled};
+use slipway_domain::diagnostic::Diagnostic;
 use slipway_domain::governance_records::{GateDecisionSpec, GateRuleOutcome};
 use slipway_domain::kinds::{EnvironmentSpec, typed};
 use slipway_domain::resource::parse_document;
 use slipway_engine::EngineError;
 use slipway_engine::gate::{GateRequest, GateVerdict, Gatekeeper};
-use slipway_store::{Actor, Mutation, Store};
+use slipway_store::{Actor, CachedStore, Mutation, Store};
 
 use serde_json::Value;
 use slipway_domain::governance_records::GatePolicySpec;
 use slipway_policy::{PolicySet, PolicySource};
 
-use crate::desk::{ChangeDesk, ChangeError, ChangeView, approvals_of, calendars, record_name};
+use crate::desk::{ChangeDesk, ChangeError, ChangeView, approvals_of, calendars_of, record_name};
 
 /// Rules about the change request itself; informational where none is required.
 const CHANGE_RULES: [&str; 3] = [
@@ -49,13 +50,20 @@ pub trait VerificationRecorder: Send + Sync {
 /// The gate built from change control.
 pub struct GovernanceGate {
     store: Arc<dyn Store>,
+    /// Every read of a decision comes from one snapshot of this cache: as fresh as the
+    /// database, yet a burst of decisions shares one generation query instead of making a
+    /// dozen reads each.
+    cache: CachedStore,
     recorder: Option<Arc<dyn VerificationRecorder>>,
-    desk: ChangeDesk,
     /// The last verdict recorded per subject, so a waiting rollout is not recorded every poll.
     last: Mutex<HashMap<String, (String, Vec<GateRuleOutcome>)>>,
     sequence: Mutex<HashMap<String, u32>>,
-    /// The compiled policies and the revisions they were compiled from.
-    compiled: Mutex<Option<(String, PolicySet)>>,
+    /// The compiled policies and the version of the GatePolicy kind they were compiled from.
+    compiled: Mutex<Option<(u64, PolicySet)>>,
+    /// The calendars, compiled, and the version of the Calendar kind they were read at.
+    calendars: Mutex<Option<(u64, Arc<CompiledCalendars>)>>,
+    /// Identical requests being decided: each waits for a decision begun after it arrived.
+    rounds: Mutex<HashMap<String, Arc<DecisionRounds>>>,
     /// Group-commits decision records (started on first use, inside the runtime).
     writer: std::sync::OnceLock<DecisionWriter>,
 }
@@ -124,12 +132,14 @@ impl DecisionWriter {
 impl GovernanceGate {
     pub fn new(store: Arc<dyn Store>) -> Self {
         GovernanceGate {
-            desk: ChangeDesk::new(store.clone()),
+            cache: CachedStore::new(store.clone()),
             store,
             recorder: None,
             last: Mutex::new(HashMap::new()),
             sequence: Mutex::new(HashMap::new()),
             compiled: Mutex::new(None),
+            calendars: Mutex::new(None),
+            rounds: Mutex::new(HashMap::new()),
             writer: std::sync::OnceLock::new(),
         }
     }
@@ -148,8 +158,12 @@ impl GovernanceGate {
         now: Timestamp,
     ) -> Result<GateDecisionSpec, EngineError> {
         let store_error = |e: slipway_store::StoreError| EngineError::Store(e);
-        let environment = self
-            .store
+        let pinned = self.cache.snapshot().await?;
+        let compiled_calendars = self.calendars(&pinned).await?;
+        let policies = self.policies(&pinned).await?;
+        let snapshot: Arc<dyn Store> = Arc::new(pinned);
+        let store = snapshot.as_ref();
+        let environment = store
             .get("Environment", &request.environment)
             .await
             .map_err(store_error)?
@@ -157,13 +171,15 @@ impl GovernanceGate {
         let required = environment
             .as_ref()
             .is_some_and(|e| e.protection.require_change_request);
-        let deployer = self
-            .store
+        let deployer = store
             .updated_by(&request.subject_kind, &request.subject)
             .await
             .map_err(store_error)?;
         let view = match &request.change {
-            Some(name) => match self.desk.view(name, deployer.as_deref()).await {
+            Some(name) => match ChangeDesk::new(snapshot.clone())
+                .view(name, deployer.as_deref())
+                .await
+            {
                 Ok(view) => Some(view),
                 Err(ChangeError::NotFound(_)) => None,
                 Err(ChangeError::Store(e)) => return Err(EngineError::Store(e)),
@@ -175,19 +191,19 @@ impl GovernanceGate {
             },
             None => None,
         };
-        let calendars = calendars(self.store.as_ref()).await.map_err(store_error)?;
+        let calendars = &compiled_calendars.calendars;
         let input = GateInput {
             change: view.as_ref().map(|v| &v.record),
             service: &request.service,
             environment: &request.environment,
             now,
-            calendars: &calendars,
+            calendars,
             checks: &[],
             required_checks: &[],
             break_glass: None,
             exception_approved: view.as_ref().is_some_and(|v| v.exception_approved),
         };
-        let decision = decide_gate(&input);
+        let decision = decide_gate_compiled(&input, &compiled_calendars.compiled);
         let mut rules: Vec<GateRuleOutcome> = decision
             .reasons
             .iter()
@@ -236,8 +252,7 @@ impl GovernanceGate {
             .as_ref()
             .and_then(|e| e.promotion_policy.as_ref())
         {
-            let supply = self
-                .store
+            let supply = store
                 .get("Artifact", &request.artifact)
                 .await
                 .map_err(store_error)?
@@ -251,11 +266,17 @@ impl GovernanceGate {
         // Custom policies in Rego, over the documented input document.
         // (The input document is built only when there are policies to read it.)
         let mut policy_denied = false;
-        let policies = self.policies().await?;
         let policy_input = if policies.is_empty() {
             Value::Null
         } else {
-            self.policy_input(request, view.as_ref(), deployer.as_deref(), &rules, now)
+            policy_input(
+                store,
+                request,
+                view.as_ref(),
+                deployer.as_deref(),
+                &rules,
+                now,
+            )
                 .await?
         };
         if !policies.is_empty() {
@@ -330,22 +351,19 @@ impl GovernanceGate {
         })
     }
 
-    /// Every GatePolicy resource, compiled (once per set of policy revisions).
-    async fn policies(&self) -> Result<PolicySet, EngineError> {
-        let resources = self.store.list("GatePolicy").await?;
-        let fingerprint: String = resources
-            .iter()
-            .map(|r| format!("{}@{};", r.metadata.name, r.metadata.revision.unwrap_or(0)))
-            .collect();
+    /// Every GatePolicy resource, compiled (once per version of the kind).
+    async fn policies(&self, store: &CachedStore) -> Result<PolicySet, EngineError> {
+        let version = store.version("GatePolicy").await?;
         if let Some((cached, set)) = self
             .compiled
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-            && *cached == fingerprint
+            && *cached == version
         {
             return Ok(set.clone());
         }
+        let (version, resources) = store.list_versioned("GatePolicy").await?;
         let sources: Vec<PolicySource> = resources
             .into_iter()
             .filter_map(|r| {
@@ -358,109 +376,30 @@ impl GovernanceGate {
         let set = PolicySet::load(sources).map_err(|e| EngineError::Gate {
             reasons: vec![format!("gate policies do not load: {e}")],
         })?;
-        *self.compiled.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some((fingerprint, set.clone()));
+        *self.compiled.lock().unwrap_or_else(PoisonError::into_inner) = Some((version, set.clone()));
         Ok(set)
     }
 
-    /// The policy input document (`slipway-policy`'s `POLICY_INPUT.md`).
-    async fn policy_input(
-        &self,
-        request: &GateRequest,
-        view: Option<&ChangeView>,
-        deployer: Option<&str>,
-        rules: &[GateRuleOutcome],
-        now: Timestamp,
-    ) -> Result<Value, EngineError> {
-        let change = view.map(|v| {
-            let r = &v.record;
-            let level = match r.risk.as_ref().map(|x| x.level.as_str()) {
-                Some("moderate") => "medium",
-                Some("very_high") => "critical",
-                Some(other) => other,
-                None => "low",
-            };
-            json!({
-                "id": r.id, "type": r.spec.change_type.as_str(), "state": r.state.as_str(),
-                "risk": {"score": r.risk.as_ref().map_or(0, |x| x.score.min(100)), "level": level},
-                "services": r.spec.services, "environments": r.spec.environments,
-                "approvals": approvals_of(&v.events).iter()
-                    .filter(|a| a.decision == slipway_change::Decision::Approve)
-                    .map(|a| json!({"approver": a.approver, "groups": a.groups_of_approver, "at": a.at.to_string()}))
-                    .collect::<Vec<_>>(),
-                "requester": r.spec.requester,
-                "planned": {"start": r.spec.planned_start.map(|t| t.to_string()),
-                            "end": r.spec.planned_end.map(|t| t.to_string())},
-            })
+    /// Every Calendar, compiled (once per version of the kind).
+    async fn calendars(&self, store: &CachedStore) -> Result<Arc<CompiledCalendars>, EngineError> {
+        let version = store.version("Calendar").await?;
+        if let Some((cached, set)) = self
+            .calendars
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            && *cached == version
+        {
+            return Ok(set.clone());
+        }
+        let (version, resources) = store.list_versioned("Calendar").await?;
+        let calendars = calendars_of(resources);
+        let set = Arc::new(CompiledCalendars {
+            compiled: CalendarSet::compile(&calendars),
+            calendars,
         });
-        let rollout = self
-            .store
-            .get(&request.subject_kind, &request.subject)
-            .await?;
-        let strategy = rollout
-            .as_ref()
-            .and_then(|r| r.spec.get("strategy"))
-            .and_then(Value::as_object)
-            .and_then(|o| o.keys().next().cloned())
-            .unwrap_or_else(|| "direct".into());
-        let artifact = self.store.get("Artifact", &request.artifact).await?;
-        let version = artifact
-            .as_ref()
-            .and_then(|a| a.spec.get("version"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let digest = artifact
-            .as_ref()
-            .and_then(|a| a.spec.get("digest"))
-            .and_then(Value::as_str)
-            .filter(|d| d.contains(':'))
-            .unwrap_or("sha256:0000000000000000000000000000000000000000000000000000000000000000")
-            .to_string();
-        let supply = artifact
-            .as_ref()
-            .and_then(|a| a.status.as_ref())
-            .and_then(|s| s.get("supplyChain"))
-            .cloned()
-            .unwrap_or(Value::Null);
-        let rule = |name: &str| rules.iter().find(|r| r.rule == name);
-        let freeze_rule = rule("freeze");
-        let window_rule = rule("window");
-        let teams = match deployer {
-            Some(user) => self
-                .store
-                .get("User", user)
-                .await?
-                .and_then(|u| u.spec.get("teams").cloned())
-                .unwrap_or_else(|| json!([])),
-            None => json!([]),
-        };
-        Ok(json!({
-            "change": change,
-            "rollout": {
-                "name": request.subject, "service": request.service,
-                "environment": request.environment, "strategy": strategy,
-                "version": version, "previous_version": Value::Null,
-                "artifact": {
-                    "digest": digest,
-                    "signed": supply.get("signed").and_then(Value::as_bool).unwrap_or(false),
-                    "vulnerabilities": supply.get("vulnerabilities").cloned()
-                        .unwrap_or_else(|| json!({"critical": 0, "high": 0, "medium": 0, "low": 0})),
-                    "licenses_ok": supply.get("licensesOk").and_then(Value::as_bool).unwrap_or(true),
-                    "sarif_errors": supply.get("sarifErrors").and_then(Value::as_u64).unwrap_or(0),
-                    "provenance": supply.get("provenance").cloned().unwrap_or(Value::Null),
-                },
-            },
-            "calendar": {
-                "inside_window": window_rule.is_none_or(|r| r.passed),
-                "window": window_rule.filter(|r| r.passed).map(|r| r.detail.clone()),
-                "freezes": freeze_rule.filter(|r| !r.passed)
-                    .map(|r| vec![json!({"name": r.detail})]).unwrap_or_default(),
-            },
-            "checks": rules.iter().map(|r| json!({"name": r.rule, "passed": r.passed})).collect::<Vec<_>>(),
-            "actor": {"name": deployer.unwrap_or("unknown"), "teams": teams},
-            "now": now.to_string(),
-        }))
+        *self.calendars.lock().unwrap_or_else(PoisonError::into_inner) = Some((version, set.clone()));
+        Ok(set)
     }
 
     /// Records `decision` unless it repeats the subject's previous one.
@@ -510,14 +449,172 @@ impl GovernanceGate {
     }
 }
 
+/// The policy input document (`slipway-policy`'s `POLICY_INPUT.md`).
+async fn policy_input(
+    store: &dyn Store,
+    request: &GateRequest,
+    view: Option<&ChangeView>,
+    deployer: Option<&str>,
+    rules: &[GateRuleOutcome],
+    now: Timestamp,
+) -> Result<Value, EngineError> {
+    let change = view.map(|v| {
+        let r = &v.record;
+        let level = match r.risk.as_ref().map(|x| x.level.as_str()) {
+            Some("moderate") => "medium",
+            Some("very_high") => "critical",
+            Some(other) => other,
+            None => "low",
+        };
+        json!({
+            "id": r.id, "type": r.spec.change_type.as_str(), "state": r.state.as_str(),
+            "risk": {"score": r.risk.as_ref().map_or(0, |x| x.score.min(100)), "level": level},
+            "services": r.spec.services, "environments": r.spec.environments,
+            "approvals": approvals_of(&v.events).iter()
+                .filter(|a| a.decision == slipway_change::Decision::Approve)
+                .map(|a| json!({"approver": a.approver, "groups": a.groups_of_approver, "at": a.at.to_string()}))
+                .collect::<Vec<_>>(),
+            "requester": r.spec.requester,
+            "planned": {"start": r.spec.planned_start.map(|t| t.to_string()),
+                        "end": r.spec.planned_end.map(|t| t.to_string())},
+        })
+    });
+    let rollout = store
+        .get(&request.subject_kind, &request.subject)
+        .await?;
+    let strategy = rollout
+        .as_ref()
+        .and_then(|r| r.spec.get("strategy"))
+        .and_then(Value::as_object)
+        .and_then(|o| o.keys().next().cloned())
+        .unwrap_or_else(|| "direct".into());
+    let artifact = store.get("Artifact", &request.artifact).await?;
+    let version = artifact
+        .as_ref()
+        .and_then(|a| a.spec.get("version"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let digest = artifact
+        .as_ref()
+        .and_then(|a| a.spec.get("digest"))
+        .and_then(Value::as_str)
+        .filter(|d| d.contains(':'))
+        .unwrap_or("sha256:0000000000000000000000000000000000000000000000000000000000000000")
+        .to_string();
+    let supply = artifact
+        .as_ref()
+        .and_then(|a| a.status.as_ref())
+        .and_then(|s| s.get("supplyChain"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let rule = |name: &str| rules.iter().find(|r| r.rule == name);
+    let freeze_rule = rule("freeze");
+    let window_rule = rule("window");
+    let teams = match deployer {
+        Some(user) => store
+            .get("User", user)
+            .await?
+            .and_then(|u| u.spec.get("teams").cloned())
+            .unwrap_or_else(|| json!([])),
+        None => json!([]),
+    };
+    Ok(json!({
+        "change": change,
+        "rollout": {
+            "name": request.subject, "service": request.service,
+            "environment": request.environment, "strategy": strategy,
+            "version": version, "previous_version": Value::Null,
+            "artifact": {
+                "digest": digest,
+                "signed": supply.get("signed").and_then(Value::as_bool).unwrap_or(false),
+                "vulnerabilities": supply.get("vulnerabilities").cloned()
+                    .unwrap_or_else(|| json!({"critical": 0, "high": 0, "medium": 0, "low": 0})),
+                "licenses_ok": supply.get("licensesOk").and_then(Value::as_bool).unwrap_or(true),
+                "sarif_errors": supply.get("sarifErrors").and_then(Value::as_u64).unwrap_or(0),
+                "provenance": supply.get("provenance").cloned().unwrap_or(Value::Null),
+            },
+        },
+        "calendar": {
+            "inside_window": window_rule.is_none_or(|r| r.passed),
+            "window": window_rule.filter(|r| r.passed).map(|r| r.detail.clone()),
+            "freezes": freeze_rule.filter(|r| !r.passed)
+                .map(|r| vec![json!({"name": r.detail})]).unwrap_or_default(),
+        },
+        "checks": rules.iter().map(|r| json!({"name": r.rule, "passed": r.passed})).collect::<Vec<_>>(),
+        "actor": {"name": deployer.unwrap_or("unknown"), "teams": teams},
+        "now": now.to_string(),
+    }))
+}
+
+/// The calendars as read, and compiled.
+struct CompiledCalendars {
+    calendars: Vec<Calendar>,
+    compiled: Result<CalendarSet, Vec<Diagnostic>>,
+}
+
 /// Label values are limited like names; long subjects are cut.
 fn label_value(subject: &str) -> String {
     subject.chars().take(63).collect()
 }
 
-#[async_trait]
-impl Gatekeeper for GovernanceGate {
-    async fn decide(&self, request: &GateRequest) -> Result<GateVerdict, EngineError> {
+/// The decisions of one request, one at a time. A caller never takes a decision begun before
+/// it arrived (it might miss a write committed just before the call), but every caller that
+/// arrived before a decision began takes that decision: a thousand identical requests at once
+/// cost two evaluations, each as fresh as if it had been made for every one of them.
+#[derive(Default)]
+struct DecisionRounds {
+    begun: std::sync::atomic::AtomicU64,
+    last: tokio::sync::Mutex<Option<(u64, GateVerdict)>>,
+}
+
+impl GovernanceGate {
+    /// `decide` for a request, sharing decisions between identical requests (see
+    /// [`DecisionRounds`]).
+    async fn decide_shared(&self, request: &GateRequest) -> Result<GateVerdict, EngineError> {
+        use std::sync::atomic::Ordering;
+        let key = [
+            request.subject_kind.as_str(),
+            &request.subject,
+            &request.service,
+            &request.environment,
+            &request.artifact,
+            request.change.as_deref().unwrap_or(""),
+            request.step.as_deref().unwrap_or(""),
+        ]
+        .join("\u{0}");
+        let rounds = self
+            .rounds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let arrived_after = rounds.begun.load(Ordering::SeqCst);
+        let outcome = {
+            let mut last = rounds.last.lock().await;
+            match last.as_ref() {
+                Some((number, verdict)) if *number > arrived_after => Ok(verdict.clone()),
+                _ => {
+                    let number = rounds.begun.fetch_add(1, Ordering::SeqCst) + 1;
+                    let outcome = self.decide_now(request).await;
+                    if let Ok(verdict) = &outcome {
+                        *last = Some((number, verdict.clone()));
+                    }
+                    outcome
+                }
+            }
+        };
+        // Forget the request once nobody else is deciding it.
+        let mut all = self.rounds.lock().unwrap_or_else(PoisonError::into_inner);
+        if Arc::strong_count(&rounds) == 2 {
+            all.remove(&key);
+        }
+        outcome
+    }
+
+    /// Evaluates, records and answers one request.
+    async fn decide_now(&self, request: &GateRequest) -> Result<GateVerdict, EngineError> {
         let decision = self.evaluate(request, Timestamp::now()).await?;
         self.record(&decision).await?;
         if decision.verdict == "allow"
@@ -543,5 +640,12 @@ impl Gatekeeper for GovernanceGate {
             "deny" => GateVerdict::Deny { reasons: failing },
             _ => GateVerdict::Wait { reasons: failing },
         })
+    }
+}
+
+#[async_trait]
+impl Gatekeeper for GovernanceGate {
+    async fn decide(&self, request: &GateRequest) -> Result<GateVerdict, EngineError> {
+        self.decide_shared(request).await
     }
 }

@@ -8,6 +8,7 @@
 //! per-backend migrations, and both pass the same conformance suite (`tests/conformance.rs`).
 #![forbid(unsafe_code)]
 
+pub mod cached;
 pub mod data_dir;
 pub mod migrate;
 pub mod sql;
@@ -19,8 +20,9 @@ use slipway_domain::audit::proof_bundle::ExportedEntry;
 use slipway_domain::audit::verify::Report;
 use slipway_domain::audit::{Hash, SignedCheckpoint};
 use slipway_domain::resource::Resource;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+pub use cached::CachedStore;
 pub use sql::SqlStore;
 
 /// Who is making a change, and under which request and change reference.
@@ -165,6 +167,19 @@ pub trait Store: Send + Sync {
     /// triggered a deployment may not approve its change).
     async fn updated_by(&self, kind: &str, name: &str) -> Result<Option<String>>;
     async fn list(&self, kind: &str) -> Result<Vec<Resource>>;
+    /// The resources of `kind` whose label `key` is `value`.
+    async fn list_labelled(&self, kind: &str, key: &str, value: &str) -> Result<Vec<Resource>> {
+        let mut all = self.list(kind).await?;
+        all.retain(|r| r.metadata.labels.get(key).map(String::as_str) == Some(value));
+        Ok(all)
+    }
+    /// Every resource of `kind` with who wrote its current revision (see [`Store::updated_by`]).
+    async fn list_with_writers(&self, kind: &str) -> Result<Vec<(Resource, String)>>;
+    /// Every kind's write generation. The database itself (a trigger) raises a kind's
+    /// generation in the same transaction as any insert, update (status included) or delete of
+    /// one of its resources, whichever process or replica wrote it; a kind never written is
+    /// absent (generation 0). [`CachedStore`] knows from it what it may keep.
+    async fn generations(&self) -> Result<BTreeMap<String, u64>>;
     async fn list_all(&self) -> Result<Vec<Resource>>;
     /// (kind, name) of every resource.
     async fn keys(&self) -> Result<BTreeSet<(String, String)>>;

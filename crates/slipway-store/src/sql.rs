@@ -21,7 +21,7 @@ use slipway_domain::canonical::{to_canonical_json, value_digest};
 use slipway_domain::resource::{Metadata, Resource};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::sync::Once;
 use std::time::Duration;
@@ -556,6 +556,35 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(resource_from_row).collect()
+    }
+
+    async fn list_with_writers(&self, kind: &str) -> Result<Vec<(Resource, String)>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            resource_columns!(),
+            ", updated_by FROM resources WHERE kind = $1 ORDER BY name"
+        ))
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((resource_from_row(row)?, row.try_get("updated_by")?)))
+            .collect()
+    }
+
+    async fn generations(&self) -> Result<BTreeMap<String, u64>> {
+        let rows = sqlx::query("SELECT kind, generation FROM resource_generations")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let generation: i64 = row.try_get("generation")?;
+                Ok((
+                    row.try_get("kind")?,
+                    u64::try_from(generation).unwrap_or_default(),
+                ))
+            })
+            .collect()
     }
 
     async fn list_all(&self) -> Result<Vec<Resource>> {

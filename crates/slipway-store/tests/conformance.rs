@@ -8,7 +8,7 @@ use slipway_domain::audit::merkle::{inclusion_proof, verify_inclusion};
 use slipway_domain::resource::{Resource, parse_document};
 use slipway_pgtest::PgCluster;
 use slipway_store::{
-    Actor, AppliedAction, Mutation, OutboxOutcome, SqlStore, Store, StoreError, TOKEN_KIND,
+    Actor, AppliedAction, CachedStore, Mutation, OutboxOutcome, SqlStore, Store, StoreError, TOKEN_KIND,
     TokenRecord,
 };
 use sqlx::AnyPool;
@@ -86,6 +86,9 @@ conformance!(
     one_holder_per_lease,
     outbox_items_are_delivered_retried_and_given_up,
     the_writer_of_the_current_revision_is_known,
+    generations_rise_with_every_write_by_anyone,
+    cached_reads_see_every_committed_write,
+    a_burst_of_cached_reads_shares_its_generation_queries,
 );
 
 fn actor() -> Actor {
@@ -755,4 +758,180 @@ async fn outbox_items_are_delivered_retried_and_given_up(s: Subject) {
         .map(|i| (i.state.as_str(), i.attempts))
         .collect();
     assert_eq!(states, [("failed", 2), ("delivered", 1)]);
+}
+
+async fn generations_rise_with_every_write_by_anyone(s: Subject) {
+    let generation = |g: &std::collections::BTreeMap<String, u64>, kind: &str| {
+        g.get(kind).copied().unwrap_or(0)
+    };
+    let start = s.store.generations().await.unwrap();
+    assert_eq!(generation(&start, "Team"), 0, "no Team written yet");
+    let mut seen = 0;
+    let mut step = |what: &str, now: u64| {
+        assert!(now > seen, "{what}: the Team generation stayed at {now}");
+        seen = now;
+    };
+    s.store
+        .apply(&actor(), vec![Mutation::Put(team("a", "A"))], false)
+        .await
+        .unwrap();
+    step("put", generation(&s.store.generations().await.unwrap(), "Team"));
+    s.store
+        .set_status("Team", "a", &json!({"phase": "x"}))
+        .await
+        .unwrap();
+    step(
+        "set_status",
+        generation(&s.store.generations().await.unwrap(), "Team"),
+    );
+    sqlx::query("UPDATE resources SET updated_by = 'eve' WHERE kind = 'Team'")
+        .execute(&s.raw)
+        .await
+        .unwrap();
+    step(
+        "a write by another process",
+        generation(&s.store.generations().await.unwrap(), "Team"),
+    );
+    let before_other_kind = s.store.generations().await.unwrap();
+    s.store
+        .apply(
+            &actor(),
+            vec![Mutation::Put(
+                parse_document(&json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Environment",
+                    "metadata": {"name": "e"}, "spec": {"tier": "development", "order": 1}}))
+                .unwrap(),
+            )],
+            false,
+        )
+        .await
+        .unwrap();
+    let after_other_kind = s.store.generations().await.unwrap();
+    assert_eq!(
+        generation(&after_other_kind, "Team"),
+        generation(&before_other_kind, "Team"),
+        "another kind's write leaves Team alone"
+    );
+    assert!(generation(&after_other_kind, "Environment") > 0);
+    s.store
+        .apply(
+            &actor(),
+            vec![Mutation::Delete {
+                kind: "Team".into(),
+                name: "a".into(),
+                expected_revision: None,
+            }],
+            false,
+        )
+        .await
+        .unwrap();
+    step(
+        "delete",
+        generation(&s.store.generations().await.unwrap(), "Team"),
+    );
+}
+
+async fn cached_reads_see_every_committed_write(s: Subject) {
+    fill(&s, 3).await;
+    let inner: Arc<dyn Store> = Arc::new(s.store);
+    let cached = CachedStore::new(inner.clone());
+    assert_eq!(cached.list("Team").await.unwrap().len(), 3);
+    assert_eq!(
+        cached.updated_by("Team", "t1").await.unwrap().as_deref(),
+        Some("ann")
+    );
+    let pinned = cached.snapshot().await.unwrap();
+
+    // A write behind the cache's back, by another process.
+    sqlx::query(
+        "UPDATE resources SET content = REPLACE(content, '\"x\"', '\"changed\"'), updated_by = 'eve' WHERE name = 't1'",
+    )
+    .execute(&s.raw)
+    .await
+    .unwrap();
+    let t1 = cached.get("Team", "t1").await.unwrap().unwrap();
+    assert_eq!(t1.spec["displayName"], "changed");
+    assert_eq!(
+        cached.updated_by("Team", "t1").await.unwrap().as_deref(),
+        Some("eve")
+    );
+    // A snapshot pinned before the write may serve it too (it is never older than its pin).
+    assert!(pinned.get("Team", "t1").await.unwrap().is_some());
+    // A new snapshot sees it.
+    let fresh = cached.snapshot().await.unwrap();
+    assert_eq!(
+        fresh.get("Team", "t1").await.unwrap().unwrap().spec["displayName"],
+        "changed"
+    );
+
+    // Status, labels and deletions through the underlying store.
+    inner
+        .set_status("Team", "t2", &json!({"phase": "ready"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        cached.get("Team", "t2").await.unwrap().unwrap().status,
+        Some(json!({"phase": "ready"}))
+    );
+    let labelled = parse_document(&json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Team",
+        "metadata": {"name": "l", "labels": {"slipway.dev/change": "chg-1"}},
+        "spec": {"displayName": "L"}}))
+    .unwrap();
+    cached
+        .apply(&actor(), vec![Mutation::Put(labelled)], false)
+        .await
+        .unwrap();
+    let found = cached
+        .list_labelled("Team", "slipway.dev/change", "chg-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|r| r.metadata.name.as_str())
+            .collect::<Vec<_>>(),
+        ["l"]
+    );
+    assert_eq!(
+        inner
+            .list_labelled("Team", "slipway.dev/change", "chg-1")
+            .await
+            .unwrap(),
+        found,
+        "the cache and the store agree"
+    );
+    cached
+        .apply(
+            &actor(),
+            vec![Mutation::Delete {
+                kind: "Team".into(),
+                name: "t0".into(),
+                expected_revision: None,
+            }],
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(cached.get("Team", "t0").await.unwrap().is_none());
+    assert_eq!(cached.list("Team").await.unwrap(), inner.list("Team").await.unwrap());
+    assert_eq!(cached.get("Nothing", "x").await.unwrap(), None);
+}
+
+async fn a_burst_of_cached_reads_shares_its_generation_queries(s: Subject) {
+    fill(&s, 3).await;
+    let cached = CachedStore::new(Arc::new(s.store));
+    let mut tasks = Vec::new();
+    for _ in 0..500 {
+        let cached = cached.clone();
+        tasks.push(tokio::spawn(async move {
+            cached.get("Team", "t2").await.unwrap().unwrap()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().metadata.name, "t2");
+    }
+    let queries = cached.generation_queries();
+    assert!(
+        (1..=5).contains(&queries),
+        "500 reads at once made {queries} generation queries"
+    );
 }

@@ -17,11 +17,11 @@
 //! Rego policies are evaluated elsewhere and combined with this decision by the caller.
 
 use crate::calendar::{Calendar, CalendarSet};
-use slipway_spec::Diagnostic;
 use crate::emergency::BreakGlassGrant;
 use crate::request::{ChangeRecord, ChangeState};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use slipway_spec::Diagnostic;
 
 /// One check's result (tests, scans...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -623,9 +623,7 @@ struct Loaded {
     events: Vec<ChangeEventSpec>,
 }
 
-fn loaded_spec(
-    resource: &Resource,
-) -> Result<ChangeRequestSpec, ChangeError> {
+fn loaded_spec(resource: &Resource) -> Result<ChangeRequestSpec, ChangeError> {
     serde_json::from_value(resource.spec.clone()).map_err(|e| ChangeError::Invalid {
         name: resource.metadata.name.clone(),
         reason: e.to_string(),

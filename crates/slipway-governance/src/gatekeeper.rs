@@ -277,7 +277,7 @@ impl GovernanceGate {
                 &rules,
                 now,
             )
-                .await?
+            .await?
         };
         if !policies.is_empty() {
             match policies.evaluate(&policy_input) {
@@ -376,7 +376,8 @@ impl GovernanceGate {
         let set = PolicySet::load(sources).map_err(|e| EngineError::Gate {
             reasons: vec![format!("gate policies do not load: {e}")],
         })?;
-        *self.compiled.lock().unwrap_or_else(PoisonError::into_inner) = Some((version, set.clone()));
+        *self.compiled.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((version, set.clone()));
         Ok(set)
     }
 
@@ -398,7 +399,10 @@ impl GovernanceGate {
             compiled: CalendarSet::compile(&calendars),
             calendars,
         });
-        *self.calendars.lock().unwrap_or_else(PoisonError::into_inner) = Some((version, set.clone()));
+        *self
+            .calendars
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((version, set.clone()));
         Ok(set)
     }
 
@@ -479,9 +483,7 @@ async fn policy_input(
                         "end": r.spec.planned_end.map(|t| t.to_string())},
         })
     });
-    let rollout = store
-        .get(&request.subject_kind, &request.subject)
-        .await?;
+    let rollout = store.get(&request.subject_kind, &request.subject).await?;
     let strategy = rollout
         .as_ref()
         .and_then(|r| r.spec.get("strategy"))

@@ -16,9 +16,11 @@ fn put(value: serde_json::Value) -> Mutation {
 }
 
 fn calendar(freezes: serde_json::Value) -> Mutation {
-    put(json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Calendar",
+    put(
+        json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Calendar",
         "metadata": {"name": "production"},
-        "spec": {"scope": {"environment": "production"}, "freezes": freezes}}))
+        "spec": {"scope": {"environment": "production"}, "freezes": freezes}}),
+    )
 }
 
 fn request(subject: &str) -> GateRequest {
@@ -55,9 +57,11 @@ async fn decisions_see_writes_by_another_process_and_identical_requests_agree() 
         .apply(
             &admin,
             vec![
-                put(json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Environment",
+                put(
+                    json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Environment",
                     "metadata": {"name": "production"},
-                    "spec": {"tier": "production", "order": 1}})),
+                    "spec": {"tier": "production", "order": 1}}),
+                ),
                 calendar(json!([])),
             ],
             false,

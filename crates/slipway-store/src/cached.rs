@@ -10,6 +10,10 @@
 //! query, not a thousand. A read never waits for a query that began before it arrived, because
 //! that query might miss a write committed just before the read.
 //!
+//! A kind is loaded whole when it is listed; a single resource read of a kind that is not loaded
+//! fresh fetches and keeps just that resource, so a kind whose statuses change all the time
+//! (rollouts) costs one small read per resource asked for, not a reload of the kind.
+//!
 //! [`CachedStore::snapshot`] pins the generations once, for a caller that reads many things at
 //! one moment (the deployment gate reads a dozen kinds per decision): its reads need no query at
 //! all unless a kind must be loaded. Everything that is not a resource read (writes, tokens, the
@@ -49,13 +53,22 @@ struct Shared {
     kinds: Mutex<HashMap<String, Arc<KindSnapshot>>>,
     /// One loader at a time per kind, so a burst of readers loads a kind once.
     loaders: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Single resources (with their writer, or none) of kinds not loaded whole, by kind and
+    /// name, with the kind's generation they were read at (or later).
+    singles: Mutex<HashMap<(String, String), Single>>,
 }
+
+/// One resource read on its own, when its kind was at `generation` (or later).
+type Single = (u64, Option<Arc<(Resource, String)>>);
+
+/// At most this many single resources are kept; past it they are all forgotten.
+const MAX_SINGLES: usize = 20_000;
 
 /// One kind's resources, loaded when the kind's generation was `generation` (or later).
 struct KindSnapshot {
     generation: u64,
     /// By name, with who wrote each one's current revision.
-    resources: BTreeMap<String, (Resource, String)>,
+    resources: BTreeMap<String, Arc<(Resource, String)>>,
 }
 
 impl CachedStore {
@@ -67,6 +80,7 @@ impl CachedStore {
                 last_check: tokio::sync::Mutex::new(None),
                 kinds: Mutex::new(HashMap::new()),
                 loaders: Mutex::new(HashMap::new()),
+                singles: Mutex::new(HashMap::new()),
             }),
             pinned: None,
         }
@@ -99,17 +113,64 @@ impl CachedStore {
         let loaded = self.kind(kind).await?;
         Ok((
             loaded.generation,
-            loaded.resources.values().map(|(r, _)| r.clone()).collect(),
+            loaded
+                .resources
+                .values()
+                .map(|found| found.0.clone())
+                .collect(),
         ))
     }
 
-    async fn kind(&self, kind: &str) -> Result<Arc<KindSnapshot>> {
+    /// The generation of `kind` this view reads at.
+    async fn generation(&self, kind: &str) -> Result<u64> {
         let generations = match &self.pinned {
             Some(pinned) => pinned.clone(),
             None => self.shared.current_generations().await?,
         };
-        let generation = generations.get(kind).copied().unwrap_or(0);
+        Ok(generations.get(kind).copied().unwrap_or(0))
+    }
+
+    async fn kind(&self, kind: &str) -> Result<Arc<KindSnapshot>> {
+        let generation = self.generation(kind).await?;
         self.shared.kind_at(kind, generation).await
+    }
+
+    /// One resource and its writer: from the kind if it is loaded fresh, else on its own.
+    async fn single(&self, kind: &str, name: &str) -> Result<Option<Arc<(Resource, String)>>> {
+        let generation = self.generation(kind).await?;
+        if let Some(loaded) = self.shared.loaded(kind, generation) {
+            return Ok(loaded.resources.get(name).cloned());
+        }
+        let key = (kind.to_string(), name.to_string());
+        if let Some((at, found)) = self
+            .shared
+            .singles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            && *at >= generation
+        {
+            return Ok(found.clone());
+        }
+        let found = self
+            .shared
+            .inner
+            .get_with_writer(kind, name)
+            .await?
+            .map(Arc::new);
+        let mut singles = self
+            .shared
+            .singles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if singles.len() >= MAX_SINGLES {
+            singles.clear();
+        }
+        let newer = singles.get(&key).is_some_and(|(at, _)| *at > generation);
+        if !newer {
+            singles.insert(key, (generation, found.clone()));
+        }
+        Ok(found)
     }
 }
 
@@ -161,7 +222,9 @@ impl Shared {
             .list_with_writers(kind)
             .await?
             .into_iter()
-            .map(|(resource, writer)| (resource.metadata.name.clone(), (resource, writer)))
+            .map(|(resource, writer)| {
+                (resource.metadata.name.clone(), Arc::new((resource, writer)))
+            })
             .collect();
         let snapshot = Arc::new(KindSnapshot {
             generation,
@@ -190,21 +253,18 @@ impl Store for CachedStore {
     }
 
     async fn get(&self, kind: &str, name: &str) -> Result<Option<Resource>> {
+        Ok(self.single(kind, name).await?.map(|found| found.0.clone()))
+    }
+
+    async fn get_with_writer(&self, kind: &str, name: &str) -> Result<Option<(Resource, String)>> {
         Ok(self
-            .kind(kind)
+            .single(kind, name)
             .await?
-            .resources
-            .get(name)
-            .map(|(resource, _)| resource.clone()))
+            .map(|found| found.as_ref().clone()))
     }
 
     async fn updated_by(&self, kind: &str, name: &str) -> Result<Option<String>> {
-        Ok(self
-            .kind(kind)
-            .await?
-            .resources
-            .get(name)
-            .map(|(_, writer)| writer.clone()))
+        Ok(self.single(kind, name).await?.map(|found| found.1.clone()))
     }
 
     async fn list(&self, kind: &str) -> Result<Vec<Resource>> {
@@ -213,7 +273,7 @@ impl Store for CachedStore {
             .await?
             .resources
             .values()
-            .map(|(resource, _)| resource.clone())
+            .map(|found| found.0.clone())
             .collect())
     }
 
@@ -223,13 +283,19 @@ impl Store for CachedStore {
             .await?
             .resources
             .values()
-            .filter(|(r, _)| r.metadata.labels.get(key).map(String::as_str) == Some(value))
-            .map(|(resource, _)| resource.clone())
+            .filter(|found| found.0.metadata.labels.get(key).map(String::as_str) == Some(value))
+            .map(|found| found.0.clone())
             .collect())
     }
 
     async fn list_with_writers(&self, kind: &str) -> Result<Vec<(Resource, String)>> {
-        Ok(self.kind(kind).await?.resources.values().cloned().collect())
+        Ok(self
+            .kind(kind)
+            .await?
+            .resources
+            .values()
+            .map(|found| found.as_ref().clone())
+            .collect())
     }
 
     async fn generations(&self) -> Result<Generations> {

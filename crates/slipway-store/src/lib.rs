@@ -173,6 +173,8 @@ pub trait Store: Send + Sync {
         all.retain(|r| r.metadata.labels.get(key).map(String::as_str) == Some(value));
         Ok(all)
     }
+    /// The resource and who wrote its current revision, read together.
+    async fn get_with_writer(&self, kind: &str, name: &str) -> Result<Option<(Resource, String)>>;
     /// Every resource of `kind` with who wrote its current revision (see [`Store::updated_by`]).
     async fn list_with_writers(&self, kind: &str) -> Result<Vec<(Resource, String)>>;
     /// Every kind's write generation. The database itself (a trigger) raises a kind's

@@ -558,6 +558,20 @@ impl Store for SqlStore {
         rows.iter().map(resource_from_row).collect()
     }
 
+    async fn get_with_writer(&self, kind: &str, name: &str) -> Result<Option<(Resource, String)>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            resource_columns!(),
+            ", updated_by FROM resources WHERE kind = $1 AND name = $2"
+        ))
+        .bind(kind)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Ok((resource_from_row(&row)?, row.try_get("updated_by")?)))
+            .transpose()
+    }
+
     async fn list_with_writers(&self, kind: &str) -> Result<Vec<(Resource, String)>> {
         let rows = sqlx::query(concat!(
             "SELECT ",

@@ -8,8 +8,8 @@ use slipway_domain::audit::merkle::{inclusion_proof, verify_inclusion};
 use slipway_domain::resource::{Resource, parse_document};
 use slipway_pgtest::PgCluster;
 use slipway_store::{
-    Actor, AppliedAction, CachedStore, Mutation, OutboxOutcome, SqlStore, Store, StoreError, TOKEN_KIND,
-    TokenRecord,
+    Actor, AppliedAction, CachedStore, Mutation, OutboxOutcome, SqlStore, Store, StoreError,
+    TOKEN_KIND, TokenRecord,
 };
 use sqlx::AnyPool;
 use std::sync::Arc;
@@ -89,6 +89,7 @@ conformance!(
     generations_rise_with_every_write_by_anyone,
     cached_reads_see_every_committed_write,
     a_burst_of_cached_reads_shares_its_generation_queries,
+    single_cached_reads_of_an_unlisted_kind_stay_fresh,
 );
 
 fn actor() -> Actor {
@@ -761,9 +762,8 @@ async fn outbox_items_are_delivered_retried_and_given_up(s: Subject) {
 }
 
 async fn generations_rise_with_every_write_by_anyone(s: Subject) {
-    let generation = |g: &std::collections::BTreeMap<String, u64>, kind: &str| {
-        g.get(kind).copied().unwrap_or(0)
-    };
+    let generation =
+        |g: &std::collections::BTreeMap<String, u64>, kind: &str| g.get(kind).copied().unwrap_or(0);
     let start = s.store.generations().await.unwrap();
     assert_eq!(generation(&start, "Team"), 0, "no Team written yet");
     let mut seen = 0;
@@ -775,7 +775,10 @@ async fn generations_rise_with_every_write_by_anyone(s: Subject) {
         .apply(&actor(), vec![Mutation::Put(team("a", "A"))], false)
         .await
         .unwrap();
-    step("put", generation(&s.store.generations().await.unwrap(), "Team"));
+    step(
+        "put",
+        generation(&s.store.generations().await.unwrap(), "Team"),
+    );
     s.store
         .set_status("Team", "a", &json!({"phase": "x"}))
         .await
@@ -797,8 +800,10 @@ async fn generations_rise_with_every_write_by_anyone(s: Subject) {
         .apply(
             &actor(),
             vec![Mutation::Put(
-                parse_document(&json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Environment",
-                    "metadata": {"name": "e"}, "spec": {"tier": "development", "order": 1}}))
+                parse_document(
+                    &json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Environment",
+                    "metadata": {"name": "e"}, "spec": {"tier": "development", "order": 1}}),
+                )
                 .unwrap(),
             )],
             false,
@@ -872,9 +877,11 @@ async fn cached_reads_see_every_committed_write(s: Subject) {
         cached.get("Team", "t2").await.unwrap().unwrap().status,
         Some(json!({"phase": "ready"}))
     );
-    let labelled = parse_document(&json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Team",
+    let labelled = parse_document(
+        &json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Team",
         "metadata": {"name": "l", "labels": {"slipway.dev/change": "chg-1"}},
-        "spec": {"displayName": "L"}}))
+        "spec": {"displayName": "L"}}),
+    )
     .unwrap();
     cached
         .apply(&actor(), vec![Mutation::Put(labelled)], false)
@@ -912,7 +919,10 @@ async fn cached_reads_see_every_committed_write(s: Subject) {
         .await
         .unwrap();
     assert!(cached.get("Team", "t0").await.unwrap().is_none());
-    assert_eq!(cached.list("Team").await.unwrap(), inner.list("Team").await.unwrap());
+    assert_eq!(
+        cached.list("Team").await.unwrap(),
+        inner.list("Team").await.unwrap()
+    );
     assert_eq!(cached.get("Nothing", "x").await.unwrap(), None);
 }
 
@@ -933,5 +943,50 @@ async fn a_burst_of_cached_reads_shares_its_generation_queries(s: Subject) {
     assert!(
         (1..=5).contains(&queries),
         "500 reads at once made {queries} generation queries"
+    );
+}
+
+async fn single_cached_reads_of_an_unlisted_kind_stay_fresh(s: Subject) {
+    fill(&s, 2).await;
+    let inner: Arc<dyn Store> = Arc::new(s.store);
+    let cached = CachedStore::new(inner.clone());
+    // Never listed: each resource is read and kept on its own, absent ones too.
+    assert_eq!(cached.get("Team", "t5").await.unwrap(), None);
+    let (t1, writer) = cached.get_with_writer("Team", "t1").await.unwrap().unwrap();
+    assert_eq!(
+        (t1.spec["displayName"].as_str(), writer.as_str()),
+        (Some("x"), "ann")
+    );
+    inner
+        .apply(&actor(), vec![Mutation::Put(team("t5", "five"))], false)
+        .await
+        .unwrap();
+    assert_eq!(
+        cached.get("Team", "t5").await.unwrap().unwrap().spec["displayName"],
+        "five",
+        "a resource created after it was found absent"
+    );
+    sqlx::query("UPDATE resources SET updated_by = 'eve' WHERE name = 't1'")
+        .execute(&s.raw)
+        .await
+        .unwrap();
+    assert_eq!(
+        cached.updated_by("Team", "t1").await.unwrap().as_deref(),
+        Some("eve")
+    );
+    inner
+        .set_status("Team", "t1", &json!({"phase": "ready"}))
+        .await
+        .unwrap();
+    let snapshot = cached.snapshot().await.unwrap();
+    assert_eq!(
+        snapshot.get("Team", "t1").await.unwrap().unwrap().status,
+        Some(json!({"phase": "ready"}))
+    );
+    // Once the kind is listed, single reads come from the loaded kind and agree with it.
+    assert_eq!(cached.list("Team").await.unwrap().len(), 3);
+    assert_eq!(
+        cached.get("Team", "t1").await.unwrap(),
+        inner.get("Team", "t1").await.unwrap()
     );
 }

@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/change-rates", get(rates))
         .route("/api/v1/calendar/decision", get(calendar_decision))
         .route("/api/v1/gate/{kind}/{name}", get(explain))
+        .route("/api/v1/unauthorised-changes", get(unauthorised_changes))
 }
 
 /// One action on a change request.
@@ -228,6 +229,45 @@ pub async fn explain(
     decisions.sort_by(|a, b| a.1.at.cmp(&b.1.at));
     Ok(Json(json!({"subject": {"kind": kind, "name": name},
         "decisions": decisions.iter().map(|(n, d)| json!({"name": n, "decision": d})).collect::<Vec<_>>()})))
+}
+
+#[utoipa::path(get, path = "/api/v1/unauthorised-changes", responses((status = 200, body = Object)), security(("bearer" = [])))]
+/// The review queue of unauthorised changes: every deployment the gate let through without an
+/// authorised change where the environment did not require one, oldest first, with who
+/// triggered it and why it counts as unauthorised.
+pub async fn unauthorised_changes(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    authorize(&state, &caller, Verb::List, "gatedecisions", None, false).await?;
+    let mut found: Vec<(String, GateDecisionSpec)> = state
+        .store
+        .list_labelled(
+            "GateDecision",
+            slipway_governance::UNAUTHORISED_LABEL,
+            "true",
+        )
+        .await?
+        .into_iter()
+        .filter_map(|r| typed::<GateDecisionSpec>(&r.spec).map(|s| (r.metadata.name, s)))
+        .collect();
+    found.sort_by(|a, b| a.1.at.cmp(&b.1.at));
+    let items: Vec<Value> = found
+        .iter()
+        .map(|(name, d)| {
+            let why: Vec<&str> = d
+                .rules
+                .iter()
+                .filter(|r| r.detail.starts_with("not required in "))
+                .map(|r| r.detail.as_str())
+                .collect();
+            json!({"decision": name, "at": d.at, "subject": {"kind": d.subject_kind, "name": d.subject},
+                "service": d.service, "environment": d.environment, "artifact": d.artifact,
+                "change": d.change, "deployer": d.inputs.get("deployer"), "verdict": d.verdict,
+                "reasons": why})
+        })
+        .collect();
+    Ok(Json(json!({"unauthorisedChanges": items})))
 }
 
 #[utoipa::path(get, path = "/api/v1/changerequests/{name}/evidence", params(("name" = String, Path)),

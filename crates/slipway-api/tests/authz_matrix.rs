@@ -193,6 +193,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ),
     ("GET", "/api/v1/change-rates", "", "admin auditor"),
     ("GET", "/api/v1/gate/rollout/r", "", "admin auditor"),
+    ("GET", "/api/v1/unauthorised-changes", "", "admin auditor"),
     (
         "GET",
         "/api/v1/calendar/decision?service=api&environment=production",

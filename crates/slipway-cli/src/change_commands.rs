@@ -5,7 +5,7 @@
 
 use crate::client::ApiClient;
 use crate::failure::{self, CliResult, Failure};
-use crate::output::{Format, print_data};
+use crate::output::{Format, print_data, table};
 use crate::resource_commands::{FileArgs, apply_files};
 use clap::Subcommand;
 use serde_json::{Value, json};
@@ -88,6 +88,12 @@ pub enum ChangeCommand {
         #[arg(long, short = 'o')]
         out: std::path::PathBuf,
     },
+    /// The review queue of unauthorised changes: deployments the gate let through without an
+    /// authorised change where the environment did not require one.
+    Unauthorised {
+        #[arg(short, long, value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
     /// Change success and failure rates by team and by service.
     Rates {
         #[arg(short, long, value_enum, default_value_t = Format::Json)]
@@ -156,6 +162,42 @@ pub async fn run(client: &ApiClient, cmd: ChangeCommand) -> CliResult {
                 "evidence for change {id}: {items} item(s) with inclusion proofs, signed; written to {}",
                 out.display()
             );
+            return Ok(());
+        }
+        ChangeCommand::Unauthorised { output } => {
+            let queue: Value = client.get("/api/v1/unauthorised-changes").await?;
+            if output != Format::Table {
+                return print_data(output, &queue);
+            }
+            let mut t = table(vec![
+                "AT",
+                "SUBJECT",
+                "SERVICE",
+                "ENVIRONMENT",
+                "ARTIFACT",
+                "DEPLOYER",
+                "CHANGE",
+            ]);
+            let empty = Vec::new();
+            let items = queue["unauthorisedChanges"].as_array().unwrap_or(&empty);
+            for item in items {
+                let text = |v: &Value| v.as_str().unwrap_or("-").to_string();
+                t.add_row(vec![
+                    text(&item["at"]),
+                    format!(
+                        "{}/{}",
+                        text(&item["subject"]["kind"]),
+                        text(&item["subject"]["name"])
+                    ),
+                    text(&item["service"]),
+                    text(&item["environment"]),
+                    text(&item["artifact"]),
+                    text(&item["deployer"]),
+                    text(&item["change"]),
+                ]);
+            }
+            println!("{t}");
+            println!("{} unauthorised change(s) to review", items.len());
             return Ok(());
         }
         ChangeCommand::Rates { output } => {

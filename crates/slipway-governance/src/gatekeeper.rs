@@ -39,6 +39,10 @@ const CHANGE_RULES: [&str; 3] = [
     "change-authorised",
 ];
 
+/// The label on a GateDecision recording a deployment that had no authorised change where none
+/// was required: the review queue of unauthorised changes.
+pub const UNAUTHORISED_LABEL: &str = "slipway.dev/unauthorised-change";
+
 /// Records what the gate verified when it allows an artifact into an environment with a
 /// promotion policy (the server attaches a signed SLSA Verification Summary to the artifact).
 #[async_trait]
@@ -433,10 +437,15 @@ impl GovernanceGate {
             sequence,
             &[&key, &decision.at, &decision.verdict],
         );
+        let mut labels = json!({
+            "slipway.dev/subject": label_value(&decision.subject),
+            "slipway.dev/verdict": decision.verdict});
+        if decision.inputs["unauthorisedChange"] == json!(true) {
+            // The review queue of `GET /api/v1/unauthorised-changes`.
+            labels[UNAUTHORISED_LABEL] = json!("true");
+        }
         let document = json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "GateDecision",
-            "metadata": {"name": name, "labels": {
-                "slipway.dev/subject": label_value(&decision.subject),
-                "slipway.dev/verdict": decision.verdict}},
+            "metadata": {"name": name, "labels": labels},
             "spec": decision});
         let resource = parse_document(&document).map_err(|d| EngineError::Gate {
             reasons: d.iter().map(ToString::to_string).collect(),

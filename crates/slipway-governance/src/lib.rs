@@ -15,4 +15,4 @@ pub mod lockdown;
 pub mod promotion;
 
 pub use desk::{ChangeCommand, ChangeDesk, ChangeError, ChangeView};
-pub use gatekeeper::{GovernanceGate, VerificationRecorder};
+pub use gatekeeper::{GovernanceGate, UNAUTHORISED_LABEL, VerificationRecorder};

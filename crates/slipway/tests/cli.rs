@@ -2495,6 +2495,70 @@ fn a_freeze_holds_every_path_until_an_exception_and_break_glass_leaves_a_review_
 }
 
 #[test]
+fn a_deployment_without_an_authorised_change_is_queued_for_review() {
+    let (server, dir, _) = with_v1_serving();
+    // v1 went to production under the authorised standard change: nothing to review.
+    let queue = server
+        .cli(&["change", "unauthorised", "-o", "json"])
+        .expect(OK)
+        .json();
+    assert_eq!(
+        queue["unauthorisedChanges"],
+        serde_json::json!([]),
+        "{queue}"
+    );
+    // Staging does not require a change request, so a rollout naming none goes ahead and is
+    // recorded for review.
+    let document = rollout_document("s2", "2.0.0", &loopback_address(), "{direct: {}}")
+        .replace("environment: production", "environment: staging")
+        .replace("  change: chg-tests\n", "");
+    let file = write_file(&dir, "s2.yaml", &document);
+    server.cli(&["apply", "-f", path_str(&file)]).expect(OK);
+    let status = server.wait_for_phase("s2", &["Promoted", "RolledBack", "Failed"]);
+    assert_eq!(status["phase"], "Promoted", "{status}");
+    let queue = server
+        .cli(&["change", "unauthorised", "-o", "json"])
+        .expect(OK)
+        .json();
+    let items = queue["unauthorisedChanges"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{queue}");
+    let item = &items[0];
+    assert_eq!(
+        item["subject"],
+        serde_json::json!({"kind": "Rollout", "name": "s2"})
+    );
+    assert_eq!(
+        (
+            &item["service"],
+            &item["environment"],
+            &item["deployer"],
+            &item["change"]
+        ),
+        (
+            &serde_json::json!("payments-api"),
+            &serde_json::json!("staging"),
+            &serde_json::json!("admin"),
+            &Value::Null
+        ),
+        "{item}"
+    );
+    assert!(
+        item["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("not required in staging"),
+        "{item}"
+    );
+    let table = server.cli(&["change", "unauthorised"]).expect(OK);
+    assert!(
+        table.stdout.contains("Rollout/s2")
+            && table.stdout.contains("1 unauthorised change(s) to review"),
+        "{}",
+        table.stdout
+    );
+}
+
+#[test]
 fn rego_gate_policies_allow_and_deny_as_written() {
     let (server, dir, listen) = with_v1_serving();
     let policy = "apiVersion: slipway.dev/v1alpha1\nkind: GatePolicy\nmetadata: {name: banned-build}\nspec:\n  description: 3.0.0 must never reach production\n  rego: |\n    package slipway.gate.banned\n\n    deny contains msg if {\n      input.rollout.environment == \"production\"\n      input.rollout.version == \"3.0.0\"\n      msg := sprintf(\"version %s is banned from production\", [input.rollout.version])\n    }\n";

@@ -2,6 +2,10 @@
 //! Within a stage each service starts as soon as the services it depends on are promoted (at
 //! most `maxParallel` at once), through one audited Rollout per service; then the stage's
 //! checks. A rollout that does not end Promoted stops the release (running ones finish).
+//!
+//! A release the server was running when it stopped resumes when it starts again: stages
+//! already done are skipped, services already promoted stay done (nothing of theirs runs
+//! again), and a rollout the restart interrupted (rolled back by recovery) deploys again.
 
 use crate::EngineError;
 use crate::rollout::{Engine, Phase, StepRecord, now_ms, route_key};
@@ -23,6 +27,16 @@ use tokio_util::task::TaskTracker;
 /// The label on the rollouts a release creates (its value is the release's name).
 pub const RELEASE_LABEL: &str = "slipway.dev/release";
 
+/// What a resuming release does with one of its services.
+enum Resumed {
+    /// Promoted before the restart: done, nothing runs again.
+    Promoted,
+    /// Interrupted or never started: deploy it (again).
+    Deploy,
+    /// Ended otherwise before the restart: the release stops as it would have.
+    Ended(Phase),
+}
+
 /// What the engine writes to a Release's `status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,7 +52,8 @@ pub struct ReleaseStatus {
 }
 
 impl Engine {
-    /// Starts every Release that has not run yet.
+    /// Starts every Release that has not run yet, and resumes every one still in progress that
+    /// this process is not driving (after a restart, or after taking the engine lease over).
     pub(crate) async fn start_releases(
         self: &Arc<Self>,
         tasks: &TaskTracker,
@@ -48,7 +63,12 @@ impl Engine {
             return;
         };
         for r in releases {
-            if r.status.as_ref().is_some_and(|s| !s.is_null()) {
+            let in_progress = r
+                .status
+                .as_ref()
+                .and_then(|s| serde_json::from_value::<ReleaseStatus>(s.clone()).ok())
+                .is_some_and(|s| s.phase == Phase::Progressing);
+            if r.status.as_ref().is_some_and(|s| !s.is_null()) && !in_progress {
                 continue;
             }
             let Some(spec) = typed::<ReleaseSpec>(&r.spec) else {
@@ -141,19 +161,36 @@ impl Engine {
         let selected: BTreeSet<String> = artifacts.keys().cloned().collect();
         let waves = deploy_waves(&depends_on, &selected)
             .map_err(|cycle| invalid(format!("dependency cycle: {}", cycle.join(" → "))))?;
-        let mut status = ReleaseStatus {
-            phase: Phase::Progressing,
-            waves: waves.clone(),
-            rollouts: Vec::new(),
-            history: vec![StepRecord {
-                at_ms: now_ms(),
-                what: format!(
-                    "planned {} services in {} waves",
-                    selected.len(),
-                    waves.len()
-                ),
-            }],
-            message: None,
+        let resumed = self
+            .store()
+            .get("Release", name)
+            .await?
+            .and_then(|r| r.status)
+            .and_then(|s| serde_json::from_value::<ReleaseStatus>(s).ok())
+            .filter(|s| s.phase == Phase::Progressing);
+        let resuming = resumed.is_some();
+        let mut status = match resumed {
+            Some(mut status) => {
+                status.history.push(StepRecord {
+                    at_ms: now_ms(),
+                    what: "resumed".into(),
+                });
+                status
+            }
+            None => ReleaseStatus {
+                phase: Phase::Progressing,
+                waves: waves.clone(),
+                rollouts: Vec::new(),
+                history: vec![StepRecord {
+                    at_ms: now_ms(),
+                    what: format!(
+                        "planned {} services in {} waves",
+                        selected.len(),
+                        waves.len()
+                    ),
+                }],
+                message: None,
+            },
         };
         self.write_release(name, &status).await?;
         let actor = Actor {
@@ -186,6 +223,10 @@ impl Engine {
                     ))
                 })?;
             let stage = &stage;
+            let stage_done = format!("{}: done", stage.environment);
+            if resuming && status.history.iter().any(|h| h.what == stage_done) {
+                continue;
+            }
             // Start each service as soon as everything it waits for is promoted (at most
             // `maxParallel` at once): never slower than the waves, and as close to the critical
             // path as the parallelism allows.
@@ -252,11 +293,35 @@ impl Engine {
                         let Some((rollout_name, rollout)) = planned.get(&service).cloned() else {
                             continue;
                         };
+                        if resuming {
+                            match self.outcome_before_restart(&rollout_name, &rollout).await? {
+                                Resumed::Promoted => {
+                                    started.insert(service.clone());
+                                    done.insert(service.clone());
+                                    status.history.push(StepRecord {
+                                        at_ms: now_ms(),
+                                        what: format!(
+                                            "{}: {service} was promoted before the restart",
+                                            stage.environment
+                                        ),
+                                    });
+                                    continue;
+                                }
+                                Resumed::Ended(phase) => {
+                                    started.insert(service.clone());
+                                    failed.push(format!("{rollout_name} ended {phase:?}"));
+                                    continue;
+                                }
+                                Resumed::Deploy => {}
+                            }
+                        }
                         let key = route_key(&service, &stage.environment);
                         if !self.claim(&key, &rollout_name, &shutdown).await {
                             return Ok(());
                         }
-                        status.rollouts.push(rollout_name.clone());
+                        if !status.rollouts.contains(&rollout_name) {
+                            status.rollouts.push(rollout_name.clone());
+                        }
                         started.insert(service.clone());
                         batch.push(service.clone());
                         let engine = self.clone();
@@ -277,6 +342,15 @@ impl Engine {
                     }
                 }
                 let Some(finished) = running.join_next().await else {
+                    // Nothing running: unless services found promoted on resuming unlocked
+                    // others, the stage is over.
+                    let unlocked = failed.is_empty()
+                        && needs.iter().any(|(s, deps)| {
+                            !started.contains(s) && deps.iter().all(|d| done.contains(d))
+                        });
+                    if unlocked {
+                        continue;
+                    }
                     break;
                 };
                 match finished {
@@ -352,7 +426,7 @@ impl Engine {
             }
             status.history.push(StepRecord {
                 at_ms: now_ms(),
-                what: format!("{}: done", stage.environment),
+                what: stage_done,
             });
             self.write_release(name, &status).await?;
         }
@@ -362,6 +436,36 @@ impl Engine {
             what: "released".into(),
         });
         self.write_release(name, &status).await
+    }
+
+    /// What a resuming release finds of one of its rollouts.
+    async fn outcome_before_restart(
+        &self,
+        rollout_name: &str,
+        rollout: &RolloutSpec,
+    ) -> Result<Resumed, EngineError> {
+        let Some(found) = self.store().get("Rollout", rollout_name).await? else {
+            return Ok(Resumed::Deploy);
+        };
+        let status = found
+            .status
+            .and_then(|s| serde_json::from_value::<crate::rollout::RolloutStatus>(s).ok());
+        let version = self
+            .store()
+            .get("Artifact", &rollout.artifact)
+            .await?
+            .and_then(|a| typed::<ArtifactSpec>(&a.spec))
+            .map(|a| a.version);
+        Ok(match status {
+            None => Resumed::Deploy,
+            Some(s) if s.phase == Phase::Promoted && Some(&s.version) == version.as_ref() => {
+                Resumed::Promoted
+            }
+            // Interrupted by the restart (recovery rolled it back), or never got going.
+            Some(s) if s.message.as_deref() == Some(crate::rollout::INTERRUPTED) => Resumed::Deploy,
+            Some(s) if !s.phase.is_terminal() => Resumed::Deploy,
+            Some(s) => Resumed::Ended(s.phase),
+        })
     }
 
     /// A pipeline gate step: the gate is asked about every service the release deploys, in the

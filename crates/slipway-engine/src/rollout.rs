@@ -42,6 +42,10 @@ pub enum Phase {
     Removed,
 }
 
+/// The message of a rollout stopped because the server restarted under it (a release deploys
+/// such a rollout again when it resumes).
+pub const INTERRUPTED: &str = "interrupted by a restart of the server";
+
 impl Phase {
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -966,8 +970,8 @@ impl Engine {
         if reaped > 0 {
             tracing::info!(reaped, "stopped instances left behind by a previous run");
         }
-        // Releases that were running are not resumed: their rollouts in flight are rolled back
-        // below, and the release says why it stopped.
+        // Releases that were running resume (`start_releases`) once their rollouts in flight
+        // are rolled back below: promoted services stay done, interrupted ones deploy again.
         for r in self.store.list("Release").await? {
             let Some(mut status) = r
                 .status
@@ -977,11 +981,9 @@ impl Engine {
                 continue;
             };
             if status.phase == Phase::Progressing {
-                status.phase = Phase::Failed;
-                status.message = Some("interrupted by a restart of the server".into());
                 status.history.push(StepRecord {
                     at_ms: now_ms(),
-                    what: "interrupted by a restart of the server".into(),
+                    what: format!("{INTERRUPTED}: resuming"),
                 });
                 let value = serde_json::to_value(&status).map_err(|e| EngineError::Instance {
                     instance: r.metadata.name.clone(),
@@ -1007,10 +1009,10 @@ impl Engine {
             if status.phase == Phase::Progressing {
                 status.phase = Phase::RolledBack;
                 status.weight = 0;
-                status.message = Some("interrupted by a restart of the server".into());
+                status.message = Some(INTERRUPTED.into());
                 status.history.push(StepRecord {
                     at_ms: now_ms(),
-                    what: "interrupted by a restart of the server: the canary was abandoned and the last promoted version restored".into(),
+                    what: format!("{INTERRUPTED}: the canary was abandoned and the last promoted version restored"),
                 });
                 self.write(&r.metadata.name, &status).await?;
             } else if status.phase == Phase::Promoted {

@@ -1139,15 +1139,18 @@ impl Server {
         self.wait_for(kind, name, &["Promoted", "RolledBack", "Failed"])
     }
 
-    /// Polls a rollout until its canary weight is `weight` percent.
+    /// Polls a rollout (which may not be written yet) until its canary weight is `weight`
+    /// percent.
     fn wait_for_weight(&self, name: &str, weight: u64) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self
-            .cli(&["get", "rollout", name, "-o", "json"])
-            .expect(OK)
-            .json()["status"]["weight"]
-            != weight
-        {
+        let weight_now = || {
+            let run = self.cli(&["get", "rollout", name, "-o", "json"]);
+            if run.code == NOT_FOUND {
+                return Value::Null;
+            }
+            run.expect(OK).json()["status"]["weight"].clone()
+        };
+        while weight_now() != weight {
             assert!(Instant::now() < deadline, "{name} never reached {weight}%");
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -1633,11 +1636,11 @@ fn two_rollouts_to_one_environment_never_interleave() {
     );
 }
 
-#[test]
-fn a_release_deploys_stage_by_stage_in_dependency_waves() {
-    let server = Server::start();
-    apply_examples(&server);
-    open_standard_change(&server);
+/// The examples, the standard change, and every example service given an endpoint per
+/// environment and a 2.0.0 build; returns the directory for release documents.
+fn with_release_builds(server: &Server) -> PathBuf {
+    apply_examples(server);
+    open_standard_change(server);
     let dir = server.root.path().join("release");
     std::fs::create_dir_all(&dir).unwrap();
     // Give every example service an endpoint per environment, and a build.
@@ -1661,6 +1664,13 @@ fn a_release_deploys_stage_by_stage_in_dependency_waves() {
     server
         .cli(&["apply", "-f", path_str(&dir.join("services.json"))])
         .expect(OK);
+    dir
+}
+
+#[test]
+fn a_release_deploys_stage_by_stage_in_dependency_waves() {
+    let server = Server::start();
+    let dir = with_release_builds(&server);
     let pipeline = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: standard}\nspec:\n  maxParallel: 2\n  stages:\n    - environment: staging\n      strategy: {direct: {}}\n      checks: [{http: {service: checkout-web, path: /healthz}}, {wait: \"{{ soak }}\"}]\n    - environment: production\n      strategy: {canary: {steps: [{weight: 50, pause: 300ms}]}}\n      instances: 2\n      guardrails: [\"error_rate > 5% for 200ms\"]\n      checks: [{wait: \"{{ soak }}\"}]\n  variables: {\"*\": {soak: 100ms}, production: {soak: 250ms}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: r1}\nspec: {pipeline: standard, change: chg-tests, artifacts: [auth-api-2, ledger-2, payments-api-2, checkout-web-2]}\n";
     let pipeline = write_file(&dir, "pipeline.yaml", pipeline);
     server.cli(&["apply", "-f", path_str(&pipeline)]).expect(OK);
@@ -1757,6 +1767,80 @@ fn a_release_deploys_stage_by_stage_in_dependency_waves() {
         .expect(OK)
         .json();
     assert_eq!(kept["status"]["phase"], "Promoted", "{kept}");
+}
+
+#[test]
+fn a_release_interrupted_by_a_killed_server_resumes_where_it_stopped() {
+    let mut server = Server::start();
+    let dir = with_release_builds(&server);
+    // 2.0.0 everywhere first, so 3.0.0 goes out as canaries beside it.
+    let first = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: quick}\nspec:\n  stages:\n    - {environment: staging, strategy: {direct: {}}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: r0}\nspec: {pipeline: quick, change: chg-tests, artifacts: [auth-api-2, ledger-2, payments-api-2, checkout-web-2]}\n";
+    let first = write_file(&dir, "quick.yaml", first);
+    server.cli(&["apply", "-f", path_str(&first)]).expect(OK);
+    assert_eq!(server.wait_for_end("release", "r0")["phase"], "Promoted");
+    let builds: Vec<String> = ["auth-api", "ledger", "payments-api", "checkout-web"]
+        .iter()
+        .map(|s| format!("{{\"apiVersion\": \"slipway.dev/v1alpha1\", \"kind\": \"Artifact\", \"metadata\": {{\"name\": \"{s}-3\"}}, \"spec\": {{\"service\": \"{s}\", \"version\": \"3.0.0\", \"location\": \"{{program}}\", \"args\": [\"example-service\"]}}}}"))
+        .collect();
+    let builds = write_file(&dir, "builds-3.json", &format!("[{}]", builds.join(",")));
+    server.cli(&["apply", "-f", path_str(&builds)]).expect(OK);
+    let pipeline = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: slow}\nspec:\n  stages:\n    - environment: staging\n      strategy: {canary: {steps: [{weight: 50, pause: 2s}]}}\n      instances: 2\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: r1}\nspec: {pipeline: slow, change: chg-tests, artifacts: [auth-api-3, ledger-3, payments-api-3, checkout-web-3]}\n";
+    let pipeline = write_file(&dir, "slow.yaml", pipeline);
+    server.cli(&["apply", "-f", path_str(&pipeline)]).expect(OK);
+    // Killed while payments-api (the second wave) is half-way through its canary.
+    server.wait_for_weight("r1-staging-payments-api", 50);
+    server.kill_and_restart();
+
+    let status = server.wait_for_end("release", "r1");
+    assert_eq!(status["phase"], "Promoted", "{status}");
+    let steps = history(&status);
+    for expected in [
+        "interrupted by a restart of the server: resuming",
+        "resumed",
+        "staging: auth-api was promoted before the restart",
+        "staging: ledger was promoted before the restart",
+    ] {
+        assert!(steps.iter().any(|h| h == expected), "{expected}: {steps:?}");
+    }
+    let rollout = |name: &str| {
+        server
+            .cli(&["get", "rollout", name, "-o", "json"])
+            .expect(OK)
+            .json()["status"]
+            .clone()
+    };
+    // What was promoted before the kill did not run again.
+    for done in ["r1-staging-auth-api", "r1-staging-ledger"] {
+        let s = rollout(done);
+        assert_eq!(s["phase"], "Promoted", "{done}: {s}");
+        let started = history(&s)
+            .iter()
+            .filter(|h| h.starts_with("started"))
+            .count();
+        assert_eq!(started, 1, "{done}: {s}");
+    }
+    // The interrupted canary was rolled back by the restarted server, then deployed again;
+    // the wave after it ran once, after it.
+    for rest in ["r1-staging-payments-api", "r1-staging-checkout-web"] {
+        let s = rollout(rest);
+        assert_eq!(s["phase"], "Promoted", "{rest}: {s}");
+    }
+    assert_eq!(
+        steps
+            .iter()
+            .filter(|h| h.contains("deploying payments-api"))
+            .count(),
+        2,
+        "{steps:?}"
+    );
+    assert_eq!(
+        steps
+            .iter()
+            .filter(|h| h.contains("deploying checkout-web"))
+            .count(),
+        1,
+        "{steps:?}"
+    );
 }
 
 #[test]

@@ -24,6 +24,7 @@ use slipway_domain::kinds::{EnvironmentSpec, typed};
 use slipway_domain::resource::parse_document;
 use slipway_engine::EngineError;
 use slipway_engine::gate::{GateRequest, GateVerdict, Gatekeeper};
+use slipway_store::fresh::FreshRounds;
 use slipway_store::{Actor, CachedStore, Mutation, Store};
 
 use serde_json::Value;
@@ -569,21 +570,14 @@ fn label_value(subject: &str) -> String {
     subject.chars().take(63).collect()
 }
 
-/// The decisions of one request, one at a time. A caller never takes a decision begun before
-/// it arrived (it might miss a write committed just before the call), but every caller that
-/// arrived before a decision began takes that decision: a thousand identical requests at once
-/// cost two evaluations, each as fresh as if it had been made for every one of them.
-#[derive(Default)]
-struct DecisionRounds {
-    begun: std::sync::atomic::AtomicU64,
-    last: tokio::sync::Mutex<Option<(u64, GateVerdict)>>,
-}
+/// The decisions of one request: identical requests arriving together share a decision begun
+/// after they arrived (see [`FreshRounds`]), so none misses a write committed before its call.
+type DecisionRounds = FreshRounds<GateVerdict>;
 
 impl GovernanceGate {
     /// `decide` for a request, sharing decisions between identical requests (see
     /// [`DecisionRounds`]).
     async fn decide_shared(&self, request: &GateRequest) -> Result<GateVerdict, EngineError> {
-        use std::sync::atomic::Ordering;
         let key = [
             request.subject_kind.as_str(),
             &request.subject,
@@ -601,21 +595,7 @@ impl GovernanceGate {
             .entry(key.clone())
             .or_default()
             .clone();
-        let arrived_after = rounds.begun.load(Ordering::SeqCst);
-        let outcome = {
-            let mut last = rounds.last.lock().await;
-            match last.as_ref() {
-                Some((number, verdict)) if *number > arrived_after => Ok(verdict.clone()),
-                _ => {
-                    let number = rounds.begun.fetch_add(1, Ordering::SeqCst) + 1;
-                    let outcome = self.decide_now(request).await;
-                    if let Ok(verdict) = &outcome {
-                        *last = Some((number, verdict.clone()));
-                    }
-                    outcome
-                }
-            }
-        };
+        let outcome = rounds.fresh(|| self.decide_now(request)).await;
         // Forget the request once nobody else is deciding it.
         let mut all = self.rounds.lock().unwrap_or_else(PoisonError::into_inner);
         if Arc::strong_count(&rounds) == 2 {

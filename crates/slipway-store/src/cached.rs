@@ -20,7 +20,6 @@
 //! audit log, leases, the outbox) goes straight to the underlying store.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -30,6 +29,7 @@ use slipway_domain::audit::verify::Report;
 use slipway_domain::audit::{Hash, SignedCheckpoint};
 use slipway_domain::resource::Resource;
 
+use crate::fresh::FreshRounds;
 use crate::{Actor, Applied, Mutation, OutboxItem, OutboxOutcome, Result, Store, TokenRecord};
 
 /// Kinds and their write generations.
@@ -45,11 +45,8 @@ pub struct CachedStore {
 
 struct Shared {
     inner: Arc<dyn Store>,
-    /// How many generation queries have begun.
-    checks_begun: AtomicU64,
-    /// The latest completed query: its number and what it found. Holding this lock is what
-    /// makes a query the one under way.
-    last_check: tokio::sync::Mutex<Option<(u64, Arc<Generations>)>>,
+    /// The generation queries, shared by the reads that arrive while none has begun.
+    checks: FreshRounds<Arc<Generations>>,
     kinds: Mutex<HashMap<String, Arc<KindSnapshot>>>,
     /// One loader at a time per kind, so a burst of readers loads a kind once.
     loaders: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -76,8 +73,7 @@ impl CachedStore {
         CachedStore {
             shared: Arc::new(Shared {
                 inner,
-                checks_begun: AtomicU64::new(0),
-                last_check: tokio::sync::Mutex::new(None),
+                checks: FreshRounds::default(),
                 kinds: Mutex::new(HashMap::new()),
                 loaders: Mutex::new(HashMap::new()),
                 singles: Mutex::new(HashMap::new()),
@@ -99,7 +95,7 @@ impl CachedStore {
 
     /// How many generation queries this cache (and its snapshots) have made.
     pub fn generation_queries(&self) -> u64 {
-        self.shared.checks_begun.load(Ordering::SeqCst)
+        self.shared.checks.runs()
     }
 
     /// The version of `kind` this view reads: it changes whenever one of the kind's resources
@@ -177,17 +173,9 @@ impl CachedStore {
 impl Shared {
     /// The generations as read by a query begun after this call.
     async fn current_generations(&self) -> Result<Arc<Generations>> {
-        let begun_before_arrival = self.checks_begun.load(Ordering::SeqCst);
-        let mut last = self.last_check.lock().await;
-        if let Some((number, generations)) = last.as_ref()
-            && *number > begun_before_arrival
-        {
-            return Ok(generations.clone());
-        }
-        let number = self.checks_begun.fetch_add(1, Ordering::SeqCst) + 1;
-        let generations = Arc::new(self.inner.generations().await?);
-        *last = Some((number, generations.clone()));
-        Ok(generations)
+        self.checks
+            .fresh(|| async { Ok(Arc::new(self.inner.generations().await?)) })
+            .await
     }
 
     fn loaded(&self, kind: &str, generation: u64) -> Option<Arc<KindSnapshot>> {

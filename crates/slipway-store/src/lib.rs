@@ -10,6 +10,7 @@
 
 pub mod cached;
 pub mod data_dir;
+pub mod fresh;
 pub mod migrate;
 pub mod sql;
 

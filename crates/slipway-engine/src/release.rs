@@ -109,11 +109,21 @@ impl Engine {
     }
 
     async fn write_release(&self, name: &str, status: &ReleaseStatus) -> Result<(), EngineError> {
+        self.enqueue_release(name, status)?.await
+    }
+
+    /// Queues a release status write; the future waits until it is durable.
+    fn enqueue_release(
+        &self,
+        name: &str,
+        status: &ReleaseStatus,
+    ) -> Result<impl std::future::Future<Output = Result<(), EngineError>> + use<>, EngineError>
+    {
         let value = serde_json::to_value(status).map_err(|e| EngineError::Instance {
             instance: name.into(),
             reason: e.to_string(),
         })?;
-        self.statuses.write("Release", name, value).await
+        Ok(self.statuses.enqueue("Release", name, value))
     }
 
     async fn drive_release(
@@ -276,6 +286,7 @@ impl Engine {
             let mut started: BTreeSet<String> = BTreeSet::new();
             let mut running = Detached(tokio::task::JoinSet::<(String, String, Phase)>::new());
             let mut failed: Vec<String> = Vec::new();
+            let mut progress = None;
             loop {
                 if failed.is_empty() {
                     let ready: Vec<String> = needs
@@ -338,7 +349,12 @@ impl Engine {
                             at_ms: now_ms(),
                             what: format!("{}: deploying {}", stage.environment, batch.join(", ")),
                         });
-                        self.write_release(name, &status).await?;
+                        // Progress is bookkeeping: queued in order, waited for (and its error
+                        // seen) before the next one, while the rollouts it names run.
+                        if let Some(previous) = progress.take() {
+                            previous.await?;
+                        }
+                        progress = Some(self.enqueue_release(name, &status)?);
                     }
                 }
                 let Some(finished) = running.join_next().await else {
@@ -360,6 +376,9 @@ impl Engine {
                     Ok((_, rollout, phase)) => failed.push(format!("{rollout} ended {phase:?}")),
                     Err(e) => failed.push(format!("a rollout task failed: {e}")),
                 }
+            }
+            if let Some(previous) = progress.take() {
+                previous.await?;
             }
             if !failed.is_empty() || done.len() != selected.len() {
                 if failed.is_empty() {

@@ -66,6 +66,17 @@ impl StatusWriter {
         name: &str,
         value: serde_json::Value,
     ) -> Result<(), EngineError> {
+        self.enqueue(kind, name, value).await
+    }
+
+    /// Queues the write now (writes keep the order they were queued in) and returns what
+    /// waits until it is durable, for a caller with other work to do meanwhile.
+    pub fn enqueue(
+        &self,
+        kind: &str,
+        name: &str,
+        value: serde_json::Value,
+    ) -> impl std::future::Future<Output = Result<(), EngineError>> + Send + use<> {
         let (done, wait) = oneshot::channel();
         let pending = Pending {
             kind: kind.to_string(),
@@ -74,16 +85,17 @@ impl StatusWriter {
             done,
         };
         let lost = || EngineError::Store(StoreError::Corrupt("the status writer stopped".into()));
-        self.sender.send(pending).map_err(|_| lost())?;
-        match wait.await.map_err(|_| lost())? {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(EngineError::Store(StoreError::NotFound {
-                kind: kind.into(),
-                name: name.into(),
-            })),
-            Err(e) => Err(EngineError::Store(StoreError::Corrupt(format!(
-                "writing status failed: {e}"
-            )))),
+        let sent = self.sender.send(pending).map_err(|_| lost());
+        let (kind, name) = (kind.to_string(), name.to_string());
+        async move {
+            sent?;
+            match wait.await.map_err(|_| lost())? {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(EngineError::Store(StoreError::NotFound { kind, name })),
+                Err(e) => Err(EngineError::Store(StoreError::Corrupt(format!(
+                    "writing status failed: {e}"
+                )))),
+            }
         }
     }
 }

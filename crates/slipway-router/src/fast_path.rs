@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use http::StatusCode;
+use http::header::HeaderName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
@@ -116,23 +117,6 @@ enum Plan {
     },
 }
 
-/// Why an exchange with the upstream produced no response head.
-#[derive(Debug)]
-enum ExchangeError {
-    Upstream(UpstreamFailure, std::io::Error),
-    /// The client went away or broke the framing of its body while it was being forwarded.
-    Client,
-}
-
-/// A response head received and rewritten into the output buffer.
-#[derive(Debug)]
-struct Exchanged {
-    connection: UpstreamConnection,
-    response: ResponseFacts,
-    /// Whether the client's whole request body went upstream.
-    request_sent: bool,
-}
-
 /// A client connection and everything it holds.
 struct ClientConnection<'a> {
     proxy: &'a ServiceProxy,
@@ -146,7 +130,7 @@ struct ClientConnection<'a> {
     header_read_timeout: Duration,
 }
 
-impl ClientConnection<'_> {
+impl<'a> ClientConnection<'a> {
     async fn serve_request(&mut self) -> Next {
         let deadline = tokio::time::Instant::now() + self.header_read_timeout;
         let plan = loop {
@@ -284,8 +268,7 @@ impl ClientConnection<'_> {
         instance: &InstanceState,
         started: Instant,
     ) -> Next {
-        // A body already read whole goes upstream in the same write as the head, and can be
-        // sent again if a reused connection turns out to be closed.
+        // A body already read whole goes upstream in the same write as the head.
         let buffered_body = match facts.body {
             BodyFraming::Empty => Some(0),
             BodyFraming::Length(length) => usize::try_from(length)
@@ -293,185 +276,312 @@ impl ClientConnection<'_> {
                 .filter(|length| *length <= self.input.len()),
             BodyFraming::Chunked | BodyFraming::UntilClose => None,
         };
-        if let Some(length) = buffered_body {
-            self.output.extend_from_slice(&self.input[..length]);
-            self.input.advance(length);
+        match buffered_body {
+            Some(length) => {
+                self.output.extend_from_slice(&self.input[..length]);
+                self.input.advance(length);
+                self.forward_whole(facts, version, instance, started).await
+            }
+            None => {
+                self.forward_streaming(facts, version, instance, started)
+                    .await
+            }
         }
-        let whole = buffered_body.is_some();
-        let request_timeout = self.proxy.context.request_timeout;
-        let pending = self.exchange(instance, facts, version, whole);
-        let result = match request_timeout {
-            Some(limit) => tokio::time::timeout(limit, pending)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(ExchangeError::Upstream(
-                        UpstreamFailure::TimedOut,
-                        std::io::ErrorKind::TimedOut.into(),
-                    ))
-                }),
-            None => pending.await,
-        };
-        let exchanged = match result {
+    }
+
+    /// The version tag responses get, if any.
+    fn tag(&self, version: Version) -> Option<(&'a HeaderName, Version)> {
+        let context = &self.proxy.context;
+        context
+            .tag_responses
+            .then_some((&context.pin_header, version))
+    }
+
+    /// Counts a response head from the upstream of `version`.
+    fn record(&self, version: Version, status: u16, started: Instant) {
+        let class = StatusCode::from_u16(status).map_or(StatusClass::ServerError, StatusClass::of);
+        self.proxy.metrics.record(version, class, started.elapsed());
+    }
+
+    /// Forwards a request held whole in the output buffer; it can be sent again if a reused
+    /// upstream connection turns out to be closed.
+    async fn forward_whole(
+        &mut self,
+        facts: &RequestFacts,
+        version: Version,
+        instance: &InstanceState,
+        started: Instant,
+    ) -> Next {
+        let deadline = self.deadline();
+        let result = within(deadline, self.exchange_whole(instance, facts, version))
+            .await
+            .unwrap_or_else(|| Err((UpstreamFailure::TimedOut, timed_out())));
+        let (mut connection, response) = match result {
             Ok(exchanged) => exchanged,
-            Err(ExchangeError::Client) => return Next::Close,
-            Err(ExchangeError::Upstream(failure, error)) => {
+            Err((failure, error)) => {
                 let answer = self
                     .proxy
                     .upstream_failed(version, instance, failure, started, &error);
-                // A body not read whole leaves the connection unusable.
-                return self.answer(&answer, Some(version), !whole).await;
+                return self.answer(&answer, Some(version), facts.close).await;
             }
         };
-        self.proxy.metrics.record(
-            version,
-            StatusCode::from_u16(exchanged.response.status)
-                .map_or(StatusClass::ServerError, StatusClass::of),
-            started.elapsed(),
-        );
-        let close = facts.close
-            || !exchanged.request_sent
-            || exchanged.response.body == BodyFraming::UntilClose
-            || self.token.is_cancelled();
+        self.record(version, response.status, started);
+        let close =
+            facts.close || response.body == BodyFraming::UntilClose || self.token.is_cancelled();
         finish_head(&mut self.output, close);
-        let Exchanged {
-            mut connection,
-            response,
-            request_sent,
-        } = exchanged;
-        match self.relay_body(&mut connection, response.body).await {
-            Ok(()) if response.reusable && request_sent => self.upstreams.checkin(connection),
+        let relayed = relay_body(
+            &mut connection.stream,
+            &mut connection.input,
+            &mut self.stream,
+            &mut self.output,
+            response.body,
+        )
+        .await;
+        match relayed {
+            Ok(()) if response.reusable => self.upstreams.checkin(connection),
             Ok(()) => {}
             Err(()) => return Next::Close,
         }
         if close { Next::Close } else { Next::KeepAlive }
     }
 
-    /// Sends the request upstream and reads the response head, rewritten for the client into
-    /// the output buffer (without its final empty line). With `whole`, the output buffer holds
-    /// the whole request; otherwise the body is forwarded from the client as it arrives, while
-    /// the response head is awaited (an upstream may answer before reading the body).
-    async fn exchange(
+    /// When the upstream's response head is due, if there is a request timeout.
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.proxy
+            .context
+            .request_timeout
+            .map(|limit| tokio::time::Instant::now() + limit)
+    }
+
+    /// Sends the request in the output buffer and reads the response head, rewritten for the
+    /// client, over it (without its final empty line).
+    async fn exchange_whole(
         &mut self,
         instance: &InstanceState,
         facts: &RequestFacts,
         version: Version,
-        whole: bool,
-    ) -> Result<Exchanged, ExchangeError> {
-        let context = &self.proxy.context;
-        let tag = context
-            .tag_responses
-            .then_some((&context.pin_header, version));
+    ) -> Result<(UpstreamConnection, ResponseFacts), (UpstreamFailure, std::io::Error)> {
+        let tag = self.tag(version);
         let mut connection = self
             .upstreams
             .checkout(instance.addr)
             .await
-            .map_err(|e| ExchangeError::Upstream(UpstreamFailure::Unreachable, e))?;
-        if whole {
-            let first = send_whole(&mut connection, &mut self.output, facts.is_head, tag).await;
-            let retry = connection.reused && facts.idempotent && connection.input.is_empty();
-            let response = match first {
-                Ok(response) => response,
-                // The upstream closed a reused connection before answering: the request may
-                // never have reached it, and resending it is harmless.
-                Err(_) if retry => {
-                    connection =
-                        self.upstreams.connect(instance.addr).await.map_err(|e| {
-                            ExchangeError::Upstream(UpstreamFailure::Unreachable, e)
-                        })?;
-                    send_whole(&mut connection, &mut self.output, facts.is_head, tag)
-                        .await
-                        .map_err(|e| ExchangeError::Upstream(UpstreamFailure::Failed, e))?
-                }
-                Err(error) => return Err(ExchangeError::Upstream(UpstreamFailure::Failed, error)),
-            };
-            return Ok(Exchanged {
-                connection,
-                response,
-                request_sent: true,
-            });
-        }
+            .map_err(|e| (UpstreamFailure::Unreachable, e))?;
+        let response = match send_whole(&mut connection, &mut self.output, facts.is_head, tag).await
+        {
+            Ok(response) => response,
+            // The upstream closed a reused connection without answering: the request may
+            // never have reached it, and resending it is harmless.
+            Err(_) if connection.reused && facts.idempotent && connection.input.is_empty() => {
+                connection = self
+                    .upstreams
+                    .connect(instance.addr)
+                    .await
+                    .map_err(|e| (UpstreamFailure::Unreachable, e))?;
+                send_whole(&mut connection, &mut self.output, facts.is_head, tag)
+                    .await
+                    .map_err(|e| (UpstreamFailure::Failed, e))?
+            }
+            Err(error) => return Err((UpstreamFailure::Failed, error)),
+        };
+        Ok((connection, response))
+    }
 
-        let (response, sent) = {
+    /// Forwards a request whose body is not read yet: the body follows from the client as it
+    /// arrives, while the response head is awaited (an upstream may answer before reading the
+    /// body) and while the response body is relayed (an upstream may stream its answer while
+    /// reading the body). The client connection closes unless the whole body went upstream.
+    async fn forward_streaming(
+        &mut self,
+        facts: &RequestFacts,
+        version: Version,
+        instance: &InstanceState,
+        started: Instant,
+    ) -> Next {
+        let proxy = self.proxy;
+        let token = self.token;
+        let tag = self.tag(version);
+        let deadline = self.deadline();
+        let mut connection = match within(deadline, self.upstreams.checkout(instance.addr)).await {
+            Some(Ok(connection)) => connection,
+            failed => {
+                let (failure, error) = match failed {
+                    Some(Err(error)) => (UpstreamFailure::Unreachable, error),
+                    _ => (UpstreamFailure::TimedOut, timed_out()),
+                };
+                let answer = proxy.upstream_failed(version, instance, failure, started, &error);
+                return self.answer(&answer, Some(version), true).await;
+            }
+        };
+        let outcome = {
             let (mut upstream_read, mut upstream_write) = connection.stream.split();
-            upstream_write
-                .write_all(&self.output)
-                .await
-                .map_err(|e| ExchangeError::Upstream(UpstreamFailure::Failed, e))?;
-            let (mut client_read, _) = self.stream.split();
+            let (mut client_read, mut client_write) = self.stream.split();
+            let output = &mut self.output;
+            let upstream_input = &mut connection.input;
+            let head_written = upstream_write.write_all(output).await;
             let send = send_body(
                 &mut client_read,
                 &mut self.input,
                 &mut upstream_write,
                 BodyProgress::new(facts.body),
             );
-            let head = read_response_head(
-                &mut upstream_read,
-                &mut connection.input,
-                &mut self.output,
-                facts.is_head,
-                tag,
-            );
-            tokio::pin!(send, head);
-            let mut sent = None;
-            let response = loop {
-                tokio::select! {
-                    result = &mut send, if sent.is_none() => match result {
-                        Ok(()) => sent = Some(true),
-                        Err(BodyError::Client) => return Err(ExchangeError::Client),
-                        // The upstream may still answer (it refused the body early).
-                        Err(BodyError::Upstream) => sent = Some(false),
-                    },
-                    response = &mut head => break response,
+            tokio::pin!(send);
+            // None while the body is being forwarded, then whether all of it went.
+            let mut sent = head_written.is_err().then_some(false);
+            let head = {
+                let head = within(
+                    deadline,
+                    read_response_head(
+                        &mut upstream_read,
+                        upstream_input,
+                        output,
+                        facts.is_head,
+                        tag,
+                    ),
+                );
+                tokio::pin!(head);
+                loop {
+                    tokio::select! {
+                        result = &mut send, if sent.is_none() => match result {
+                            Ok(()) => sent = Some(true),
+                            Err(BodyError::Client) => return Next::Close,
+                            // The upstream may still answer (it refused the body early).
+                            Err(BodyError::Upstream) => sent = Some(false),
+                        },
+                        head = &mut head => break head,
+                    }
                 }
             };
-            (response, sent)
-        };
-        let response = response.map_err(|e| ExchangeError::Upstream(UpstreamFailure::Failed, e))?;
-        Ok(Exchanged {
-            connection,
-            response,
-            request_sent: sent == Some(true),
-        })
-    }
-
-    /// Writes the response head in the output buffer and the response body to the client.
-    /// `Err` when either side failed or the upstream ended the body early: the client
-    /// connection must close.
-    async fn relay_body(
-        &mut self,
-        connection: &mut UpstreamConnection,
-        framing: BodyFraming,
-    ) -> Result<(), ()> {
-        let mut progress = BodyProgress::new(framing);
-        // What arrived with the head goes out with the head.
-        let taken = progress.advance(&connection.input).map_err(drop)?;
-        self.output.extend_from_slice(&connection.input[..taken]);
-        connection.input.advance(taken);
-        self.stream.write_all(&self.output).await.map_err(drop)?;
-        while !progress.is_done() {
-            connection.input.reserve(READ_BUFFER);
-            let read = connection
-                .stream
-                .read_buf(&mut connection.input)
-                .await
-                .map_err(drop)?;
-            if read == 0 {
-                // The end of a close-delimited body; any other body is cut short.
-                return if progress == BodyProgress::UntilClose {
-                    Ok(())
-                } else {
-                    Err(())
-                };
+            match head {
+                None => StreamingOutcome::Failed(UpstreamFailure::TimedOut, timed_out()),
+                Some(Err(error)) => StreamingOutcome::Failed(UpstreamFailure::Failed, error),
+                Some(Ok(response)) => {
+                    let class = StatusCode::from_u16(response.status)
+                        .map_or(StatusClass::ServerError, StatusClass::of);
+                    proxy.metrics.record(version, class, started.elapsed());
+                    let close = facts.close
+                        || sent == Some(false)
+                        || response.body == BodyFraming::UntilClose
+                        || token.is_cancelled();
+                    finish_head(output, close);
+                    let relay = relay_body(
+                        &mut upstream_read,
+                        upstream_input,
+                        &mut client_write,
+                        output,
+                        response.body,
+                    );
+                    tokio::pin!(relay);
+                    let relayed = loop {
+                        tokio::select! {
+                            result = &mut send, if sent.is_none() => match result {
+                                Ok(()) => sent = Some(true),
+                                Err(BodyError::Client) => return Next::Close,
+                                Err(BodyError::Upstream) => sent = Some(false),
+                            },
+                            relayed = &mut relay => break relayed,
+                        }
+                    };
+                    StreamingOutcome::Relayed {
+                        reusable: response.reusable && relayed.is_ok(),
+                        keep_alive: !close && relayed.is_ok(),
+                        sent: sent == Some(true),
+                    }
+                }
             }
-            let taken = progress.advance(&connection.input).map_err(drop)?;
-            self.stream
-                .write_all(&connection.input[..taken])
-                .await
-                .map_err(drop)?;
-            connection.input.advance(taken);
+        };
+        match outcome {
+            StreamingOutcome::Failed(failure, error) => {
+                let answer = proxy.upstream_failed(version, instance, failure, started, &error);
+                self.answer(&answer, Some(version), true).await
+            }
+            // A body not forwarded whole leaves both connections unusable.
+            StreamingOutcome::Relayed {
+                reusable,
+                keep_alive,
+                sent,
+            } => {
+                if reusable && sent {
+                    self.upstreams.checkin(connection);
+                }
+                if keep_alive && sent {
+                    Next::KeepAlive
+                } else {
+                    Next::Close
+                }
+            }
         }
-        Ok(())
     }
+}
+
+/// How forwarding a streamed request ended, short of the client going away.
+#[derive(Debug)]
+enum StreamingOutcome {
+    /// No usable response head.
+    Failed(UpstreamFailure, std::io::Error),
+    /// A response was relayed, whole or not.
+    Relayed {
+        /// The upstream connection may carry another request.
+        reusable: bool,
+        /// The response did not say the client connection closes, and was relayed whole.
+        keep_alive: bool,
+        /// The whole request body went upstream.
+        sent: bool,
+    },
+}
+
+/// Runs `work` until `deadline`, if any; `None` when the deadline passed.
+async fn within<F: std::future::Future>(
+    deadline: Option<tokio::time::Instant>,
+    work: F,
+) -> Option<F::Output> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, work).await.ok(),
+        None => Some(work.await),
+    }
+}
+
+fn timed_out() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::TimedOut, "no response head in time")
+}
+
+/// Writes the response head in `output` and the response body to the client. `Err` when
+/// either side failed or the upstream ended the body early: the client connection must close.
+async fn relay_body<R, W>(
+    upstream: &mut R,
+    upstream_input: &mut BytesMut,
+    client: &mut W,
+    output: &mut Vec<u8>,
+    framing: BodyFraming,
+) -> Result<(), ()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut progress = BodyProgress::new(framing);
+    // What arrived with the head goes out with the head.
+    let taken = progress.advance(upstream_input).map_err(drop)?;
+    output.extend_from_slice(&upstream_input[..taken]);
+    upstream_input.advance(taken);
+    client.write_all(output).await.map_err(drop)?;
+    while !progress.is_done() {
+        upstream_input.reserve(READ_BUFFER);
+        if upstream.read_buf(upstream_input).await.map_err(drop)? == 0 {
+            // The end of a close-delimited body; any other body is cut short.
+            return if progress == BodyProgress::UntilClose {
+                Ok(())
+            } else {
+                Err(())
+            };
+        }
+        let taken = progress.advance(upstream_input).map_err(drop)?;
+        client
+            .write_all(&upstream_input[..taken])
+            .await
+            .map_err(drop)?;
+        upstream_input.advance(taken);
+    }
+    Ok(())
 }
 
 /// Writes the whole request in `output` and reads the response head into it.
@@ -479,7 +589,7 @@ async fn send_whole(
     connection: &mut UpstreamConnection,
     output: &mut Vec<u8>,
     to_head: bool,
-    tag: Option<(&http::HeaderName, Version)>,
+    tag: Option<(&HeaderName, Version)>,
 ) -> std::io::Result<ResponseFacts> {
     connection.stream.write_all(output).await?;
     read_response_head(
@@ -499,7 +609,7 @@ async fn read_response_head<R: AsyncRead + Unpin>(
     input: &mut BytesMut,
     output: &mut Vec<u8>,
     to_head: bool,
-    tag: Option<(&http::HeaderName, Version)>,
+    tag: Option<(&HeaderName, Version)>,
 ) -> std::io::Result<ResponseFacts> {
     loop {
         if !input.is_empty() {

@@ -2,11 +2,16 @@
 //! process, forwarding over keep-alive upstream connections held per client connection, shut
 //! down gracefully under a `CancellationToken` with its connections drained.
 //!
+//! Every client connection starts on the fast path (`fast_path`), a hand-written HTTP/1.1
+//! forwarder; at the first request it does not handle (HTTP/1.0, `Upgrade`, `Expect`, absolute
+//! request targets, unusual transfer codings), the connection moves to the hyper server and
+//! the hyper path in `proxy` for the rest of its life, its bytes already read replayed first.
+//!
 //! The data plane runs on its own threads, each a single-threaded Tokio runtime accepting from
-//! every service's listener: a client connection, its upstream connections and their driver
-//! tasks all live on one thread, so a proxied request never wakes a task on another core. The
-//! control plane (`TrafficRouter` calls) runs wherever its caller does and only swaps the
-//! lock-free routing tables the data plane reads.
+//! every service's listener: a client connection and its upstream connections live on one
+//! thread, so a proxied request never wakes a task on another core. The control plane
+//! (`TrafficRouter` calls) runs wherever its caller does and only swaps the lock-free routing
+//! tables the data plane reads.
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;

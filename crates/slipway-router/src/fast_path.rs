@@ -13,8 +13,8 @@
 //! A malformed head is answered 400 (431 when too large) and the connection closed. An
 //! upstream that closes in the middle of a response makes the router close the client
 //! connection, the only way left to tell the client the response is incomplete. A request
-//! whose body the router did not read whole (an early response, a local answer) ends the
-//! client connection after its response.
+//! whose body the router did not read whole (an early response, a local answer to a request
+//! with a body over 1 MiB or chunked) ends the client connection after its response.
 
 use std::mem::MaybeUninit;
 use std::sync::Arc;
@@ -38,6 +38,10 @@ use crate::metrics::StatusClass;
 use crate::proxy::{LocalAnswer, ServiceProxy, UpstreamFailure};
 use crate::table::InstanceState;
 use crate::upstream_tcp::{HeldConnections, READ_BUFFER, UpstreamConnection};
+
+/// The largest body of a request answered by the router itself that is read and dropped to
+/// keep the connection; a larger one closes it.
+const DROPPED_BODY_LIMIT: u64 = 1024 * 1024;
 
 /// How a client connection left the fast path.
 #[derive(Debug)]
@@ -164,9 +168,18 @@ impl<'a> ClientConnection<'a> {
                 answer,
             } => {
                 self.input.advance(head_len);
-                // The body was not read: the connection cannot carry another request.
-                let close = facts.close || facts.body != BodyFraming::Empty;
-                self.answer(&answer, None, close).await
+                // A small body is read and dropped so the connection can carry the next
+                // request; after any other, it cannot.
+                let droppable = match facts.body {
+                    BodyFraming::Empty => true,
+                    BodyFraming::Length(length) => length <= DROPPED_BODY_LIMIT,
+                    BodyFraming::Chunked | BodyFraming::UntilClose => false,
+                };
+                let next = self.answer(&answer, None, facts.close || !droppable).await;
+                if next == Next::KeepAlive && !self.drop_body(facts.body).await {
+                    return Next::Close;
+                }
+                next
             }
             Plan::Forward {
                 head_len,
@@ -178,6 +191,22 @@ impl<'a> ClientConnection<'a> {
                 self.forward(&facts, version, &instance, started).await
             }
         }
+    }
+
+    /// Reads and drops a request body the router answered itself; false when the client did
+    /// not send it whole in time.
+    async fn drop_body(&mut self, body: BodyFraming) -> bool {
+        let mut sink = tokio::io::sink();
+        let drop_all = send_body(
+            &mut self.stream,
+            &mut self.input,
+            &mut sink,
+            BodyProgress::new(body),
+        );
+        matches!(
+            tokio::time::timeout(self.header_read_timeout, drop_all).await,
+            Ok(Ok(()))
+        )
     }
 
     /// Reads more of a request head; false when the client closed, failed, took too long, or

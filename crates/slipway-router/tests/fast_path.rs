@@ -341,13 +341,27 @@ async fn malformed_requests_get_400_and_a_closed_connection() {
     let mut huge_head = b"GET / HTTP/1.1\r\nHost: web\r\nX-Big: ".to_vec();
     huge_head.extend(std::iter::repeat_n(b'a', 70 * 1024));
     huge_head.extend_from_slice(b"\r\n\r\n");
-    let cases: [(&[u8], &str); 6] = [
-        (b"GET / HTTP/1.1\r\nHost: web\r\nNo colon here\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
-        (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", "HTTP/1.1 400 Bad Request\r\n"),
-        (b"GET / HTTP/1.1\r\nHost: web\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx", "HTTP/1.1 400 Bad Request\r\n"),
-        (b"POST / HTTP/1.1\r\nHost: web\r\nContent-Length: ten\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n"),
-        (b"GET / HTTP/1.1\r\nHost: web\r\nx-slipway-version: blue\r\nContent-Length: 3\r\n\r\nabc", "HTTP/1.1 400 Bad Request\r\n"),
-        (&huge_head, "HTTP/1.1 431 Request Header Fields Too Large\r\n"),
+    let cases: [(&[u8], &str); 5] = [
+        (
+            b"GET / HTTP/1.1\r\nHost: web\r\nNo colon here\r\n\r\n",
+            "HTTP/1.1 400 Bad Request\r\n",
+        ),
+        (
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+            "HTTP/1.1 400 Bad Request\r\n",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nHost: web\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx",
+            "HTTP/1.1 400 Bad Request\r\n",
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: web\r\nContent-Length: ten\r\n\r\n",
+            "HTTP/1.1 400 Bad Request\r\n",
+        ),
+        (
+            &huge_head,
+            "HTTP/1.1 431 Request Header Fields Too Large\r\n",
+        ),
     ];
     for (request, status_line) in cases {
         let reply = raw_exchange(addr, request).await;
@@ -359,9 +373,22 @@ async fn malformed_requests_get_400_and_a_closed_connection() {
         assert!(reply.contains("\r\nconnection: close\r\n"), "{reply}");
     }
     assert_eq!(connections.load(Ordering::SeqCst), 0);
+    // A bad pin header is the client's mistake too, but a well-formed one: the body is read
+    // and dropped, and the connection carries on.
+    let reply = raw_exchange(
+        addr,
+        b"POST / HTTP/1.1\r\nHost: web\r\nx-slipway-version: blue\r\nContent-Length: 3\r\n\r\nabcGET /after HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{reply}");
+    assert!(
+        reply.contains("must be \"stable\" or \"canary\"\nHTTP/1.1 200 OK\r\n")
+            && reply.ends_with("/after"),
+        "{reply}"
+    );
     let snapshot = router.metrics("web").await.unwrap();
     assert_eq!(snapshot.unrouted, 1);
-    assert_eq!(snapshot.stable.requests(), 0);
+    assert_eq!(snapshot.stable.requests(), 1);
     // The router is unharmed.
     let reply = raw_exchange(
         addr,

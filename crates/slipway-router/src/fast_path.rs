@@ -17,6 +17,7 @@
 //! with a body over 1 MiB or chunked) ends the client connection after its response.
 
 use std::mem::MaybeUninit;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,8 +73,9 @@ pub(crate) async fn serve(
         token,
         header_read_timeout,
     };
+    let mut timers = Timers::new(header_read_timeout);
     loop {
-        match client.serve_request().await {
+        match client.serve_request(&mut timers).await {
             Next::KeepAlive => {}
             Next::Close => {
                 close_lingering(client.stream).await;
@@ -135,7 +137,7 @@ struct ClientConnection<'a> {
 }
 
 impl<'a> ClientConnection<'a> {
-    async fn serve_request(&mut self) -> Next {
+    async fn serve_request(&mut self, timers: &mut Timers) -> Next {
         let deadline = tokio::time::Instant::now() + self.header_read_timeout;
         let plan = loop {
             if !self.input.is_empty() {
@@ -144,7 +146,7 @@ impl<'a> ClientConnection<'a> {
                     plan => break plan,
                 }
             }
-            if !self.read_more(deadline).await {
+            if !self.read_more(&mut timers.head, deadline).await {
                 return Next::Close;
             }
         };
@@ -188,7 +190,8 @@ impl<'a> ClientConnection<'a> {
                 instance,
             } => {
                 self.input.advance(head_len);
-                self.forward(&facts, version, &instance, started).await
+                self.forward(&facts, version, &instance, started, timers)
+                    .await
             }
         }
     }
@@ -211,12 +214,12 @@ impl<'a> ClientConnection<'a> {
 
     /// Reads more of a request head; false when the client closed, failed, took too long, or
     /// the router is draining and no request has started.
-    async fn read_more(&mut self, deadline: tokio::time::Instant) -> bool {
+    async fn read_more(&mut self, timer: &mut Timer, deadline: tokio::time::Instant) -> bool {
         self.input.reserve(READ_BUFFER);
         let idle = self.input.is_empty();
         let token = self.token;
         let read = self.stream.read_buf(&mut self.input);
-        let result = tokio::time::timeout_at(deadline, async {
+        let result = within(timer, Some(deadline), async {
             tokio::select! {
                 biased;
                 read = read => read,
@@ -224,7 +227,7 @@ impl<'a> ClientConnection<'a> {
             }
         })
         .await;
-        matches!(result, Ok(Ok(n)) if n > 0)
+        matches!(result, Some(Ok(n)) if n > 0)
     }
 
     /// Parses the head at the start of the input and decides what to do with its request.
@@ -296,6 +299,7 @@ impl<'a> ClientConnection<'a> {
         version: Version,
         instance: &InstanceState,
         started: Instant,
+        timers: &mut Timers,
     ) -> Next {
         // A body already read whole goes upstream in the same write as the head.
         let buffered_body = match facts.body {
@@ -309,10 +313,11 @@ impl<'a> ClientConnection<'a> {
             Some(length) => {
                 self.output.extend_from_slice(&self.input[..length]);
                 self.input.advance(length);
-                self.forward_whole(facts, version, instance, started).await
+                self.forward_whole(facts, version, instance, started, &mut timers.response)
+                    .await
             }
             None => {
-                self.forward_streaming(facts, version, instance, started)
+                self.forward_streaming(facts, version, instance, started, &mut timers.response)
                     .await
             }
         }
@@ -340,11 +345,16 @@ impl<'a> ClientConnection<'a> {
         version: Version,
         instance: &InstanceState,
         started: Instant,
+        timer: &mut Timer,
     ) -> Next {
         let deadline = self.deadline();
-        let result = within(deadline, self.exchange_whole(instance, facts, version))
-            .await
-            .unwrap_or_else(|| Err((UpstreamFailure::TimedOut, timed_out())));
+        let result = within(
+            timer,
+            deadline,
+            self.exchange_whole(instance, facts, version),
+        )
+        .await
+        .unwrap_or_else(|| Err((UpstreamFailure::TimedOut, timed_out())));
         let (mut connection, response) = match result {
             Ok(exchanged) => exchanged,
             Err((failure, error)) => {
@@ -426,22 +436,24 @@ impl<'a> ClientConnection<'a> {
         version: Version,
         instance: &InstanceState,
         started: Instant,
+        timer: &mut Timer,
     ) -> Next {
         let proxy = self.proxy;
         let token = self.token;
         let tag = self.tag(version);
         let deadline = self.deadline();
-        let mut connection = match within(deadline, self.upstreams.checkout(instance.addr)).await {
-            Some(Ok(connection)) => connection,
-            failed => {
-                let (failure, error) = match failed {
-                    Some(Err(error)) => (UpstreamFailure::Unreachable, error),
-                    _ => (UpstreamFailure::TimedOut, timed_out()),
-                };
-                let answer = proxy.upstream_failed(version, instance, failure, started, &error);
-                return self.answer(&answer, Some(version), true).await;
-            }
-        };
+        let mut connection =
+            match within(timer, deadline, self.upstreams.checkout(instance.addr)).await {
+                Some(Ok(connection)) => connection,
+                failed => {
+                    let (failure, error) = match failed {
+                        Some(Err(error)) => (UpstreamFailure::Unreachable, error),
+                        _ => (UpstreamFailure::TimedOut, timed_out()),
+                    };
+                    let answer = proxy.upstream_failed(version, instance, failure, started, &error);
+                    return self.answer(&answer, Some(version), true).await;
+                }
+            };
         let outcome = {
             let (mut upstream_read, mut upstream_write) = connection.stream.split();
             let (mut client_read, mut client_write) = self.stream.split();
@@ -459,6 +471,7 @@ impl<'a> ClientConnection<'a> {
             let mut sent = head_written.is_err().then_some(false);
             let head = {
                 let head = within(
+                    timer,
                     deadline,
                     read_response_head(
                         &mut upstream_read,
@@ -559,14 +572,43 @@ enum StreamingOutcome {
     },
 }
 
-/// Runs `work` until `deadline`, if any; `None` when the deadline passed.
+/// A connection's timer, armed again for every deadline.
+type Timer = Pin<Box<tokio::time::Sleep>>;
+
+/// The two timers of a client connection: one for request heads, one for response heads.
+/// Each only ever moves later, which costs the runtime's timer wheel nothing (a fresh timeout
+/// per request would be registered and removed every time, and wake the runtime's driver when
+/// it was the only timer).
+struct Timers {
+    head: Timer,
+    response: Timer,
+}
+
+impl Timers {
+    fn new(first: Duration) -> Self {
+        Timers {
+            head: Box::pin(tokio::time::sleep(first)),
+            response: Box::pin(tokio::time::sleep(first)),
+        }
+    }
+}
+
+/// Runs `work` until `deadline`, if any, on `timer`; `None` when the deadline passed.
 async fn within<F: std::future::Future>(
+    timer: &mut Timer,
     deadline: Option<tokio::time::Instant>,
     work: F,
 ) -> Option<F::Output> {
-    match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, work).await.ok(),
-        None => Some(work.await),
+    let Some(deadline) = deadline else {
+        return Some(work.await);
+    };
+    if timer.deadline() != deadline {
+        timer.as_mut().reset(deadline);
+    }
+    tokio::select! {
+        biased;
+        output = work => Some(output),
+        () = timer.as_mut() => None,
     }
 }
 

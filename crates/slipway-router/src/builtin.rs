@@ -2,11 +2,16 @@
 //! process, forwarding over keep-alive upstream connections held per client connection, shut
 //! down gracefully under a `CancellationToken` with its connections drained.
 //!
+//! Every client connection starts on the fast path (`fast_path`), a hand-written HTTP/1.1
+//! forwarder; at the first request it does not handle (HTTP/1.0, `Upgrade`, `Expect`, absolute
+//! request targets, unusual transfer codings), the connection moves to the hyper server and
+//! the hyper path in `proxy` for the rest of its life, its bytes already read replayed first.
+//!
 //! The data plane runs on its own threads, each a single-threaded Tokio runtime accepting from
-//! every service's listener: a client connection, its upstream connections and their driver
-//! tasks all live on one thread, so a proxied request never wakes a task on another core. The
-//! control plane (`TrafficRouter` calls) runs wherever its caller does and only swaps the
-//! lock-free routing tables the data plane reads.
+//! every service's listener: a client connection and its upstream connections live on one
+//! thread, so a proxied request never wakes a task on another core. The control plane
+//! (`TrafficRouter` calls) runs wherever its caller does and only swaps the lock-free routing
+//! tables the data plane reads.
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
@@ -15,22 +20,26 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::BytesMut;
 use http::header::HeaderName;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::backend::{CanaryWeight, Instance, InstanceId};
 use crate::error::RouterError;
+use crate::fast_path;
 use crate::metrics::{MetricsSnapshot, RouterMetrics};
 use crate::prometheus::render_prometheus;
 use crate::proxy::{ProxyContext, ServiceProxy};
 use crate::table::{InstanceState, RoutingTable, ServiceRoutes, VersionPool};
 use crate::traffic_router::TrafficRouter;
 use crate::upstream::{ConnectionUpstreams, UpstreamPool};
+use crate::upstream_tcp::IdleConnections;
 
 /// Settings of the built-in router.
 #[derive(Debug, Clone)]
@@ -159,6 +168,11 @@ impl BuiltinRouter {
             .header_read_timeout(config.header_read_timeout);
         let context = Arc::new(ProxyContext {
             upstreams,
+            idle: Arc::new(IdleConnections::new(
+                config.pool_max_idle_per_host,
+                config.pool_idle_timeout,
+                config.connect_timeout,
+            )),
             pin_header: config.pin_header.clone(),
             tag_responses: config.tag_responses,
             request_timeout: config.request_timeout,
@@ -373,14 +387,14 @@ impl TrafficRouter for BuiltinRouter {
         let token = self.inner.token.child_token();
         for (worker, listener) in self.inner.workers.iter().zip(listeners) {
             let tracker = &self.inner.tracker;
-            worker.spawn(tracker.track_future(accept_loop(
-                listener,
-                Arc::clone(&proxy),
-                self.inner.server.clone(),
-                token.clone(),
-                self.inner.hard_stop.clone(),
-                tracker.clone(),
-            )));
+            let connections = ConnectionSettings {
+                proxy: Arc::clone(&proxy),
+                server: self.inner.server.clone(),
+                header_read_timeout: self.inner.config.header_read_timeout,
+                token: token.clone(),
+                hard_stop: self.inner.hard_stop.clone(),
+            };
+            worker.spawn(tracker.track_future(accept_loop(listener, connections, tracker.clone())));
         }
         state.services.insert(
             service.to_owned(),
@@ -446,80 +460,107 @@ impl TrafficRouter for BuiltinRouter {
     }
 }
 
+/// What every client connection of one service on one data-plane thread is served with.
+#[derive(Debug, Clone)]
+struct ConnectionSettings {
+    proxy: Arc<ServiceProxy>,
+    /// The hyper server for connections the fast path hands over.
+    server: http1::Builder,
+    header_read_timeout: Duration,
+    /// Cancelled to stop accepting and drain.
+    token: CancellationToken,
+    /// Cancelled when the drain timeout runs out.
+    hard_stop: CancellationToken,
+}
+
 /// Accepts connections of one service on this data-plane thread until its token is cancelled.
 async fn accept_loop(
     listener: std::net::TcpListener,
-    proxy: Arc<ServiceProxy>,
-    server: http1::Builder,
-    token: CancellationToken,
-    hard_stop: CancellationToken,
+    settings: ConnectionSettings,
     tracker: TaskTracker,
 ) {
+    let name = &settings.proxy.name;
     let listener = match TcpListener::from_std(listener) {
         Ok(listener) => listener,
         Err(error) => {
-            tracing::error!(service = %proxy.name, %error, "router listener unusable");
+            tracing::error!(service = %name, %error, "router listener unusable");
             return;
         }
     };
     loop {
         let accepted = tokio::select! {
             biased;
-            () = token.cancelled() => break,
+            () = settings.token.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
         match accepted {
             Ok((stream, _peer)) => {
-                tracker.spawn(serve_connection(
-                    stream,
-                    Arc::clone(&proxy),
-                    server.clone(),
-                    token.clone(),
-                    hard_stop.clone(),
-                ));
+                tracker.spawn(serve_connection(stream, settings.clone()));
             }
             Err(error) => {
                 // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!(service = %proxy.name, %error, "router accept failed");
+                tracing::warn!(service = %name, %error, "router accept failed");
                 tokio::select! {
-                    () = token.cancelled() => break,
+                    () = settings.token.cancelled() => break,
                     () = tokio::time::sleep(Duration::from_millis(50)) => {}
                 }
             }
         }
     }
-    tracing::debug!(service = %proxy.name, "router listener closed");
+    tracing::debug!(service = %name, "router listener closed");
 }
 
-/// Serves one client connection; on cancellation, finishes the request in flight and closes.
-async fn serve_connection(
-    stream: TcpStream,
-    proxy: Arc<ServiceProxy>,
-    server: http1::Builder,
-    token: CancellationToken,
-    hard_stop: CancellationToken,
-) {
+/// Serves one client connection, on the fast path and, from the first request the fast path
+/// does not handle, on the hyper path; on cancellation, finishes the request in flight and
+/// closes. Drops the connection when `hard_stop` is cancelled.
+async fn serve_connection(stream: TcpStream, settings: ConnectionSettings) {
     // Latency matters more than packet count for small proxied messages.
     let _ = stream.set_nodelay(true);
+    // This connection's own tokens: waiting on them locks nothing other connections share.
+    let token = settings.token.child_token();
+    let hard_stop = settings.hard_stop.child_token();
+    let proxy = &settings.proxy;
+    let served = async {
+        let ending = fast_path::serve(stream, proxy, &token, settings.header_read_timeout).await;
+        if let fast_path::Ending::HandOver { stream, buffered } = ending {
+            serve_with_hyper(stream, buffered, proxy, &settings.server, &token).await;
+        }
+    };
+    tokio::select! {
+        biased;
+        () = served => {}
+        () = hard_stop.cancelled() => {}
+    }
+}
+
+/// Serves the rest of a client connection with hyper, `buffered` being what the fast path
+/// already read from it.
+async fn serve_with_hyper(
+    stream: TcpStream,
+    buffered: BytesMut,
+    proxy: &Arc<ServiceProxy>,
+    server: &http1::Builder,
+    token: &CancellationToken,
+) {
+    let (read, write) = stream.into_split();
+    let io = tokio::io::join(std::io::Cursor::new(buffered.freeze()).chain(read), write);
     // This connection's own upstream connections, back to the idle pool when it closes.
     let upstreams = Arc::new(ConnectionUpstreams::new(Arc::clone(
         &proxy.context.upstreams,
     )));
+    let proxy = Arc::clone(proxy);
     let service = service_fn(move |request| {
         let proxy = Arc::clone(&proxy);
         let upstreams = Arc::clone(&upstreams);
         async move { Ok::<_, Infallible>(proxy.handle(&upstreams, request).await) }
     });
-    let connection = server.serve_connection(TokioIo::new(stream), service);
+    let connection = server.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,
         () = token.cancelled() => {
             connection.as_mut().graceful_shutdown();
-            tokio::select! {
-                result = connection.as_mut() => result,
-                () = hard_stop.cancelled() => Ok(()),
-            }
+            connection.as_mut().await
         }
     };
     if let Err(error) = result {

@@ -1,12 +1,13 @@
-//! Upstream connections: each client connection keeps its own HTTP/1.1 connection to every
-//! upstream instance it has used, and hands them to a shared idle pool when it closes.
+//! Upstream connections of the hyper path (the client connections the fast path hands over):
+//! each client connection keeps its own HTTP/1.1 connection to every upstream instance it has
+//! used, and hands them to a shared idle pool when it closes.
 //!
 //! Why not one shared pooled client: HTTP/1.1 answers one request at a time per connection, so
 //! a client connection never needs more than one upstream connection per instance. Holding it
 //! for the client connection's lifetime means the data path touches no shared lock per request
 //! (the shared pool is locked only when a client connection first reaches an instance and when
-//! it closes), which is what lets the router keep up with HAProxy on two cores. New client
-//! connections still start on warm upstream connections from the idle pool.
+//! it closes). New client connections still start on warm upstream connections from the idle
+//! pool. The fast path follows the same scheme with plain sockets (`upstream_tcp`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -481,17 +481,9 @@ impl<'a> ClientConnection<'a> {
                         tag,
                     ),
                 );
-                tokio::pin!(head);
-                loop {
-                    tokio::select! {
-                        result = &mut send, if sent.is_none() => match result {
-                            Ok(()) => sent = Some(true),
-                            Err(BodyError::Client) => return Next::Close,
-                            // The upstream may still answer (it refused the body early).
-                            Err(BodyError::Upstream) => sent = Some(false),
-                        },
-                        head = &mut head => break head,
-                    }
+                match while_sending(send.as_mut(), &mut sent, head).await {
+                    Some(head) => head,
+                    None => return Next::Close,
                 }
             };
             match head {
@@ -513,16 +505,8 @@ impl<'a> ClientConnection<'a> {
                         output,
                         response.body,
                     );
-                    tokio::pin!(relay);
-                    let relayed = loop {
-                        tokio::select! {
-                            result = &mut send, if sent.is_none() => match result {
-                                Ok(()) => sent = Some(true),
-                                Err(BodyError::Client) => return Next::Close,
-                                Err(BodyError::Upstream) => sent = Some(false),
-                            },
-                            relayed = &mut relay => break relayed,
-                        }
+                    let Some(relayed) = while_sending(send.as_mut(), &mut sent, relay).await else {
+                        return Next::Close;
                     };
                     StreamingOutcome::Relayed {
                         reusable: response.reusable && relayed.is_ok(),
@@ -778,4 +762,30 @@ async fn close_lingering(mut stream: TcpStream) {
         }
     })
     .await;
+}
+
+/// Runs `work` to its end while the request body keeps flowing upstream through `send` (as
+/// long as `sent` is `None`, which it then sets to whether all of the body went); `None` when
+/// the client failed mid-body.
+async fn while_sending<S, W>(
+    mut send: std::pin::Pin<&mut S>,
+    sent: &mut Option<bool>,
+    work: W,
+) -> Option<W::Output>
+where
+    S: std::future::Future<Output = Result<(), BodyError>>,
+    W: std::future::Future,
+{
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            result = &mut send, if sent.is_none() => match result {
+                Ok(()) => *sent = Some(true),
+                Err(BodyError::Client) => return None,
+                // The upstream may still answer (it refused the body early).
+                Err(BodyError::Upstream) => *sent = Some(false),
+            },
+            done = &mut work => return Some(done),
+        }
+    }
 }

@@ -255,16 +255,10 @@ pub async fn unauthorised_changes(
     let items: Vec<Value> = found
         .iter()
         .map(|(name, d)| {
-            let why: Vec<&str> = d
-                .rules
-                .iter()
-                .filter(|r| r.detail.starts_with("not required in "))
-                .map(|r| r.detail.as_str())
-                .collect();
             json!({"decision": name, "at": d.at, "subject": {"kind": d.subject_kind, "name": d.subject},
                 "service": d.service, "environment": d.environment, "artifact": d.artifact,
                 "change": d.change, "deployer": d.inputs.get("deployer"), "verdict": d.verdict,
-                "reasons": why})
+                "reasons": d.inputs.get("unauthorisedReasons").cloned().unwrap_or_else(|| json!([]))})
         })
         .collect();
     Ok(Json(json!({"unauthorisedChanges": items})))

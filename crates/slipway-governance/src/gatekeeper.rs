@@ -218,19 +218,21 @@ impl GovernanceGate {
                 detail: r.detail.clone(),
             })
             .collect();
-        let mut unauthorised = false;
+        // Where no change is required, a failing change rule passes and says why the
+        // deployment is recorded as unauthorised (the review queue lists these reasons).
+        let mut unauthorised_reasons: Vec<String> = Vec::new();
         if !required {
             for rule in rules
                 .iter_mut()
                 .filter(|r| CHANGE_RULES.contains(&r.rule.as_str()))
             {
                 if !rule.passed {
-                    unauthorised = true;
                     rule.passed = true;
                     rule.detail = format!(
                         "not required in {} (recorded as an unauthorised change for review): {}",
                         request.environment, rule.detail
                     );
+                    unauthorised_reasons.push(rule.detail.clone());
                 }
             }
         }
@@ -342,7 +344,8 @@ impl GovernanceGate {
             rules,
             inputs: json!({
                 "changeRequired": required,
-                "unauthorisedChange": unauthorised,
+                "unauthorisedChange": !unauthorised_reasons.is_empty(),
+                "unauthorisedReasons": unauthorised_reasons,
                 "deployer": deployer,
                 "change": view.as_ref().map(|v| json!({
                     "state": v.record.state.as_str(),

@@ -16,8 +16,9 @@
 //!
 //! [`CachedStore::snapshot`] pins the generations once, for a caller that reads many things at
 //! one moment (the deployment gate reads a dozen kinds per decision): its reads need no query at
-//! all unless a kind must be loaded. Everything that is not a resource read (writes, tokens, the
-//! audit log, leases, the outbox) goes straight to the underlying store.
+//! all unless a kind must be loaded. Reads across every kind (`list_all`, `keys`) and
+//! everything that is not a resource read (writes, tokens, the audit log, leases, the outbox)
+//! go straight to the underlying store.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};

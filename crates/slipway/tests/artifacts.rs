@@ -630,22 +630,7 @@ fn a_rollout_of_an_oci_artifact_runs_it() {
         .as_bytes(),
     );
     server.cli(&["apply", "-f", path_str(&rollout)]).expect(OK);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        let r = server
-            .cli(&["get", "rollout", "oci-rollout", "-o", "json"])
-            .expect(OK)
-            .json();
-        let phase = r["status"]["phase"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        if ["Promoted", "RolledBack", "Failed"].contains(&phase.as_str()) {
-            break r["status"].clone();
-        }
-        assert!(Instant::now() < deadline, "stuck: {r}");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = finished_rollout(&server, "oci-rollout");
     assert_eq!(status["phase"], "Promoted", "{status}");
     let (code, body) = http_get(&format!("http://{listen}/")).unwrap();
     assert_eq!(code, 200);

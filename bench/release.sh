@@ -15,7 +15,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 "$bin" server --data-dir "$tmp/data" --listen "127.0.0.1:$port" 2>"$tmp/server.log" &
 server=$!
 python3 - "$port" "$(cat "$tmp/data/admin-token")" "$services" <<'PY'
-import json, random, socket, sys, time, urllib.request
+import json, os, random, socket, sys, time, urllib.request
 port, token, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 base = f"http://127.0.0.1:{port}"
 def call(method, path, body=None):
@@ -77,5 +77,17 @@ def finish(s):
         memo[s] = max((finish(d) for d in deps[s]), default=0) + (span[s][1] - span[s][0])
     return memo[s]
 critical = max(finish(s) for s in deps)
+if os.environ.get("DETAIL"):
+    # The critical chain, and where the time between its rollouts goes.
+    tail = max(deps, key=finish)
+    chain = [tail]
+    while deps[chain[-1]]:
+        chain.append(max(deps[chain[-1]], key=finish))
+    chain.reverse()
+    t0, t1 = status["history"][0]["atMs"], status["history"][-1]["atMs"]
+    print(f"release start -> {chain[0]} started: {span[chain[0]][0] - t0} ms")
+    for a, b in zip(chain, chain[1:]):
+        print(f"{a} took {span[a][1] - span[a][0]} ms; its end -> {b} started: {span[b][0] - span[a][1]} ms (latest dependency end: {max(span[d][1] for d in deps[b]) - span[a][1]} ms)")
+    print(f"{chain[-1]} took {span[chain[-1]][1] - span[chain[-1]][0]} ms; its end -> release end: {t1 - span[chain[-1]][1]} ms")
 print(f"release of {n} services in {len(status['waves'])} dependency layers: wall {wall} ms vs critical path {critical} ms: ratio {wall / critical:.2f}")
 PY

@@ -9,6 +9,7 @@
 
 use crate::EngineError;
 use crate::rollout::{Engine, Phase, StepRecord, now_ms, route_key};
+use crate::status_writer::LatestStatus;
 use serde::{Deserialize, Serialize};
 use slipway_domain::guardrail::parse_duration_ms;
 use slipway_domain::kinds::{
@@ -85,8 +86,9 @@ impl Engine {
             }
             let engine = self.clone();
             let stop = shutdown.clone();
+            let mut progress = LatestStatus::start(&self.statuses, "Release", &name);
             tasks.spawn(async move {
-                if let Err(e) = engine.drive_release(&name, spec, stop).await {
+                if let Err(e) = engine.drive_release(&name, spec, &mut progress, stop).await {
                     let status = ReleaseStatus {
                         phase: Phase::Failed,
                         waves: Vec::new(),
@@ -97,7 +99,7 @@ impl Engine {
                         }],
                         message: Some(e.to_string()),
                     };
-                    let _ = engine.write_release(&name, &status).await;
+                    let _ = write_release(&mut progress, &status).await;
                 }
                 engine
                     .releases
@@ -108,28 +110,11 @@ impl Engine {
         }
     }
 
-    async fn write_release(&self, name: &str, status: &ReleaseStatus) -> Result<(), EngineError> {
-        self.enqueue_release(name, status)?.await
-    }
-
-    /// Queues a release status write; the future waits until it is durable.
-    fn enqueue_release(
-        &self,
-        name: &str,
-        status: &ReleaseStatus,
-    ) -> Result<impl std::future::Future<Output = Result<(), EngineError>> + use<>, EngineError>
-    {
-        let value = serde_json::to_value(status).map_err(|e| EngineError::Instance {
-            instance: name.into(),
-            reason: e.to_string(),
-        })?;
-        Ok(self.statuses.enqueue("Release", name, value))
-    }
-
     async fn drive_release(
         self: &Arc<Self>,
         name: &str,
         spec: ReleaseSpec,
+        progress: &mut LatestStatus,
         shutdown: CancellationToken,
     ) -> Result<(), EngineError> {
         let invalid = |reason: String| EngineError::Artifact {
@@ -202,7 +187,7 @@ impl Engine {
                 message: None,
             },
         };
-        self.write_release(name, &status).await?;
+        write_release(progress, &status).await?;
         let actor = Actor {
             user: format!("system:release:{name}"),
             request_id: String::new(),
@@ -286,7 +271,6 @@ impl Engine {
             let mut started: BTreeSet<String> = BTreeSet::new();
             let mut running = Detached(tokio::task::JoinSet::<(String, String, Phase)>::new());
             let mut failed: Vec<String> = Vec::new();
-            let mut progress = None;
             loop {
                 if failed.is_empty() {
                     let ready: Vec<String> = needs
@@ -349,12 +333,10 @@ impl Engine {
                             at_ms: now_ms(),
                             what: format!("{}: deploying {}", stage.environment, batch.join(", ")),
                         });
-                        // Progress is bookkeeping: queued in order, waited for (and its error
-                        // seen) before the next one, while the rollouts it names run.
-                        if let Some(previous) = progress.take() {
-                            previous.await?;
-                        }
-                        progress = Some(self.enqueue_release(name, &status)?);
+                        // Progress is bookkeeping: written in the background (the latest
+                        // value wins) while the rollouts it names run; an earlier failed
+                        // write stops the release here.
+                        set_release(progress, &status)?;
                     }
                 }
                 let Some(finished) = running.join_next().await else {
@@ -377,9 +359,6 @@ impl Engine {
                     Err(e) => failed.push(format!("a rollout task failed: {e}")),
                 }
             }
-            if let Some(previous) = progress.take() {
-                previous.await?;
-            }
             if !failed.is_empty() || done.len() != selected.len() {
                 if failed.is_empty() {
                     failed.push("some services could not start".into());
@@ -390,7 +369,7 @@ impl Engine {
                     at_ms: now_ms(),
                     what: format!("stopped: {}", failed.join("; ")),
                 });
-                return self.write_release(name, &status).await;
+                return write_release(progress, &status).await;
             }
             // Removals: dependants first.
             if !spec.remove.is_empty() {
@@ -414,7 +393,7 @@ impl Engine {
                                 None => format!("{}: {service} was not running", stage.environment),
                             },
                         });
-                        self.write_release(name, &status).await?;
+                        write_release(progress, &status).await?;
                     }
                 }
             }
@@ -440,21 +419,21 @@ impl Engine {
                 if let Err(e) = outcome {
                     status.phase = Phase::Failed;
                     status.message = Some(e);
-                    return self.write_release(name, &status).await;
+                    return write_release(progress, &status).await;
                 }
             }
             status.history.push(StepRecord {
                 at_ms: now_ms(),
                 what: stage_done,
             });
-            self.write_release(name, &status).await?;
+            write_release(progress, &status).await?;
         }
         status.phase = Phase::Promoted;
         status.history.push(StepRecord {
             at_ms: now_ms(),
             what: "released".into(),
         });
-        self.write_release(name, &status).await
+        write_release(progress, &status).await
     }
 
     /// What a resuming release finds of one of its rollouts.
@@ -627,6 +606,24 @@ impl Engine {
             }
         }
     }
+}
+
+/// Sets a release's status to write next, without waiting.
+fn set_release(progress: &mut LatestStatus, status: &ReleaseStatus) -> Result<(), EngineError> {
+    let value = serde_json::to_value(status).map_err(|e| EngineError::Instance {
+        instance: "release status".into(),
+        reason: e.to_string(),
+    })?;
+    progress.set(value)
+}
+
+/// Writes a release's status and waits until it (and every earlier one) is durable.
+async fn write_release(
+    progress: &mut LatestStatus,
+    status: &ReleaseStatus,
+) -> Result<(), EngineError> {
+    set_release(progress, status)?;
+    progress.flush().await
 }
 
 /// A set of rollout tasks that keep running if the release driver returns early: a rollout is

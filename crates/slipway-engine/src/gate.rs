@@ -5,9 +5,15 @@
 //! the governance layer implements [`Gatekeeper`] (and records each decision). The same gate
 //! is asked on every path a deployment can take: a Rollout applied directly, a release
 //! pipeline's deploy, its explicit gate steps, and every retry.
+//!
+//! Architecture invariant: no traffic reaches a deployment, and nothing already running is
+//! touched by it, before the decision that allowed it is durably recorded; only starting the
+//! new instances (unrouted) may overlap with writing that record.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::Pin;
 
 use crate::EngineError;
 
@@ -40,10 +46,26 @@ pub enum GateVerdict {
     Deny { reasons: Vec<String> },
 }
 
+/// What waits until a decision is durably recorded.
+pub type DecisionRecorded = Pin<Box<dyn Future<Output = Result<(), EngineError>> + Send>>;
+
 /// Decides whether a deployment may proceed; implementations record what they decided.
 #[async_trait]
 pub trait Gatekeeper: Send + Sync {
+    /// Decides, and answers once the decision is durably recorded.
     async fn decide(&self, request: &GateRequest) -> Result<GateVerdict, EngineError>;
+
+    /// Decides, and answers as soon as the verdict is known, with what waits until the
+    /// decision is durably recorded. The engine starts an allowed deployment's instances
+    /// meanwhile, and waits for the record before the deployment routes any traffic or
+    /// touches anything already running.
+    async fn decide_deferred(
+        &self,
+        request: &GateRequest,
+    ) -> Result<(GateVerdict, DecisionRecorded), EngineError> {
+        let verdict = self.decide(request).await?;
+        Ok((verdict, Box::pin(std::future::ready(Ok(())))))
+    }
 }
 
 /// A gate that lets everything through: for engines run without governance (tests, and

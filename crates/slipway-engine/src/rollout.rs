@@ -354,23 +354,33 @@ impl Engine {
     }
 
     async fn write(&self, name: &str, status: &RolloutStatus) -> Result<(), EngineError> {
+        self.enqueue(name, status)?.await
+    }
+
+    /// Queues a rollout's status write (in order with its others); the future waits until it
+    /// is durable.
+    fn enqueue(
+        &self,
+        name: &str,
+        status: &RolloutStatus,
+    ) -> Result<impl Future<Output = Result<(), EngineError>> + Send + use<>, EngineError> {
         let value = serde_json::to_value(status).map_err(|e| EngineError::Instance {
             instance: name.into(),
             reason: e.to_string(),
         })?;
-        self.statuses.write("Rollout", name, value).await
+        Ok(self.statuses.enqueue("Rollout", name, value))
     }
 
-    /// Asks the gate until it allows (`true`), denies (an error that fails the rollout) or the
-    /// server shuts down (`false`); while it says wait, the rollout stays `Pending` with the
-    /// reasons in its message.
+    /// Asks the gate until it allows (what waits for the allowing decision's record), denies
+    /// (an error that fails the rollout) or the server shuts down (`None`); while it says
+    /// wait, the rollout stays `Pending` with the reasons in its message.
     async fn pass_gate(
         &self,
         name: &str,
         spec: &RolloutSpec,
         version: &str,
         shutdown: &CancellationToken,
-    ) -> Result<bool, EngineError> {
+    ) -> Result<Option<crate::gate::DecisionRecorded>, EngineError> {
         let request = crate::gate::GateRequest {
             subject_kind: "Rollout".into(),
             subject: name.into(),
@@ -382,8 +392,14 @@ impl Engine {
         };
         let mut last_wait: Option<Vec<String>> = None;
         loop {
-            match self.gate.decide(&request).await? {
-                crate::gate::GateVerdict::Allow { .. } => return Ok(true),
+            let (verdict, recorded) = self.gate.decide_deferred(&request).await?;
+            if let crate::gate::GateVerdict::Allow { .. } = verdict {
+                return Ok(Some(recorded));
+            }
+            // A refusal or a wait is acted on only once it is on record.
+            recorded.await?;
+            match verdict {
+                crate::gate::GateVerdict::Allow { .. } => {}
                 crate::gate::GateVerdict::Deny { reasons } => {
                     return Err(EngineError::Gate { reasons });
                 }
@@ -408,12 +424,12 @@ impl Engine {
                         last_wait = Some(reasons);
                     }
                     tokio::select! {
-                        () = shutdown.cancelled() => return Ok(false),
+                        () = shutdown.cancelled() => return Ok(None),
                         () = tokio::time::sleep(self.gate_retry) => {}
                     }
                     // Deleted while waiting: nothing to deploy any more.
                     if self.store.get("Rollout", name).await?.is_none() {
-                        return Ok(false);
+                        return Ok(None);
                     }
                 }
             }
@@ -521,13 +537,13 @@ impl Engine {
             .program_of(&artifact, true)
             .await
             .map_err(artifact_fail)?;
-        if !self
+        let Some(decision_recorded) = self
             .pass_gate(name, &spec, &artifact.version, &shutdown)
             .await?
-        {
+        else {
             // Shut down while waiting (the restarted server asks the gate again), or deleted.
             return Ok(());
-        }
+        };
         let (spec_service, spec_environment) = (spec.service.clone(), spec.environment.clone());
         let guardrails: Vec<Guardrail> = spec
             .guardrails
@@ -557,7 +573,14 @@ impl Engine {
             analyses: Vec::new(),
             environmental: Vec::new(),
         };
-        self.write(name, &status).await?;
+        // The `started` record and the gate's decision record are written while the new
+        // instances start (unrouted); both are durable before the next step is recorded and
+        // before anything is routed to them or anything running is touched.
+        let started_recorded = self.enqueue(name, &status)?;
+        let records = async move {
+            started_recorded.await?;
+            decision_recorded.await
+        };
         self.router
             .ensure_service(&key, listen)
             .await
@@ -570,6 +593,7 @@ impl Engine {
             .get(&key)
             .cloned();
         if let (Strategy::Rolling { batch_size, pause }, Some(old)) = (&spec.strategy, &previous) {
+            records.await?;
             let pause = Duration::from_millis(parse_duration_ms(pause).unwrap_or(0));
             return self
                 .rolling(
@@ -590,8 +614,12 @@ impl Engine {
         // Start the new version's instances and wait until each is healthy.
         let started = self
             .start_instances(&spec, &artifact, &program, 0..spec.instances)
-            .await?;
-        self.note_launched(name, &started);
+            .await;
+        if let Ok(started) = &started {
+            self.note_launched(name, started);
+        }
+        records.await?;
+        let started = started?;
         status.history.push(StepRecord {
             at_ms: now_ms(),
             what: format!(

@@ -23,7 +23,7 @@ use slipway_domain::governance_records::{GateDecisionSpec, GateRuleOutcome};
 use slipway_domain::kinds::{EnvironmentSpec, typed};
 use slipway_domain::resource::parse_document;
 use slipway_engine::EngineError;
-use slipway_engine::gate::{GateRequest, GateVerdict, Gatekeeper};
+use slipway_engine::gate::{DecisionRecorded, GateRequest, GateVerdict, Gatekeeper};
 use slipway_store::fresh::FreshRounds;
 use slipway_store::{Actor, CachedStore, Mutation, Store};
 
@@ -60,8 +60,9 @@ pub struct GovernanceGate {
     /// dozen reads each.
     cache: CachedStore,
     recorder: Option<Arc<dyn VerificationRecorder>>,
-    /// The last verdict recorded per subject, so a waiting rollout is not recorded every poll.
-    last: Mutex<HashMap<String, (String, Vec<GateRuleOutcome>)>>,
+    /// The last verdict recorded per subject (and its record's write), so a waiting rollout
+    /// is not recorded every poll.
+    last: Mutex<HashMap<String, (Fingerprint, Durable)>>,
     sequence: Mutex<HashMap<String, u32>>,
     /// The compiled policies and the version of the GatePolicy kind they were compiled from.
     compiled: Mutex<Option<(u64, PolicySet)>>,
@@ -74,13 +75,48 @@ pub struct GovernanceGate {
 }
 
 /// Writes GateDecision records in batches: decisions made at the same moment (a release
-/// starting a hundred rollouts) share one audited transaction, and each caller still waits
-/// until its own record is durable before the deployment goes ahead.
+/// starting a hundred rollouts) share one audited transaction, and each decision comes with
+/// what waits until its record is durable (the engine waits for it before any traffic moves).
 struct DecisionWriter {
     queue: tokio::sync::mpsc::UnboundedSender<(
         slipway_domain::resource::Resource,
-        tokio::sync::oneshot::Sender<Result<(), String>>,
+        tokio::sync::watch::Sender<WriteOutcome>,
     )>,
+}
+
+/// What makes two decisions for one subject the same: the verdict and every rule's outcome.
+type Fingerprint = (String, Vec<GateRuleOutcome>);
+
+/// How a record's write ended (`None` while it is under way).
+type WriteOutcome = Option<Result<(), String>>;
+
+/// A decision record on its way to the disk; clones wait for the same write.
+#[derive(Clone)]
+struct Durable(tokio::sync::watch::Receiver<WriteOutcome>);
+
+impl Durable {
+    fn of(outcome: Result<(), String>) -> Self {
+        Durable(tokio::sync::watch::channel(Some(outcome)).1)
+    }
+
+    /// Whether the write failed (the decision must be recorded again).
+    fn failed(&self) -> bool {
+        matches!(*self.0.borrow(), Some(Err(_)))
+    }
+
+    /// Waits until the record is durable.
+    async fn wait(mut self) -> Result<(), EngineError> {
+        let refused = |reason: String| EngineError::Gate {
+            reasons: vec![format!("the gate decision could not be recorded: {reason}")],
+        };
+        let outcome = self
+            .0
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| refused("the decision writer has stopped".into()))?
+            .clone();
+        outcome.unwrap_or(Ok(())).map_err(refused)
+    }
 }
 
 impl DecisionWriter {
@@ -90,7 +126,7 @@ impl DecisionWriter {
     fn start(store: Arc<dyn Store>) -> Self {
         let (queue, mut incoming) = tokio::sync::mpsc::unbounded_channel::<(
             slipway_domain::resource::Resource,
-            tokio::sync::oneshot::Sender<Result<(), String>>,
+            tokio::sync::watch::Sender<WriteOutcome>,
         )>();
         tokio::spawn(async move {
             let actor = Actor::system("gate");
@@ -113,24 +149,20 @@ impl DecisionWriter {
                     .map(|_| ())
                     .map_err(|e| e.to_string());
                 for waiter in waiters {
-                    let _ = waiter.send(result.clone());
+                    waiter.send_replace(Some(result.clone()));
                 }
             }
         });
         DecisionWriter { queue }
     }
 
-    async fn write(&self, resource: slipway_domain::resource::Resource) -> Result<(), EngineError> {
-        let refused = |reason: String| EngineError::Gate {
-            reasons: vec![format!("the gate decision could not be recorded: {reason}")],
-        };
-        let (done, wait) = tokio::sync::oneshot::channel();
-        self.queue
-            .send((resource, done))
-            .map_err(|_| refused("the decision writer has stopped".into()))?;
-        wait.await
-            .map_err(|_| refused("the decision writer has stopped".into()))?
-            .map_err(refused)
+    /// Queues `resource` for the next transaction.
+    fn submit(&self, resource: slipway_domain::resource::Resource) -> Durable {
+        let (done, durable) = tokio::sync::watch::channel(None);
+        if self.queue.send((resource, done)).is_err() {
+            return Durable::of(Err("the decision writer has stopped".into()));
+        }
+        Durable(durable)
     }
 }
 
@@ -414,8 +446,9 @@ impl GovernanceGate {
         Ok(set)
     }
 
-    /// Records `decision` unless it repeats the subject's previous one.
-    async fn record(&self, decision: &GateDecisionSpec) -> Result<(), EngineError> {
+    /// Records `decision` unless it repeats the subject's previous one (then the caller waits
+    /// for that one's record instead).
+    fn record(&self, decision: &GateDecisionSpec) -> Result<Durable, EngineError> {
         let key = format!(
             "{}/{}/{}/{}",
             decision.subject_kind,
@@ -426,8 +459,11 @@ impl GovernanceGate {
         let fingerprint = (decision.verdict.clone(), decision.rules.clone());
         {
             let last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-            if last.get(&key) == Some(&fingerprint) {
-                return Ok(());
+            if let Some((recorded, durable)) = last.get(&key)
+                && *recorded == fingerprint
+                && !durable.failed()
+            {
+                return Ok(durable.clone());
             }
         }
         let sequence = {
@@ -454,15 +490,15 @@ impl GovernanceGate {
         let resource = parse_document(&document).map_err(|d| EngineError::Gate {
             reasons: d.iter().map(ToString::to_string).collect(),
         })?;
-        self.writer
+        let durable = self
+            .writer
             .get_or_init(|| DecisionWriter::start(self.store.clone()))
-            .write(resource)
-            .await?;
+            .submit(resource);
         self.last
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, fingerprint);
-        Ok(())
+            .insert(key, (fingerprint, durable.clone()));
+        Ok(durable)
     }
 }
 
@@ -575,12 +611,15 @@ fn label_value(subject: &str) -> String {
 
 /// The decisions of one request: identical requests arriving together share a decision begun
 /// after they arrived (see [`FreshRounds`]), so none misses a write committed before its call.
-type DecisionRounds = FreshRounds<GateVerdict>;
+type DecisionRounds = FreshRounds<(GateVerdict, Durable)>;
 
 impl GovernanceGate {
     /// `decide` for a request, sharing decisions between identical requests (see
     /// [`DecisionRounds`]).
-    async fn decide_shared(&self, request: &GateRequest) -> Result<GateVerdict, EngineError> {
+    async fn decide_shared(
+        &self,
+        request: &GateRequest,
+    ) -> Result<(GateVerdict, Durable), EngineError> {
         let key = [
             request.subject_kind.as_str(),
             &request.subject,
@@ -607,19 +646,26 @@ impl GovernanceGate {
         outcome
     }
 
-    /// Evaluates, records and answers one request.
-    async fn decide_now(&self, request: &GateRequest) -> Result<GateVerdict, EngineError> {
+    /// Evaluates one request and queues its record: the verdict, and what waits for the
+    /// record.
+    async fn decide_now(
+        &self,
+        request: &GateRequest,
+    ) -> Result<(GateVerdict, Durable), EngineError> {
         let decision = self.evaluate(request, Timestamp::now()).await?;
-        self.record(&decision).await?;
+        let durable = self.record(&decision)?;
         if decision.verdict == "allow"
             && decision
                 .rules
                 .iter()
                 .any(|r| r.rule.starts_with("supply-chain:"))
             && let Some(recorder) = &self.recorder
-            && let Err(e) = recorder.record_verification(&decision).await
         {
-            tracing::warn!(artifact = %decision.artifact, error = %e, "could not record the verification summary");
+            // A verification summary vouches only for a decision that is on record.
+            durable.clone().wait().await?;
+            if let Err(e) = recorder.record_verification(&decision).await {
+                tracing::warn!(artifact = %decision.artifact, error = %e, "could not record the verification summary");
+            }
         }
         let failing: Vec<String> = decision
             .rules
@@ -627,19 +673,30 @@ impl GovernanceGate {
             .filter(|r| !r.passed)
             .map(|r| format!("{}: {}", r.rule, r.detail))
             .collect();
-        Ok(match decision.verdict.as_str() {
+        let verdict = match decision.verdict.as_str() {
             "allow" => GateVerdict::Allow {
                 summary: format!("{} rule(s) passed", decision.rules.len()),
             },
             "deny" => GateVerdict::Deny { reasons: failing },
             _ => GateVerdict::Wait { reasons: failing },
-        })
+        };
+        Ok((verdict, durable))
     }
 }
 
 #[async_trait]
 impl Gatekeeper for GovernanceGate {
     async fn decide(&self, request: &GateRequest) -> Result<GateVerdict, EngineError> {
-        self.decide_shared(request).await
+        let (verdict, durable) = self.decide_shared(request).await?;
+        durable.wait().await?;
+        Ok(verdict)
+    }
+
+    async fn decide_deferred(
+        &self,
+        request: &GateRequest,
+    ) -> Result<(GateVerdict, DecisionRecorded), EngineError> {
+        let (verdict, durable) = self.decide_shared(request).await?;
+        Ok((verdict, Box::pin(durable.wait())))
     }
 }

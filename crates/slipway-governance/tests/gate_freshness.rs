@@ -136,3 +136,58 @@ async fn decisions_see_writes_by_another_process_and_identical_requests_agree() 
     };
     assert_eq!(verdicts, ["allow", "wait", "allow"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deferred_decision_answers_before_its_record_is_durable_and_repeats_wait_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slipway.db");
+    let store: Arc<dyn Store> = Arc::new(
+        SqlStore::open(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap(),
+    );
+    store
+        .apply(
+            &Actor::system("test"),
+            vec![put(
+                json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Environment",
+                "metadata": {"name": "production"},
+                "spec": {"tier": "production", "order": 1}}),
+            )],
+            false,
+        )
+        .await
+        .unwrap();
+    let gate = Arc::new(GovernanceGate::new(store.clone()));
+    // Another connection holds the database's write lock: no record can be written.
+    let blocker = rusqlite::Connection::open(&file).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    // The verdict comes back while its record cannot be written yet.
+    let (verdict, recorded) = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        gate.decide_deferred(&request("r1")),
+    )
+    .await
+    .expect("the verdict waited for the disk")
+    .unwrap();
+    assert!(matches!(verdict, GateVerdict::Allow { .. }), "{verdict:?}");
+    let mut recorded = tokio::spawn(recorded);
+    // A plain decision of the same request repeats that decision (no second record) and still
+    // answers only once the record is durable: so do the deferred one's waiters.
+    let mut repeated = tokio::spawn({
+        let gate = gate.clone();
+        async move { gate.decide(&request("r1")).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!recorded.is_finished(), "the record was reported durable under a held lock");
+    assert!(!repeated.is_finished(), "a repeat answered before the record was durable");
+
+    blocker.execute_batch("COMMIT").unwrap();
+    (&mut recorded).await.unwrap().unwrap();
+    let verdict = (&mut repeated).await.unwrap().unwrap();
+    assert!(matches!(verdict, GateVerdict::Allow { .. }), "{verdict:?}");
+    let records = store.list("GateDecision").await.unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0].spec["subject"], "r1");
+}

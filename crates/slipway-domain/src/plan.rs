@@ -128,6 +128,51 @@ pub fn critical_path(
         .fold(0.0, f64::max)
 }
 
+/// How many services the longest chain of dependants headed by each service holds (itself
+/// included), from `needs` as [`dependency_needs`] returns it. Starting the services with the
+/// longest chains first keeps a release close to its critical path when they cannot all start
+/// at once. Services caught in a cycle get no length.
+pub fn chain_lengths(needs: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, usize> {
+    let mut dependants: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (service, deps) in needs {
+        for dep in deps {
+            dependants.entry(dep).or_default().push(service);
+        }
+    }
+    // From the services nothing depends on, back towards the roots: a service's length is
+    // known once every dependant's is.
+    let mut unknown: BTreeMap<&str, usize> = needs
+        .keys()
+        .map(|s| (s.as_str(), dependants.get(s.as_str()).map_or(0, Vec::len)))
+        .collect();
+    let mut known: Vec<&str> = unknown
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(s, _)| *s)
+        .collect();
+    let mut lengths: BTreeMap<String, usize> = BTreeMap::new();
+    while let Some(service) = known.pop() {
+        let longest = dependants
+            .get(service)
+            .into_iter()
+            .flatten()
+            .filter_map(|d| lengths.get(*d))
+            .max()
+            .copied()
+            .unwrap_or(0);
+        lengths.insert(service.to_string(), longest + 1);
+        for dep in needs.get(service).into_iter().flatten() {
+            if let Some(n) = unknown.get_mut(dep.as_str()) {
+                *n -= 1;
+                if *n == 0 {
+                    known.push(dep);
+                }
+            }
+        }
+    }
+    lengths
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +235,58 @@ mod tests {
             critical_path(&g, &set(&["web", "api", "auth", "search"]), &d),
             6.0
         );
+    }
+
+    #[test]
+    fn chain_lengths_count_the_longest_chain_of_dependants() {
+        let check = |edges: &[(&str, &[&str])], expected: &[(&str, usize)]| {
+            let g = graph(edges);
+            let all: BTreeSet<String> = g.keys().cloned().collect();
+            let lengths = chain_lengths(&dependency_needs(&g, &all));
+            let expected: BTreeMap<String, usize> =
+                expected.iter().map(|(s, n)| (s.to_string(), *n)).collect();
+            assert_eq!(lengths, expected, "{edges:?}");
+        };
+        check(&[("a", &[])], &[("a", 1)]);
+        // auth heads auth → api → web; ledger heads ledger → api → web, as long.
+        check(
+            &[
+                ("web", &["api", "auth"]),
+                ("api", &["auth", "ledger"]),
+                ("auth", &[]),
+                ("ledger", &[]),
+                ("search", &[]),
+            ],
+            &[
+                ("web", 1),
+                ("api", 2),
+                ("auth", 3),
+                ("ledger", 3),
+                ("search", 1),
+            ],
+        );
+        // A diamond, and a long tail on one side.
+        check(
+            &[
+                ("root", &[]),
+                ("left", &["root"]),
+                ("right", &["root"]),
+                ("join", &["left", "right"]),
+                ("tail", &["right"]),
+                ("tail2", &["tail"]),
+                ("tail3", &["tail2"]),
+            ],
+            &[
+                ("root", 5),
+                ("left", 2),
+                ("right", 4),
+                ("join", 1),
+                ("tail", 3),
+                ("tail2", 2),
+                ("tail3", 1),
+            ],
+        );
+        // A cycle: its services get no length; the rest still do.
+        check(&[("x", &["y"]), ("y", &["x"]), ("z", &[])], &[("z", 1)]);
     }
 }

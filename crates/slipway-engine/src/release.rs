@@ -16,7 +16,7 @@ use slipway_domain::kinds::{
     ArtifactSpec, HealthCheck, PipelineSpec, ReleaseSpec, RolloutSpec, ServiceSpec, StageCheck,
     typed,
 };
-use slipway_domain::plan::{dependency_needs, deploy_waves, removal_waves};
+use slipway_domain::plan::{chain_lengths, dependency_needs, deploy_waves, removal_waves};
 use slipway_domain::resource::parse_document;
 use slipway_store::{Actor, Mutation};
 use std::collections::{BTreeMap, BTreeSet};
@@ -187,7 +187,8 @@ impl Engine {
                 message: None,
             },
         };
-        write_release(progress, &status).await?;
+        // Queued, not waited for: every later status of the release is written after it.
+        set_release(progress, &status)?;
         let actor = Actor {
             user: format!("system:release:{name}"),
             request_id: String::new(),
@@ -196,6 +197,8 @@ impl Engine {
         let change = spec.change.clone();
         let parallel = pipeline.max_parallel.max(1) as usize;
         let needs = dependency_needs(&depends_on, &selected);
+        // Of the services ready together, those heading the longest chains start first.
+        let lengths = chain_lengths(&needs);
         for (stage_index, declared) in pipeline.stages.iter().enumerate() {
             // Render the stage's string fields with its environment's variables.
             let variables =
@@ -270,16 +273,20 @@ impl Engine {
             let mut done: BTreeSet<String> = BTreeSet::new();
             let mut started: BTreeSet<String> = BTreeSet::new();
             let mut running = Detached(tokio::task::JoinSet::<(String, String, Phase)>::new());
+            // Services promoted, told as soon as their promotion is queued for writing: their
+            // dependants start then (their own records are written after it, in order).
+            let (promoted_tx, mut promoted) = tokio::sync::mpsc::unbounded_channel::<String>();
             let mut failed: Vec<String> = Vec::new();
             loop {
                 if failed.is_empty() {
-                    let ready: Vec<String> = needs
+                    let mut ready: Vec<String> = needs
                         .iter()
                         .filter(|(s, deps)| {
                             !started.contains(*s) && deps.iter().all(|d| done.contains(d))
                         })
                         .map(|(s, _)| s.clone())
                         .collect();
+                    ready.sort_by_key(|s| std::cmp::Reverse(lengths.get(s).copied().unwrap_or(0)));
                     let mut batch = Vec::new();
                     for service in ready {
                         if running.len() >= parallel {
@@ -319,6 +326,14 @@ impl Engine {
                         }
                         started.insert(service.clone());
                         batch.push(service.clone());
+                        let tell = promoted_tx.clone();
+                        let promoted_service = service.clone();
+                        self.on_promotion(
+                            &rollout_name,
+                            Box::new(move || {
+                                let _ = tell.send(promoted_service);
+                            }),
+                        );
                         let engine = self.clone();
                         let stop = shutdown.clone();
                         running.spawn(async move {
@@ -339,7 +354,15 @@ impl Engine {
                         set_release(progress, &status)?;
                     }
                 }
-                let Some(finished) = running.join_next().await else {
+                let finished = tokio::select! {
+                    biased;
+                    Some(service) = promoted.recv() => {
+                        done.insert(service);
+                        continue;
+                    }
+                    finished = running.join_next() => finished,
+                };
+                let Some(finished) = finished else {
                     // Nothing running: unless services found promoted on resuming unlocked
                     // others, the stage is over.
                     let unlocked = failed.is_empty()

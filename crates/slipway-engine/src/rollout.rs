@@ -189,6 +189,8 @@ pub struct Engine {
     active: Mutex<HashMap<String, String>>,
     /// Instances each running rollout started, so a failure half-way can stop them.
     launched: Mutex<HashMap<String, Vec<String>>>,
+    /// Who to tell when a rollout is promoted, by rollout (see [`Engine::on_promotion`]).
+    promotion_listeners: Mutex<HashMap<String, PromotionListener>>,
     /// Group-commits status writes.
     pub(crate) statuses: crate::status_writer::StatusWriter,
     /// Who this engine is, for the lease: host, process and a random part.
@@ -206,6 +208,9 @@ pub struct Engine {
     /// The artifact store `oci:` locations are read from, and where their files are copied.
     artifact_store: Option<(Arc<slipway_artifacts::ArtifactStore>, PathBuf)>,
 }
+
+/// What is told of a rollout's promotion.
+pub(crate) type PromotionListener = Box<dyn FnOnce() + Send>;
 
 pub(crate) fn route_key(service: &str, environment: &str) -> String {
     format!("{service}.{environment}")
@@ -229,6 +234,7 @@ impl Engine {
             active: Mutex::new(HashMap::new()),
             releases: Mutex::new(std::collections::HashSet::new()),
             launched: Mutex::new(HashMap::new()),
+            promotion_listeners: Mutex::new(HashMap::new()),
             gate: Arc::new(crate::gate::OpenGate),
             gate_retry: Duration::from_secs(2),
             artifact_store: None,
@@ -355,6 +361,31 @@ impl Engine {
 
     async fn write(&self, name: &str, status: &RolloutStatus) -> Result<(), EngineError> {
         self.enqueue(name, status)?.await
+    }
+
+    /// Writes a rollout's `Promoted` status. Its promotion listener hears of it as soon as the
+    /// write is queued: anything the listener then starts writes its own statuses after this
+    /// one (the status writer keeps their order), so none of them is durable before it.
+    async fn write_promoted(&self, name: &str, status: &RolloutStatus) -> Result<(), EngineError> {
+        let durable = self.enqueue(name, status)?;
+        let listener = self
+            .promotion_listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        if let Some(listener) = listener {
+            listener();
+        }
+        durable.await
+    }
+
+    /// Calls `listener` once rollout `name` is promoted (before its status is durable; see
+    /// [`Engine::write_promoted`]). It is dropped uncalled if the rollout ends otherwise.
+    pub(crate) fn on_promotion(&self, name: &str, listener: PromotionListener) {
+        self.promotion_listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string(), listener);
     }
 
     /// Queues a rollout's status write (in order with its others); the future waits until it
@@ -932,7 +963,7 @@ impl Engine {
             at_ms: now_ms(),
             what: format!("promoted {}{replaced}", artifact.version),
         });
-        self.write(name, &status).await
+        self.write_promoted(name, &status).await
     }
 
     /// Starts the artifact's instances for a rollout and waits until each is healthy; on a
@@ -1368,7 +1399,7 @@ impl Engine {
             at_ms: now_ms(),
             what: format!("promoted {}; {} stopped", status.version, old.version),
         });
-        self.write(name, &status).await
+        self.write_promoted(name, &status).await
     }
 
     /// Rolling: batch by batch, new instances replace old ones in the stable set; guardrails
@@ -1506,7 +1537,7 @@ impl Engine {
             at_ms: now_ms(),
             what: format!("promoted {}, replacing {}", artifact.version, old.version),
         });
-        self.write(name, &status).await
+        self.write_promoted(name, &status).await
     }
 
     /// The artifact and program of the version currently promoted for `key` (from the latest
@@ -1680,6 +1711,10 @@ impl Engine {
             let _ = self.fail(name, &e.to_string()).await;
         }
         self.launched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        self.promotion_listeners
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(name);

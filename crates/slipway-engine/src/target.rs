@@ -200,7 +200,16 @@ impl Target for LocalTarget {
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
                     .kill_on_drop(true);
-                let mut child = match cmd.spawn() {
+                // Forking and exec'ing blocks the calling thread for milliseconds (tens with
+                // many instances starting at once): off the runtime's workers, which also
+                // carry the router and the guardrails.
+                let spawned = match tokio::task::spawn_blocking(move || cmd.spawn()).await {
+                    Ok(spawned) => spawned,
+                    Err(e) => Err(std::io::Error::other(format!(
+                        "the spawning thread failed: {e}"
+                    ))),
+                };
+                let mut child = match spawned {
                     Ok(c) => c,
                     Err(e) => {
                         push_line(

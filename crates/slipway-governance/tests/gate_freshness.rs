@@ -180,8 +180,14 @@ async fn a_deferred_decision_answers_before_its_record_is_durable_and_repeats_wa
         async move { gate.decide(&request("r1")).await }
     });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(!recorded.is_finished(), "the record was reported durable under a held lock");
-    assert!(!repeated.is_finished(), "a repeat answered before the record was durable");
+    assert!(
+        !recorded.is_finished(),
+        "the record was reported durable under a held lock"
+    );
+    assert!(
+        !repeated.is_finished(),
+        "a repeat answered before the record was durable"
+    );
 
     blocker.execute_batch("COMMIT").unwrap();
     (&mut recorded).await.unwrap().unwrap();

@@ -98,6 +98,18 @@ impl SqlStore {
         self.pool.close().await;
     }
 
+    /// On SQLite, one writer at a time within this process. The database takes one writer at
+    /// a time anyway, but a writer finding it taken sleeps in SQLite's busy handler (1, 2, 5,
+    /// 10… ms steps, holding a pooled connection) rather than being handed the lock the moment
+    /// it is free: under a burst of writes (statuses, decision records, leases) those sleeps
+    /// were most of the latency. PostgreSQL writers touching different rows run concurrently.
+    async fn sqlite_writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.write_lock.lock().await),
+            Backend::Postgres => None,
+        }
+    }
+
     /// Starts a write transaction holding the log head; returns it with the current frontier.
     async fn begin_write(&self) -> Result<(Transaction<'static, Any>, LogAppender)> {
         let mut tx = self.pool.begin().await?;
@@ -622,6 +634,7 @@ impl Store for SqlStore {
     }
 
     async fn set_status(&self, kind: &str, name: &str, status: &serde_json::Value) -> Result<()> {
+        let _writer = self.sqlite_writer().await;
         let done = sqlx::query("UPDATE resources SET status = $3 WHERE kind = $1 AND name = $2")
             .bind(kind)
             .bind(name)
@@ -641,6 +654,7 @@ impl Store for SqlStore {
         &self,
         items: &[(String, String, serde_json::Value)],
     ) -> Result<Vec<bool>> {
+        let _writer = self.sqlite_writer().await;
         let mut tx = self.pool.begin().await?;
         let mut found = Vec::with_capacity(items.len());
         for (kind, name, status) in items {
@@ -829,6 +843,7 @@ impl Store for SqlStore {
             return Ok(None);
         }
         let signed = Checkpoint::new(size, &root, now_rfc3339()).sign(key);
+        let _writer = self.sqlite_writer().await;
         let inserted = sqlx::query(
             "INSERT INTO audit_checkpoints (size, root, ts, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (size) DO NOTHING",
         )
@@ -937,6 +952,7 @@ impl Store for SqlStore {
         ttl_ms: i64,
     ) -> Result<bool> {
         // One statement: insert, or take over when we hold it or it has expired.
+        let _writer = self.sqlite_writer().await;
         let done = sqlx::query(
             "INSERT INTO leases (name, holder, expires_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms \
@@ -952,6 +968,7 @@ impl Store for SqlStore {
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
+        let _writer = self.sqlite_writer().await;
         sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
             .bind(name)
             .bind(holder)
@@ -965,6 +982,7 @@ impl Store for SqlStore {
         items: &[(String, serde_json::Value)],
         now_ms: i64,
     ) -> Result<()> {
+        let _writer = self.sqlite_writer().await;
         let mut tx = self.pool.begin().await?;
         for (sink, event) in items {
             sqlx::query(
@@ -999,6 +1017,7 @@ impl Store for SqlStore {
             OutboxOutcome::RetryAt { at_ms, error } => ("pending", Some(*at_ms), Some(error)),
             OutboxOutcome::GaveUp { error } => ("failed", None, Some(error)),
         };
+        let _writer = self.sqlite_writer().await;
         sqlx::query(
             "UPDATE outbox SET state = $1, attempts = attempts + 1, \
              next_attempt_ms = COALESCE($2, next_attempt_ms), last_error = $3 WHERE id = $4",
@@ -1031,6 +1050,7 @@ impl Store for SqlStore {
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        let _writer = self.sqlite_writer().await;
         sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(key)
             .bind(value)

@@ -524,13 +524,7 @@ fn a_rollout_of_an_oci_artifact_runs_it() {
     server.cli(&["apply", "-f", path_str(&rollout)]).expect(OK);
     let status = server.wait_for_rollout_end("oci-rollout");
     assert_eq!(status["phase"], "Promoted", "{status}");
-    let reply = Client::new(
-        "router",
-        &format!("http://{listen}"),
-        None,
-        server.path("config.json"),
-    )
-    .get("/");
+    let reply = Client::anonymous_at(&format!("http://{listen}")).get("/");
     let (code, body) = (reply.status, reply.body);
     assert_eq!(code, 200);
     assert!(body.contains("example-service 7.0.0"), "{body}");

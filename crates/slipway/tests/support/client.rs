@@ -52,6 +52,16 @@ impl Client {
         }
     }
 
+    /// A client of any HTTP service at `url` (a router, Prometheus), for raw HTTP only.
+    pub fn anonymous_at(url: &str) -> Client {
+        Client::new(
+            "anonymous",
+            url,
+            None,
+            PathBuf::from("/nonexistent/slipway-config.json"),
+        )
+    }
+
     /// The same server as another user.
     pub fn with_token(&self, name: &str, token: &str) -> Client {
         Client::new(

@@ -150,13 +150,7 @@ impl Payments {
 
     /// [`Payments::serving`], or why the router did not answer.
     pub fn try_serving(&self) -> Result<String, String> {
-        let router = Client::new(
-            "router",
-            &format!("http://{}", self.listen),
-            None,
-            self.server.path("config.json"),
-        );
-        router
+        Client::anonymous_at(&format!("http://{}", self.listen))
             .try_send(reqwest::Method::GET, "/", None, Duration::from_secs(10))
             .map(|reply| reply.body.trim().to_string())
             .map_err(|e| e.to_string())

@@ -46,7 +46,7 @@ impl Prometheus {
                 "prometheus is installed (the README's test command, scripts/test, installs it)",
             );
         let url = format!("http://{listen}");
-        let probe = Client::new("prometheus", &url, None, server.path("config.json"));
+        let probe = Client::anonymous_at(&url);
         let ready = try_wait_until(PROCESS_DEADLINE, "prometheus to be ready", || {
             if let Ok(Some(status)) = child.try_wait() {
                 return Ok(Err(format!("it exited with {status}")));

@@ -5,9 +5,19 @@
 //! A break-glass grant lets an emergency change deploy its services in its environments before it
 //! is authorised, until `allowed_until` (at most the policy's `maxDuration`, 4 h by default). It
 //! must be approved retrospectively within `retroApprovalWithin` (72 h by default), and a
-//! post-implementation review is due within `reviewWithin` (5 days by default).
+//! post-implementation review is due within `reviewWithin` (5 days by default). The policy is
+//! the change model's `spec.emergency`.
+//!
+//! With `blockWhilePreviousReviewOverdue: true`, an emergency change of that model may neither
+//! break glass nor pass the gate for a service while an earlier emergency change of the same
+//! service has its post-implementation review overdue ([`previous_reviews_overdue`]): the review
+//! is due by its deadline, and a further emergency before then is allowed (a first hotfix often
+//! needs a second within hours); once the deadline has passed without a review, the next
+//! emergency waits for it. Rolling back to the last promoted version is never refused by it
+//! (see `gate`).
 
 use crate::calendar::show_duration;
+use crate::overdue::{Due, overdue_by, unmet_obligations};
 use crate::request::{ChangeRecord, ChangeState, ChangeType};
 use crate::review::ReviewTask;
 use jiff::{SignedDuration, Timestamp};
@@ -24,6 +34,9 @@ pub struct BreakGlassPolicy {
     pub retro_approval_within: SignedDuration,
     /// How long after the grant the post-implementation review is due.
     pub review_within: SignedDuration,
+    /// Refuse an emergency change (break-glass, and its deployments at the gate) for a service
+    /// while an earlier emergency change of that service has its review overdue.
+    pub block_while_previous_review_overdue: bool,
 }
 
 impl Default for BreakGlassPolicy {
@@ -32,12 +45,13 @@ impl Default for BreakGlassPolicy {
             max_duration: SignedDuration::from_hours(4),
             retro_approval_within: SignedDuration::from_hours(72),
             review_within: SignedDuration::from_hours(24 * 5),
+            block_while_previous_review_overdue: false,
         }
     }
 }
 
 impl BreakGlassPolicy {
-    /// Semantic checks; paths start at `spec`.
+    /// Semantic checks; paths start at `spec.emergency` (the change model's field).
     pub fn validate(&self) -> Vec<Diagnostic> {
         let mut d = Vec::new();
         for (field, value) in [
@@ -47,7 +61,7 @@ impl BreakGlassPolicy {
         ] {
             if value <= SignedDuration::ZERO {
                 d.push(Diagnostic::new(
-                    format!("spec.{field}"),
+                    format!("spec.emergency.{field}"),
                     format!("{} is not a positive duration", show_duration(value)),
                 ));
             }
@@ -240,4 +254,95 @@ pub fn unauthorised_change_check(
         detected_at: now,
         reason,
     })
+}
+
+/// The field of a change model that turns on [`previous_reviews_overdue`].
+pub const BLOCK_FIELD: &str = "spec.emergency.blockWhilePreviousReviewOverdue";
+
+/// The gate rule (and break-glass refusal) of [`previous_reviews_overdue`].
+pub const PREVIOUS_REVIEW_RULE: &str = "previous-emergency-reviewed";
+
+/// An earlier emergency change whose overdue review holds up a service's next emergency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnreviewedEmergency {
+    pub change: String,
+    /// The services it shares with the new change.
+    pub services: Vec<String>,
+    pub review_due: Timestamp,
+    /// Whole seconds past `review_due`.
+    pub overdue_by: SignedDuration,
+}
+
+impl std::fmt::Display for UnreviewedEmergency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the post-implementation review of emergency change {} ({}) was due at {} and is {} overdue; record it with `slipway change review {} --outcome ...`",
+            self.change,
+            self.services.join(", "),
+            self.review_due,
+            show_duration(self.overdue_by),
+            self.change
+        )
+    }
+}
+
+/// Earlier emergency changes (break-glass granted) of any of `services`, other than `change`,
+/// whose post-implementation review is overdue at `now`; oldest deadline first.
+pub fn previous_reviews_overdue(
+    change: &str,
+    services: &[String],
+    others: &[ChangeRecord],
+    now: Timestamp,
+) -> Vec<UnreviewedEmergency> {
+    let mut found: Vec<UnreviewedEmergency> = others
+        .iter()
+        .filter(|other| other.id != change)
+        .filter(|other| {
+            other
+                .break_glass
+                .as_ref()
+                .is_some_and(|g| g.granted_at <= now)
+        })
+        .flat_map(|other| {
+            let shared: Vec<String> = other
+                .spec
+                .services
+                .iter()
+                .filter(|s| services.contains(s))
+                .cloned()
+                .collect();
+            unmet_obligations(other)
+                .into_iter()
+                .filter(|o| o.due == Due::PostImplementationReview && o.deadline < now)
+                .map(move |o| UnreviewedEmergency {
+                    change: other.id.clone(),
+                    services: shared.clone(),
+                    review_due: o.deadline,
+                    overdue_by: overdue_by(o.deadline, now),
+                })
+        })
+        .filter(|u| !u.services.is_empty())
+        .collect();
+    found.sort_by(|a, b| {
+        a.review_due
+            .cmp(&b.review_due)
+            .then(a.change.cmp(&b.change))
+    });
+    found
+}
+
+/// Why the model's knob refuses an emergency: the rule, the model's field and every earlier
+/// change in the way.
+pub fn blocked_reason(model: Option<&str>, unreviewed: &[UnreviewedEmergency]) -> String {
+    format!(
+        "ChangeModel {} {BLOCK_FIELD}: {}",
+        model.unwrap_or("(built-in)"),
+        unreviewed
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    )
 }

@@ -8,6 +8,10 @@
 //! - `change-covers-target`: it targets this service and environment;
 //! - `change-authorised`: it is authorised with its current content and in Implement, or a
 //!   break-glass grant covers this service and environment now;
+//! - `previous-emergency-reviewed` (emergency changes only): when the change's model sets
+//!   `spec.emergency.blockWhilePreviousReviewOverdue`, no earlier emergency change of this
+//!   service has its post-implementation review overdue; a deployment going back to the last
+//!   promoted version ([`rollback_to_last_promoted`]) always passes it;
 //! - `window`: now is inside a window at every level that defines them;
 //! - `freeze`: no freeze is active;
 //! - `checks`: every required check is present and passed, and no given check failed.
@@ -17,8 +21,11 @@
 //! Rego policies are evaluated elsewhere and combined with this decision by the caller.
 
 use crate::calendar::{Calendar, CalendarSet};
-use crate::emergency::BreakGlassGrant;
-use crate::request::{ChangeRecord, ChangeState};
+use crate::emergency::{
+    BLOCK_FIELD, BreakGlassGrant, BreakGlassPolicy, PREVIOUS_REVIEW_RULE, blocked_reason,
+    previous_reviews_overdue,
+};
+use crate::request::{ChangeRecord, ChangeState, ChangeType};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use slipway_spec::Diagnostic;
@@ -48,6 +55,54 @@ pub struct GateInput<'a> {
     pub break_glass: Option<&'a BreakGlassGrant>,
     /// An approved exception to windows and freezes.
     pub exception_approved: bool,
+    /// What the emergency loop's rule reads, for a deployment under an emergency change.
+    pub emergency: Option<EmergencyFacts<'a>>,
+}
+
+/// What `previous-emergency-reviewed` reads.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmergencyFacts<'a> {
+    /// The change's ChangeModel (`None` for its type's built-in model).
+    pub model: Option<&'a str>,
+    pub policy: &'a BreakGlassPolicy,
+    /// Every change request's record (the change itself may be among them). Needed only when
+    /// the policy blocks.
+    pub others: &'a [ChangeRecord],
+    /// The artifact being deployed.
+    pub artifact: &'a str,
+    /// The service's promotions in this environment. Needed only when the policy blocks.
+    pub promotions: &'a [Promotion],
+}
+
+/// A version that was promoted for a service in an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Promotion {
+    /// The Artifact resource.
+    pub artifact: String,
+    pub at: Timestamp,
+}
+
+/// Whether deploying `artifact` goes back to the last promoted version: the version promoted
+/// last (serving now), or the one promoted before it (serving before the latest promotion,
+/// which may be the one being backed out). The promotion it goes back to, if so.
+pub fn rollback_to_last_promoted<'p>(
+    artifact: &str,
+    promotions: &'p [Promotion],
+) -> Option<&'p Promotion> {
+    let mut ordered: Vec<&Promotion> = promotions.iter().collect();
+    ordered.sort_by(|a, b| b.at.cmp(&a.at));
+    let mut distinct: Vec<&Promotion> = Vec::new();
+    for p in ordered {
+        if distinct.iter().all(|d| d.artifact != p.artifact) {
+            distinct.push(p);
+        }
+        if distinct.len() == 2 {
+            break;
+        }
+    }
+    distinct.into_iter().find(|p| p.artifact == artifact)
 }
 
 /// One rule's outcome.
@@ -220,6 +275,14 @@ pub fn decide_gate_compiled(
     };
     rule("change-authorised", authorised.0, authorised.1);
 
+    if let Some(change) = input
+        .change
+        .filter(|c| c.spec.change_type == ChangeType::Emergency)
+    {
+        let (passed, detail) = previous_emergency_reviewed(change, input, input.emergency.as_ref());
+        rule(PREVIOUS_REVIEW_RULE, passed, detail);
+    }
+
     let waiver = if input.exception_approved {
         Some("an approved exception")
     } else if glass.is_some() {
@@ -322,6 +385,40 @@ pub fn decide_gate_compiled(
     GateDecision {
         allowed: reasons.iter().all(|r| r.passed),
         reasons,
+    }
+}
+
+/// `previous-emergency-reviewed` for a deployment under the emergency change `change`.
+fn previous_emergency_reviewed(
+    change: &ChangeRecord,
+    input: &GateInput,
+    facts: Option<&EmergencyFacts>,
+) -> (bool, String) {
+    let Some(facts) = facts.filter(|f| f.policy.block_while_previous_review_overdue) else {
+        return (
+            true,
+            format!("not enforced: the change's model does not set {BLOCK_FIELD}"),
+        );
+    };
+    let (service, environment) = (input.service, input.environment);
+    if let Some(back) = rollback_to_last_promoted(facts.artifact, facts.promotions) {
+        return (
+            true,
+            format!(
+                "{} was promoted for {service} in {environment} at {}: going back to the last promoted version is never blocked",
+                back.artifact, back.at
+            ),
+        );
+    }
+    let unreviewed =
+        previous_reviews_overdue(&change.id, &[service.to_string()], facts.others, input.now);
+    if unreviewed.is_empty() {
+        (
+            true,
+            format!("no earlier emergency change of {service} has an overdue review"),
+        )
+    } else {
+        (false, blocked_reason(facts.model, &unreviewed))
     }
 }
 

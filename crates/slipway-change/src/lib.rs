@@ -1,8 +1,9 @@
 //! Slipway's change control, pure: change requests and their state machine (`request`), change
 //! models (`model`), risk (`risk`), approvals with separation of duties (`approval`), calendars
 //! with windows, freezes and daylight-saving rules (`calendar`, `rrule`), break-glass and
-//! unauthorised-change detection (`emergency`), the gate decision core (`gate`), and
-//! post-implementation reviews and rates (`review`).
+//! unauthorised-change detection (`emergency`), the gate decision core (`gate`),
+//! post-implementation reviews with follow-up actions and proposed model patches, and rates
+//! (`review`), and what changes still owe and what of it is overdue (`overdue`).
 //!
 //! Values in, values out: no I/O, no clock (every function takes `now`), no randomness, no
 //! async. Specs deserialize from resource documents with unknown fields refused, and each has a
@@ -20,6 +21,7 @@ pub mod calendar;
 pub mod emergency;
 pub mod gate;
 pub mod model;
+pub mod overdue;
 pub mod request;
 pub mod review;
 pub mod risk;

@@ -1,10 +1,14 @@
-//! Change models: workflow templates that say which states a change of a type passes through and
-//! which approval rules it needs.
+//! Change models: workflow templates that say which states a change of a type passes through,
+//! which approval rules it needs and, for emergency changes, the limits of break-glass
+//! (`emergency`: how long a grant may last, when the retrospective approval and the
+//! post-implementation review are due, and whether a service's next emergency is refused while
+//! an earlier one's review is overdue).
 //!
 //! Every change starts in New and ends in Closed (or Canceled, reachable before Implement from any
 //! model); a model lists the states in between in their canonical order. A standard change is a
 //! pre-approved template: its model skips Assess and Authorize and has no approval rules.
 
+use crate::emergency::BreakGlassPolicy;
 use crate::request::{ChangeState, ChangeType};
 use serde::{Deserialize, Serialize};
 use slipway_spec::Diagnostic;
@@ -24,6 +28,10 @@ pub struct ChangeModelSpec {
     /// Names of the ApprovalRule resources whose requirements must be met in Authorize.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approval_rules: Vec<String>,
+    /// Break-glass limits and the emergency loop's knobs (emergency models only); the
+    /// defaults of [`BreakGlassPolicy`] when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<BreakGlassPolicy>,
 }
 
 impl ChangeModelSpec {
@@ -44,7 +52,13 @@ impl ChangeModelSpec {
             description: None,
             states,
             approval_rules: Vec::new(),
+            emergency: None,
         }
+    }
+
+    /// The break-glass limits of changes following this model.
+    pub fn break_glass_policy(&self) -> BreakGlassPolicy {
+        self.emergency.clone().unwrap_or_default()
     }
 
     /// The state after `state` on this model's path.
@@ -117,6 +131,18 @@ impl ChangeModelSpec {
             "spec.approvalRules",
             &self.approval_rules,
         ));
+        if let Some(emergency) = &self.emergency {
+            if self.change_type != ChangeType::Emergency {
+                d.push(Diagnostic::new(
+                    "spec.emergency",
+                    format!(
+                        "break-glass settings apply to emergency models only; this model is for {} changes",
+                        self.change_type.as_str()
+                    ),
+                ));
+            }
+            d.extend(emergency.validate());
+        }
         d
     }
 }
@@ -171,7 +197,7 @@ mod tests {
         check(
             json!({"type": "normal", "states": ["New", "Implement", "Closed"], "extra": 1}),
             &[
-                "spec.extra: unknown field `extra`, expected one of `type`, `description`, `states`, `approvalRules`",
+                "spec.extra: unknown field `extra`, expected one of `type`, `description`, `states`, `approvalRules`, `emergency`",
             ],
         );
     }

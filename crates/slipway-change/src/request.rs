@@ -23,14 +23,18 @@
 //! - `implement`: Scheduled → Implement, inside the planned window, only while the content still
 //!   has the authorised digest; or, with a valid break-glass grant, from any state before
 //!   Implement.
-//! - `review`: Implement → Review. `close{code, notes}`: Review (or Implement when the model has no
-//!   Review) → Closed; anything but Successful needs notes; a break-glass change needs its
-//!   retrospective approval first. `cancel`: any state before Implement → Canceled.
+//! - `review`: Implement → Review. `recordReview{review}`: records the post-implementation
+//!   review (outcome, findings, follow-up actions, a proposed model patch), once; from Implement
+//!   it also moves to Review when the model has one. `close{code, notes}`: Review (or Implement
+//!   when the model has no Review) → Closed; anything but Successful needs notes; a break-glass
+//!   change needs its retrospective approval and its recorded review first. `cancel`: any state
+//!   before Implement → Canceled.
 
 use crate::approval::ApprovalStatus;
 use crate::calendar::SchedulingConflict;
 use crate::emergency::BreakGlassGrant;
 use crate::model::ChangeModelSpec;
+use crate::review::PostImplementationReview;
 use crate::risk::RiskAssessment;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -356,6 +360,9 @@ pub struct ChangeRecord {
     pub close_notes: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub break_glass: Option<BreakGlassGrant>,
+    /// The post-implementation review, once recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<PostImplementationReview>,
 }
 
 impl ChangeRecord {
@@ -373,6 +380,7 @@ impl ChangeRecord {
             close_code: None,
             close_notes: None,
             break_glass: None,
+            review: None,
         }
     }
 
@@ -395,10 +403,19 @@ pub enum Action {
     Submit,
     Approve,
     Reject,
-    Schedule { start: Timestamp, end: Timestamp },
+    Schedule {
+        start: Timestamp,
+        end: Timestamp,
+    },
     Implement,
     Review,
-    Close { code: CloseCode, notes: String },
+    RecordReview {
+        review: Box<PostImplementationReview>,
+    },
+    Close {
+        code: CloseCode,
+        notes: String,
+    },
     Cancel,
 }
 
@@ -410,7 +427,7 @@ impl Action {
             Action::Reject => "reject",
             Action::Schedule { .. } => "schedule",
             Action::Implement => "implement",
-            Action::Review => "review",
+            Action::Review | Action::RecordReview { .. } => "review",
             Action::Close { .. } => "close",
             Action::Cancel => "cancel",
         }
@@ -455,6 +472,10 @@ pub enum Effect {
     RetrospectivelyApproved { digest: String },
     /// The post-implementation review has started.
     ReviewStarted,
+    /// The post-implementation review was recorded.
+    ReviewRecorded {
+        outcome: crate::review::ReviewOutcome,
+    },
 }
 
 /// The result of an allowed transition.
@@ -653,6 +674,23 @@ pub fn transition(
             next.actual_end = Some(context.now);
             effects.push(Effect::ReviewStarted);
         }
+        (Action::RecordReview { review }, ChangeState::Implement | ChangeState::Review) => {
+            if let Some(recorded) = &record.review {
+                return Err(refuse(format!(
+                    "its review was already recorded by {} at {}",
+                    recorded.reviewer, recorded.at
+                )));
+            }
+            if record.state == ChangeState::Implement && model.passes_through(ChangeState::Review) {
+                next.state = ChangeState::Review;
+                next.actual_end = Some(context.now);
+                effects.push(Effect::ReviewStarted);
+            }
+            next.review = Some((**review).clone());
+            effects.push(Effect::ReviewRecorded {
+                outcome: review.outcome,
+            });
+        }
         (Action::Close { code, notes }, ChangeState::Review | ChangeState::Implement) => {
             if record.state == ChangeState::Implement && model.passes_through(ChangeState::Review) {
                 return Err(refuse(
@@ -664,13 +702,19 @@ pub fn transition(
                     "close notes are required unless the change was successful".into(),
                 ));
             }
-            if let Some(grant) = &record.break_glass
-                && record.authorised_digest.is_none()
-            {
-                return Err(refuse(format!(
-                    "the break-glass change has no retrospective approval yet (due by {})",
-                    grant.retro_approval_deadline
-                )));
+            if let Some(grant) = &record.break_glass {
+                if record.authorised_digest.is_none() {
+                    return Err(refuse(format!(
+                        "the break-glass change has no retrospective approval yet (due by {})",
+                        grant.retro_approval_deadline
+                    )));
+                }
+                if record.review.is_none() {
+                    return Err(refuse(format!(
+                        "the break-glass change has no recorded post-implementation review yet (due by {}); record it with review --outcome",
+                        grant.review_task.due
+                    )));
+                }
             }
             next.state = ChangeState::Closed;
             next.actual_end = record.actual_end.or(Some(context.now));
@@ -725,6 +769,7 @@ fn allowed_states(action: &Action) -> Vec<&'static str> {
         Action::Schedule { .. } | Action::Cancel => vec!["New", "Assess", "Authorize", "Scheduled"],
         Action::Implement => vec!["Scheduled (or earlier with break-glass)"],
         Action::Review => vec!["Implement"],
+        Action::RecordReview { .. } => vec!["Implement", "Review"],
         Action::Close { .. } => vec!["Review", "Implement (when the model has no Review)"],
     }
 }

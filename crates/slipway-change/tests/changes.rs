@@ -18,7 +18,7 @@ use slipway_change::request::{
     Action, ChangeRecord, ChangeRequestSpec, ChangeState, ChangeType, CloseCode, Context, Effect,
     change_content_digest, impacted_services, transition,
 };
-use slipway_change::review::{ClosedChange, change_rates};
+use slipway_change::review::{ClosedChange, ReviewDraft, ReviewOutcome, change_rates};
 use slipway_change::risk::{
     RiskInput, RiskLevel, RiskPolicySpec, RiskWeights, VersionChange, VersionStep, assess_risk,
     classify_version,
@@ -404,7 +404,31 @@ fn break_glass_has_limits_and_leaves_work_behind() {
         retro.effects[0],
         Effect::RetrospectivelyApproved { .. }
     ));
-    check(&retro.record, close, &now, Ok(ChangeState::Closed));
+    // The review a break-glass grant leaves due must be recorded before closing.
+    check(
+        &retro.record,
+        close.clone(),
+        &now,
+        Err("no recorded post-implementation review yet (due by 2025-06-06T03:00:00Z)"),
+    );
+    let recorded = ReviewDraft {
+        outcome: ReviewOutcome::Successful,
+        findings: String::new(),
+        actions: vec![],
+        proposed_model_patch: None,
+    }
+    .into_review("lead", ts("2025-06-01T03:10:00Z"), None)
+    .unwrap();
+    let reviewed = check(
+        &retro.record,
+        Action::RecordReview {
+            review: Box::new(recorded),
+        },
+        &now,
+        Ok(ChangeState::Review),
+    )
+    .unwrap();
+    check(&reviewed, close, &now, Ok(ChangeState::Closed));
 }
 
 #[test]
@@ -520,6 +544,7 @@ fn the_gate_lists_every_rule() {
         required_checks: &required[..1],
         break_glass: None,
         exception_approved: false,
+        emergency: None,
     };
     // (input, failing rules)
     let mut grant_change = ChangeRecord::new("CHG9", spec("emergency"));
@@ -627,19 +652,22 @@ fn the_gate_lists_every_rule() {
     for (input, failing) in &cases {
         let decision = decide_gate(input);
         let names: Vec<&str> = decision.reasons.iter().map(|r| r.rule.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "calendars-valid",
-                "lockdown",
-                "change-present",
-                "change-covers-target",
-                "change-authorised",
-                "window",
-                "freeze",
-                "checks"
-            ]
-        );
+        let mut expected = vec![
+            "calendars-valid",
+            "lockdown",
+            "change-present",
+            "change-covers-target",
+            "change-authorised",
+        ];
+        // Emergency changes also face the emergency loop's rule (not enforced here).
+        if input
+            .change
+            .is_some_and(|c| c.spec.change_type == ChangeType::Emergency)
+        {
+            expected.push("previous-emergency-reviewed");
+        }
+        expected.extend(["window", "freeze", "checks"]);
+        assert_eq!(names, expected);
         let got: Vec<&str> = decision
             .reasons
             .iter()

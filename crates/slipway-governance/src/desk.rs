@@ -1,6 +1,11 @@
 //! The change desk: actions on change requests (submit, approve, reject, schedule, implement,
-//! review, close, cancel, break-glass), each checked by `slipway_change::transition` and
-//! recorded as an audited `ChangeEvent` resource carrying the change record it produced.
+//! review, close, cancel, break-glass, marking a review's follow-up action done), each checked
+//! by `slipway_change::transition` (or the review's own rules) and recorded as an audited
+//! `ChangeEvent` resource carrying the change record it produced.
+//!
+//! Break-glass takes its limits from the change's model (`spec.emergency`), and is refused
+//! while the model sets `blockWhilePreviousReviewOverdue` and an earlier emergency change of
+//! one of the services has its review overdue (the gate's `previous-emergency-reviewed`).
 //!
 //! The change record's source of truth is the latest event's record, with the spec replaced by
 //! the ChangeRequest's current spec, so that an edit after approval is seen (the content digest
@@ -15,14 +20,16 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use slipway_change::approval::applicable_rules;
 use slipway_change::calendar::{ScheduledChange, Slot, scheduling_conflicts};
-use slipway_change::emergency::BreakGlassRequest;
+use slipway_change::emergency::{
+    BreakGlassRequest, PREVIOUS_REVIEW_RULE, blocked_reason, previous_reviews_overdue,
+};
 use slipway_change::request::CloseCode;
+use slipway_change::review::{CurrentModel, ReviewDraft, complete_follow_up};
 use slipway_change::risk::{RiskInput, RiskLevel, VersionChange};
 use slipway_change::{
-    Action, Approval, ApprovalRuleSpec, ApprovalStatus, BreakGlassPolicy, Calendar, CalendarSet,
-    ChangeModelSpec, ChangeRecord, ChangeRequestSpec, ChangeState, Context, RiskPolicySpec,
-    SodContext, assess_risk, change_content_digest, evaluate_approvals, grant_break_glass,
-    impacted_services, transition,
+    Action, Approval, ApprovalRuleSpec, ApprovalStatus, Calendar, CalendarSet, ChangeModelSpec,
+    ChangeRecord, ChangeRequestSpec, ChangeState, Context, RiskPolicySpec, SodContext, assess_risk,
+    change_content_digest, evaluate_approvals, grant_break_glass, impacted_services, transition,
 };
 use slipway_domain::canonical::value_digest;
 use slipway_domain::governance_records::ChangeEventSpec;
@@ -45,7 +52,14 @@ pub enum ChangeCommand {
         end: Timestamp,
     },
     Implement,
+    /// Implement → Review, without recording a review yet.
     Review,
+    /// Records the post-implementation review (from Implement, also moves to Review).
+    RecordReview(Box<ReviewDraft>),
+    /// Marks follow-up action `number` of the change's review done.
+    CompleteAction {
+        number: u32,
+    },
     Close {
         code: CloseCode,
         notes: String,
@@ -70,7 +84,8 @@ impl ChangeCommand {
             ChangeCommand::Reject { .. } => "reject",
             ChangeCommand::Schedule { .. } => "schedule",
             ChangeCommand::Implement => "implement",
-            ChangeCommand::Review => "review",
+            ChangeCommand::Review | ChangeCommand::RecordReview(_) => "review",
+            ChangeCommand::CompleteAction { .. } => "complete-action",
             ChangeCommand::Close { .. } => "close",
             ChangeCommand::Cancel => "cancel",
             ChangeCommand::BreakGlass { .. } => "break-glass",
@@ -226,6 +241,18 @@ impl ChangeDesk {
                 });
             }
             ChangeCommand::BreakGlass { reason, duration } => {
+                let policy = context.model.break_glass_policy();
+                if policy.block_while_previous_review_overdue {
+                    let others = self.records().await?;
+                    let unreviewed =
+                        previous_reviews_overdue(name, &record.spec.services, &others, now);
+                    if !unreviewed.is_empty() {
+                        return Err(ChangeError::Refused(format!(
+                            "break-glass for change {name} refused by rule {PREVIOUS_REVIEW_RULE}: {}",
+                            blocked_reason(record.spec.model.as_deref(), &unreviewed)
+                        )));
+                    }
+                }
                 let grant = grant_break_glass(
                     &record,
                     &BreakGlassRequest {
@@ -234,7 +261,7 @@ impl ChangeDesk {
                         duration: *duration,
                         at: now,
                     },
-                    &BreakGlassPolicy::default(),
+                    &policy,
                 )
                 .map_err(|e| ChangeError::Refused(e.to_string()))?;
                 details.insert("grant".into(), json!(grant));
@@ -244,6 +271,35 @@ impl ChangeDesk {
             ChangeCommand::Submit => actions.push(Action::Submit),
             ChangeCommand::Implement => actions.push(Action::Implement),
             ChangeCommand::Review => actions.push(Action::Review),
+            ChangeCommand::RecordReview(draft) => {
+                let model = self.model_resource(&record.spec).await?;
+                let current = model.as_ref().map(|(name, revision, spec)| CurrentModel {
+                    name,
+                    revision: *revision,
+                    spec,
+                });
+                let review = (**draft)
+                    .clone()
+                    .into_review(&user, now, current)
+                    .map_err(|d| ChangeError::Invalid {
+                        name: name.to_string(),
+                        reason: format!(
+                            "review: {}",
+                            d.iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ),
+                    })?;
+                actions.push(Action::RecordReview {
+                    review: Box::new(review),
+                });
+            }
+            ChangeCommand::CompleteAction { number } => {
+                record = complete_follow_up(&record, *number, &user, now)
+                    .map_err(|e| ChangeError::Refused(e.to_string()))?;
+                details.insert("action".into(), json!(number));
+            }
             ChangeCommand::Close { code, notes } => actions.push(Action::Close {
                 code: *code,
                 notes: notes.clone(),
@@ -349,7 +405,8 @@ impl ChangeDesk {
                         "impactedServices": record.impacted_services,
                         "authorised": record.is_authorised(),
                         "approvals": status.summary(),
-                        "breakGlass": record.break_glass}),
+                        "breakGlass": record.break_glass,
+                        "review": record.review}),
             )
             .await?;
         for content in crate::events::change_events(
@@ -399,17 +456,37 @@ impl ChangeDesk {
         }
     }
 
-    /// Every change request's current record (for scheduling conflicts and rates).
+    /// Every change request's current record (for scheduling conflicts, rates and what is
+    /// overdue).
     pub async fn records(&self) -> Result<Vec<ChangeRecord>, ChangeError> {
-        let events = self.all_events().await?;
+        Ok(self
+            .records_with_events()
+            .await?
+            .into_iter()
+            .map(|(record, _)| record)
+            .collect())
+    }
+
+    /// Every change request's current record with its events in order.
+    pub async fn records_with_events(
+        &self,
+    ) -> Result<Vec<(ChangeRecord, Vec<ChangeEventSpec>)>, ChangeError> {
+        let mut by_change: BTreeMap<String, Vec<ChangeEventSpec>> = BTreeMap::new();
+        for event in self.all_events().await? {
+            by_change
+                .entry(event.change.clone())
+                .or_default()
+                .push(event);
+        }
         let mut out = Vec::new();
         for resource in self.store.list("ChangeRequest").await? {
             let Some(spec) = typed::<ChangeRequestSpec>(&resource.spec) else {
                 continue;
             };
             let name = resource.metadata.name.clone();
-            let mine: Vec<&ChangeEventSpec> = events.iter().filter(|e| e.change == name).collect();
-            out.push(latest_record(&name, spec, mine.into_iter()));
+            let mut events = by_change.remove(&name).unwrap_or_default();
+            sort_events(&mut events);
+            out.push((latest_record(&name, spec, events.iter()), events));
         }
         Ok(out)
     }
@@ -429,7 +506,7 @@ impl ChangeDesk {
             .filter_map(|r| typed::<ChangeEventSpec>(&r.spec))
             .filter(|e| e.change == name)
             .collect();
-        events.sort_by(|a, b| a.sequence.cmp(&b.sequence).then(a.at.cmp(&b.at)));
+        sort_events(&mut events);
         let record = latest_record(name, spec, events.iter());
         Ok(Loaded {
             resource,
@@ -448,7 +525,11 @@ impl ChangeDesk {
             .collect())
     }
 
-    async fn model_for(&self, spec: &ChangeRequestSpec) -> Result<ChangeModelSpec, ChangeError> {
+    /// The change's model: the ChangeModel it names, or its type's built-in model.
+    pub async fn model_for(
+        &self,
+        spec: &ChangeRequestSpec,
+    ) -> Result<ChangeModelSpec, ChangeError> {
         if let Some(model) = &spec.model {
             let resource = self.store.get("ChangeModel", model).await?.ok_or_else(|| {
                 ChangeError::Refused(format!("change model {model} does not exist"))
@@ -457,6 +538,26 @@ impl ChangeDesk {
                 .ok_or_else(|| ChangeError::Refused(format!("change model {model} is invalid")));
         }
         Ok(ChangeModelSpec::default_for(spec.change_type))
+    }
+
+    /// The change's ChangeModel resource as a review's proposed patch sees it: name, revision
+    /// and spec; `None` for the type's built-in model.
+    async fn model_resource(
+        &self,
+        spec: &ChangeRequestSpec,
+    ) -> Result<Option<(String, i64, Value)>, ChangeError> {
+        let Some(model) = &spec.model else {
+            return Ok(None);
+        };
+        let resource =
+            self.store.get("ChangeModel", model).await?.ok_or_else(|| {
+                ChangeError::Refused(format!("change model {model} does not exist"))
+            })?;
+        Ok(Some((
+            model.clone(),
+            resource.metadata.revision.unwrap_or(0),
+            resource.spec,
+        )))
     }
 
     /// Service → the services it depends on.
@@ -628,6 +729,11 @@ fn loaded_spec(resource: &Resource) -> Result<ChangeRequestSpec, ChangeError> {
         name: resource.metadata.name.clone(),
         reason: e.to_string(),
     })
+}
+
+/// A change's events in the order they happened.
+fn sort_events(events: &mut [ChangeEventSpec]) {
+    events.sort_by(|a, b| a.sequence.cmp(&b.sequence).then(a.at.cmp(&b.at)));
 }
 
 /// The record the latest event produced, with the request's current spec (edits count).

@@ -1,7 +1,15 @@
-//! CDEvents out of Slipway: what happened (a change request's actions, approvals, and a
-//! rollout's end: deployed, upgraded, rolled back, removed) becomes a CDEvent queued in the
-//! store's outbox for every `EventSink` whose filter accepts it, and the deliverer sends due
-//! items with retries and backoff (`slipway_events::next_action`).
+//! CDEvents out of Slipway: what happened (a change request's actions, approvals, an
+//! obligation of a change becoming overdue, and a rollout's end: deployed, upgraded, rolled
+//! back, removed) becomes a CDEvent queued in the store's outbox for every `EventSink` whose
+//! filter accepts it, and the deliverer sends due items with retries and backoff
+//! (`slipway_events::next_action`).
+//!
+//! A change request is a ticket: created when submitted (or when glass is broken), updated by
+//! every action, closed when closed or canceled. An overdue retrospective approval, review or
+//! follow-up action is an update of that ticket (`ticket.updated`, priority `high`, labelled
+//! `overdue` and with what is due, its group the teams owning the services): consumers that
+//! already follow change tickets see the escalation where they look, whereas the draft
+//! approval events describe a request for approval and its answer, not a missed deadline.
 //!
 //! Rollout outcomes are noticed by a watcher that reads rollout statuses (the engine knows
 //! nothing of events); each (rollout, revision, phase) is emitted once, remembered in the
@@ -148,6 +156,35 @@ pub fn change_events(
     out
 }
 
+/// The event an overdue obligation of a change produces: an update of the change's ticket.
+pub fn overdue_event(item: &slipway_change::overdue::OverdueItem) -> Content {
+    let mut labels = vec!["overdue".to_string(), item.due.key()];
+    labels.extend(item.services.iter().map(|s| format!("service:{s}")));
+    let assignees = match &item.due {
+        slipway_change::overdue::Due::FollowUpAction { owner, .. } => vec![owner.clone()],
+        _ => Vec::new(),
+    };
+    Content::TicketUpdated(TicketUpdatedContent {
+        uri: format!("/api/v1/changerequests/{}", item.change),
+        summary: Some(format!(
+            "overdue: the {} of change {} ({}) was due at {} and is {} overdue",
+            item.what,
+            item.change,
+            item.services.join(", "),
+            item.deadline,
+            item.overdue_by
+        )),
+        creator: None,
+        ticket_type: Some("change".into()),
+        group: Some(item.teams.join(",")),
+        assignees,
+        priority: Some("high".into()),
+        labels,
+        milestone: Some(item.deadline.to_string()),
+        updated_by: Some(EVENT_SOURCE.trim_start_matches('/').into()),
+    })
+}
+
 /// The event a rollout's end produces: deployed (a first version in the environment),
 /// upgraded (it replaced one), rolled back, or removed.
 pub fn rollout_event(
@@ -241,15 +278,24 @@ fn now_ms() -> i64 {
 }
 
 /// Governance's background loop until `shutdown`, one tick every 250 ms: lockdown of rollouts
-/// in flight, rollout outcomes as events, delivery of the outbox.
+/// in flight, rollout outcomes as events, the escalation of overdue obligations (every fourth
+/// tick, from a cache of the store), delivery of the outbox.
 pub async fn run(store: Arc<dyn Store>, shutdown: CancellationToken) {
     let client = reqwest::Client::new();
     let policy = RetryPolicy::default();
     // Outcomes already emitted, so the store's meta table is read once per outcome.
     let mut emitted = std::collections::HashSet::new();
+    let watched: Arc<dyn Store> = Arc::new(slipway_store::CachedStore::new(store.clone()));
+    // Of several replicas, the holder of the escalation lease escalates.
+    let holder = format!("{}:{}", std::process::id(), now_ms());
+    let mut tick: u64 = 0;
     loop {
+        tick = tick.wrapping_add(1);
         if let Err(e) = crate::lockdown::reconcile(store.as_ref()).await {
             tracing::warn!(error = %e, "cannot apply the lockdown to rollouts in flight");
+        }
+        if tick % 4 == 1 {
+            escalate_if_holding(&watched, &holder).await;
         }
         if let Err(e) = watch_rollouts(store.as_ref(), &mut emitted).await {
             tracing::warn!(error = %e, "cannot read rollouts for events");
@@ -261,6 +307,27 @@ pub async fn run(store: Arc<dyn Store>, shutdown: CancellationToken) {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(Duration::from_millis(250)) => {}
         }
+    }
+}
+
+/// The lease whose holder escalates overdue obligations, and how long it lasts unrenewed.
+const ESCALATION_LEASE: &str = "overdue-escalation";
+const ESCALATION_LEASE_MS: i64 = 3_000;
+
+/// One pass of the escalation watch, when this process holds (or takes) its lease.
+async fn escalate_if_holding(store: &Arc<dyn Store>, holder: &str) {
+    match store
+        .acquire_lease(ESCALATION_LEASE, holder, now_ms(), ESCALATION_LEASE_MS)
+        .await
+    {
+        Ok(true) => {
+            if let Err(e) = crate::escalation::escalate(store.clone(), jiff::Timestamp::now()).await
+            {
+                tracing::warn!(error = %e, "cannot escalate overdue obligations");
+            }
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot take the escalation lease"),
     }
 }
 

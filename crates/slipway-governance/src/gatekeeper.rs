@@ -17,7 +17,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use serde_json::json;
-use slipway_change::{Calendar, CalendarSet, GateInput, decide_gate_compiled};
+use slipway_change::gate::{EmergencyFacts, Promotion};
+use slipway_change::request::ChangeType;
+use slipway_change::{
+    BreakGlassPolicy, Calendar, CalendarSet, ChangeRecord, GateInput, decide_gate_compiled,
+};
 use slipway_domain::diagnostic::Diagnostic;
 use slipway_domain::governance_records::{GateDecisionSpec, GateRuleOutcome};
 use slipway_domain::kinds::{EnvironmentSpec, typed};
@@ -229,6 +233,19 @@ impl GovernanceGate {
             None => None,
         };
         let calendars = &compiled_calendars.calendars;
+        let emergency = match view.as_ref().map(|v| &v.record) {
+            Some(record) if record.spec.change_type == ChangeType::Emergency => Some(
+                EmergencyContext::read(snapshot.clone(), record, request)
+                    .await
+                    .map_err(|e| match e {
+                        ChangeError::Store(e) => EngineError::Store(e),
+                        other => EngineError::Gate {
+                            reasons: vec![other.to_string()],
+                        },
+                    })?,
+            ),
+            _ => None,
+        };
         let input = GateInput {
             change: view.as_ref().map(|v| &v.record),
             service: &request.service,
@@ -239,6 +256,7 @@ impl GovernanceGate {
             required_checks: &[],
             break_glass: None,
             exception_approved: view.as_ref().is_some_and(|v| v.exception_approved),
+            emergency: emergency.as_ref().map(|e| e.facts(&request.artifact)),
         };
         let decision = decide_gate_compiled(&input, &compiled_calendars.compiled);
         let mut rules: Vec<GateRuleOutcome> = decision
@@ -596,6 +614,87 @@ async fn policy_input(
         "actor": {"name": deployer.unwrap_or("unknown"), "teams": teams},
         "now": now.to_string(),
     }))
+}
+
+/// What `previous-emergency-reviewed` reads for a deployment under an emergency change: the
+/// change's model and break-glass policy and, only when that policy blocks, every change record
+/// and the service's promotions in the environment.
+struct EmergencyContext {
+    model: Option<String>,
+    policy: BreakGlassPolicy,
+    records: Vec<ChangeRecord>,
+    promotions: Vec<Promotion>,
+}
+
+impl EmergencyContext {
+    async fn read(
+        store: Arc<dyn Store>,
+        record: &ChangeRecord,
+        request: &GateRequest,
+    ) -> Result<Self, ChangeError> {
+        let desk = ChangeDesk::new(store.clone());
+        let policy = desk.model_for(&record.spec).await?.break_glass_policy();
+        let mut context = EmergencyContext {
+            model: record.spec.model.clone(),
+            policy,
+            records: Vec::new(),
+            promotions: Vec::new(),
+        };
+        if !context.policy.block_while_previous_review_overdue {
+            return Ok(context);
+        }
+        context.records = desk.records().await?;
+        let text = |r: &slipway_domain::resource::Resource, field: &str| {
+            r.spec
+                .get(field)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        for rollout in store.list("Rollout").await? {
+            let Some(status) = rollout.status.as_ref() else {
+                continue;
+            };
+            if status.get("phase").and_then(Value::as_str) != Some("Promoted")
+                || text(&rollout, "service") != request.service
+                || text(&rollout, "environment") != request.environment
+            {
+                continue;
+            }
+            // When it was promoted: its last history step, or its last declared change.
+            let at = status
+                .get("history")
+                .and_then(Value::as_array)
+                .and_then(|h| h.last())
+                .and_then(|step| step.get("atMs"))
+                .and_then(Value::as_i64)
+                .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+                .or_else(|| {
+                    rollout
+                        .metadata
+                        .updated_at
+                        .as_deref()
+                        .and_then(|t| t.parse().ok())
+                });
+            if let Some(at) = at {
+                context.promotions.push(Promotion {
+                    artifact: text(&rollout, "artifact"),
+                    at,
+                });
+            }
+        }
+        Ok(context)
+    }
+
+    fn facts<'a>(&'a self, artifact: &'a str) -> EmergencyFacts<'a> {
+        EmergencyFacts {
+            model: self.model.as_deref(),
+            policy: &self.policy,
+            others: &self.records,
+            artifact,
+            promotions: &self.promotions,
+        }
+    }
 }
 
 /// The calendars as read, and compiled.

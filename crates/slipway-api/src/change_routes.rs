@@ -1,8 +1,9 @@
 //! Change control over HTTP: actions on change requests (`POST
 //! /api/v1/changerequests/{name}/actions`), a change's full view with approvals and history,
-//! change success and failure rates, and the gate's recorded decisions for a rollout or
-//! release (`slipway gate explain`). Creating and editing a change request is a plain apply of
-//! the `ChangeRequest` kind.
+//! change success and failure rates, what changes owe past its deadline
+//! (`/api/v1/overdue-changes`), and the gate's recorded decisions for a rollout or release
+//! (`slipway gate explain`). Creating and editing a change request is a plain apply of the
+//! `ChangeRequest` kind.
 
 use crate::AppState;
 use crate::access::authorize;
@@ -15,7 +16,7 @@ use axum::routing::{get, post};
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use slipway_change::review::ClosedChange;
+use slipway_change::review::{ClosedChange, ReviewDraft, ReviewOutcome};
 use slipway_domain::audit::AuditEntry;
 use slipway_domain::audit::evidence::{EVIDENCE_FORMAT, EvidenceBody, EvidenceItem, EvidencePack};
 use slipway_domain::audit::merkle::inclusion_proof;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/calendar/decision", get(calendar_decision))
         .route("/api/v1/gate/{kind}/{name}", get(explain))
         .route("/api/v1/unauthorised-changes", get(unauthorised_changes))
+        .route("/api/v1/overdue-changes", get(overdue_changes))
 }
 
 /// One action on a change request.
@@ -41,7 +43,7 @@ pub fn routes() -> Router<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangeActionRequest {
     /// `submit`, `approve`, `reject`, `schedule`, `implement`, `review`, `close`, `cancel`,
-    /// `break-glass` or `approve-exception`.
+    /// `break-glass`, `approve-exception` or `complete-action`.
     pub action: String,
     #[serde(default)]
     pub comment: Option<String>,
@@ -61,6 +63,25 @@ pub struct ChangeActionRequest {
     /// How long a break-glass grant lasts, e.g. `2h`.
     #[serde(default)]
     pub duration: Option<String>,
+    /// `successful`, `successful-with-issues` or `failed` (review): records the review; without
+    /// it, review only moves the change to Review.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// What the review found (review; required unless the outcome is successful).
+    #[serde(default)]
+    pub findings: Option<String>,
+    /// Follow-up actions (review), each with an owner and a due date.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub follow_ups: Vec<slipway_change::review::FollowUpDraft>,
+    /// An RFC 7396 JSON merge patch of the change's ChangeModel spec (review), stored with the
+    /// review for someone who may update change models to apply.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub proposed_model_patch: Option<Value>,
+    /// Which follow-up action is done (complete-action), from 1.
+    #[serde(default)]
+    pub number: Option<u32>,
 }
 
 fn command_of(request: &ChangeActionRequest) -> Result<ChangeCommand, ApiError> {
@@ -87,7 +108,29 @@ fn command_of(request: &ChangeActionRequest) -> Result<ChangeCommand, ApiError> 
             end: time(&request.end, "end")?,
         },
         "implement" => ChangeCommand::Implement,
-        "review" => ChangeCommand::Review,
+        "review" => match &request.outcome {
+            Some(outcome) => ChangeCommand::RecordReview(Box::new(ReviewDraft {
+                outcome: ReviewOutcome::parse(outcome)
+                    .map_err(|e| ApiError::bad_request(format!("outcome: {e}")))?,
+                findings: request.findings.clone().unwrap_or_default(),
+                follow_ups: request.follow_ups.clone(),
+                proposed_model_patch: request.proposed_model_patch.clone(),
+            })),
+            None if request.findings.is_some()
+                || !request.follow_ups.is_empty()
+                || request.proposed_model_patch.is_some() =>
+            {
+                return Err(ApiError::bad_request(
+                    "outcome: a review's findings, follow-up actions and proposed model patch need its outcome (successful, successful-with-issues or failed)",
+                ));
+            }
+            None => ChangeCommand::Review,
+        },
+        "complete-action" => ChangeCommand::CompleteAction {
+            number: request.number.ok_or_else(|| {
+                ApiError::bad_request("action complete-action needs the field number")
+            })?,
+        },
         "close" => ChangeCommand::Close {
             code: serde_json::from_value(json!(need(&request.code, "code")?)).map_err(|_| {
                 ApiError::bad_request(
@@ -116,7 +159,7 @@ fn command_of(request: &ChangeActionRequest) -> Result<ChangeCommand, ApiError> 
         },
         other => {
             return Err(ApiError::bad_request(format!(
-                "unknown action {other:?}: expected submit, approve, reject, schedule, implement, review, close, cancel, break-glass or approve-exception"
+                "unknown action {other:?}: expected submit, approve, reject, schedule, implement, review, close, cancel, break-glass, approve-exception or complete-action"
             )));
         }
     })
@@ -262,6 +305,22 @@ pub async fn unauthorised_changes(
         })
         .collect();
     Ok(Json(json!({"unauthorisedChanges": items})))
+}
+
+#[utoipa::path(get, path = "/api/v1/overdue-changes", responses((status = 200, body = Object)), security(("bearer" = [])))]
+/// What changes owe past its deadline, oldest deadline first: retrospective approvals and
+/// post-implementation reviews left due by break-glass, and open follow-up actions of reviews;
+/// each with the change, its services, what is due, the deadline, how overdue, the teams owning
+/// the services and, once escalated, when.
+pub async fn overdue_changes(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    authorize(&state, &caller, Verb::List, "changerequests", None, false).await?;
+    let items = slipway_governance::escalation::overdue(state.store.clone(), Timestamp::now())
+        .await
+        .map_err(change_error)?;
+    Ok(Json(json!({"overdue": items})))
 }
 
 #[utoipa::path(get, path = "/api/v1/changerequests/{name}/evidence", params(("name" = String, Path)),

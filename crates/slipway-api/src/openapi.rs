@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         crate::change_routes::view,
         crate::change_routes::rates,
         crate::change_routes::unauthorised_changes,
+        crate::change_routes::overdue_changes,
         crate::change_routes::explain,
         crate::change_routes::evidence,
         crate::change_routes::calendar_decision,

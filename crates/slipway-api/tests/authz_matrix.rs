@@ -192,6 +192,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "admin",
     ),
     ("GET", "/api/v1/change-rates", "", "admin auditor"),
+    ("GET", "/api/v1/overdue-changes", "", "admin auditor"),
     ("GET", "/api/v1/gate/rollout/r", "", "admin auditor"),
     ("GET", "/api/v1/unauthorised-changes", "", "admin auditor"),
     (

@@ -270,7 +270,7 @@ pub struct UnreviewedEmergency {
     /// The services it shares with the new change.
     pub services: Vec<String>,
     pub review_due: Timestamp,
-    /// Whole seconds past `review_due`.
+    /// Past `review_due`, in whole seconds rounded up.
     pub overdue_by: SignedDuration,
 }
 

@@ -86,7 +86,7 @@ pub fn unmet_obligations(record: &ChangeRecord) -> Vec<Obligation> {
     }
     if let Some(review) = &record.review {
         for action in review
-            .actions
+            .follow_ups
             .iter()
             .filter(|a| a.state == ActionState::Open)
         {
@@ -103,9 +103,12 @@ pub fn unmet_obligations(record: &ChangeRecord) -> Vec<Obligation> {
     out
 }
 
-/// How long past `deadline` `now` is, in whole seconds (zero or negative when not yet).
+/// How long past `deadline` `now` is, in whole seconds rounded up (so anything past the
+/// deadline is at least 1 s late); zero or negative when not yet.
 pub fn overdue_by(deadline: Timestamp, now: Timestamp) -> SignedDuration {
-    SignedDuration::from_secs(now.duration_since(deadline).as_secs())
+    let late = now.duration_since(deadline);
+    let rounded_up = i64::from(late.subsec_nanos() > 0);
+    SignedDuration::from_secs(late.as_secs().saturating_add(rounded_up))
 }
 
 /// One overdue obligation, with what a person needs to chase it.
@@ -120,7 +123,7 @@ pub struct OverdueItem {
     /// `due` in words.
     pub what: String,
     pub deadline: Timestamp,
-    /// Past the deadline, e.g. `2h 5m` (whole seconds).
+    /// Past the deadline, e.g. `2h 5m` (whole seconds, rounded up).
     pub overdue_by: String,
     pub overdue_seconds: i64,
     /// The teams owning the change's services (`unowned` for a service without an owner).

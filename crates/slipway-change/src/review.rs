@@ -145,7 +145,7 @@ pub struct PostImplementationReview {
     #[serde(default)]
     pub findings: String,
     #[serde(default)]
-    pub actions: Vec<FollowUpAction>,
+    pub follow_ups: Vec<FollowUpAction>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposed_model_patch: Option<ModelPatchProposal>,
 }
@@ -173,7 +173,7 @@ pub struct ReviewDraft {
     #[serde(default)]
     pub findings: String,
     #[serde(default)]
-    pub actions: Vec<FollowUpDraft>,
+    pub follow_ups: Vec<FollowUpDraft>,
     /// An RFC 7396 JSON merge patch of the change's model's spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposed_model_patch: Option<Value>,
@@ -181,7 +181,7 @@ pub struct ReviewDraft {
 
 impl ReviewDraft {
     /// The review `reviewer` records at `now`, or every problem with the draft (paths start at
-    /// the draft's fields: `findings`, `actions[1].due`, `proposedModelPatch.emergency...`).
+    /// the draft's fields: `findings`, `followUps[1].due`, `proposedModelPatch.emergency...`).
     /// `model` is the change's model resource; without one a patch has nothing to edit.
     pub fn into_review(
         self,
@@ -196,9 +196,9 @@ impl ReviewDraft {
                 format!("are required when the outcome is {}", self.outcome.as_str()),
             ));
         }
-        let mut actions = Vec::new();
-        for (i, draft) in self.actions.iter().enumerate() {
-            let path = |field: &str| format!("actions[{i}].{field}");
+        let mut follow_ups = Vec::new();
+        for (i, draft) in self.follow_ups.iter().enumerate() {
+            let path = |field: &str| format!("followUps[{i}].{field}");
             if draft.description.trim().is_empty() {
                 d.push(Diagnostic::new(path("description"), "must not be empty"));
             }
@@ -219,7 +219,7 @@ impl ReviewDraft {
                     continue;
                 }
             };
-            actions.push(FollowUpAction {
+            follow_ups.push(FollowUpAction {
                 number: u32::try_from(i + 1).unwrap_or(u32::MAX),
                 description: draft.description.trim().to_string(),
                 owner: draft.owner.trim().to_string(),
@@ -254,7 +254,7 @@ impl ReviewDraft {
             at: now,
             outcome: self.outcome,
             findings: self.findings.trim().to_string(),
-            actions,
+            follow_ups,
             proposed_model_patch: proposal,
         })
     }
@@ -381,9 +381,9 @@ pub fn complete_follow_up(
     let review = next.review.as_mut().ok_or(FollowUpError::NoReview {
         change: change.clone(),
     })?;
-    let count = review.actions.len();
+    let count = review.follow_ups.len();
     let action = review
-        .actions
+        .follow_ups
         .iter_mut()
         .find(|a| a.number == number)
         .ok_or(FollowUpError::NoSuchAction {

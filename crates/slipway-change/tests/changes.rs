@@ -414,7 +414,7 @@ fn break_glass_has_limits_and_leaves_work_behind() {
     let recorded = ReviewDraft {
         outcome: ReviewOutcome::Successful,
         findings: String::new(),
-        actions: vec![],
+        follow_ups: vec![],
         proposed_model_patch: None,
     }
     .into_review("lead", ts("2025-06-01T03:10:00Z"), None)

@@ -68,7 +68,7 @@ fn review(
     ReviewDraft {
         outcome,
         findings: "the cache was cold".into(),
-        actions: actions
+        follow_ups: actions
             .iter()
             .map(|(description, owner, due)| FollowUpDraft {
                 description: description.to_string(),
@@ -132,11 +132,14 @@ fn overdue_obligations_are_listed_oldest_deadline_first() {
 
     // Nothing is due before the deadlines, and a deadline itself is not yet overdue.
     check_overdue(&[a.clone(), normal.clone()], "2025-06-04T00:00:00Z", &[]);
-    check_overdue(
-        &[a.clone()],
-        "2025-06-04T00:00:01Z",
-        &[("chg-a", "retrospective approval", "1s", "payments")],
-    );
+    // Lateness is counted in whole seconds, rounded up.
+    for now in ["2025-06-04T00:00:00.2Z", "2025-06-04T00:00:01Z"] {
+        check_overdue(
+            &[a.clone()],
+            now,
+            &[("chg-a", "retrospective approval", "1s", "payments")],
+        );
+    }
     check_overdue(
         &[a.clone(), b.clone()],
         "2025-06-06T01:30:00Z",
@@ -399,7 +402,7 @@ fn a_review_records_outcome_findings_actions_and_a_model_patch() {
     check_draft(
         json!({"outcome": "successful"}),
         false,
-        Ok(json!({"outcome": "successful", "findings": "", "actions": [], "reviewer": "lead"})),
+        Ok(json!({"outcome": "successful", "findings": "", "followUps": [], "reviewer": "lead"})),
     );
     check_draft(
         json!({"outcome": "failed", "findings": "  "}),
@@ -408,24 +411,24 @@ fn a_review_records_outcome_findings_actions_and_a_model_patch() {
     );
     check_draft(
         json!({"outcome": "successful-with-issues", "findings": "slow rollback",
-               "actions": [{"description": "add a canary step", "owner": "bob", "due": "2025-06-10"},
+               "followUps": [{"description": "add a canary step", "owner": "bob", "due": "2025-06-10"},
                            {"description": "page the DBA", "owner": "carol", "due": "2025-06-02T12:00:00+02:00"}]}),
         false,
-        Ok(json!({"actions": [
+        Ok(json!({"followUps": [
             {"number": 1, "description": "add a canary step", "owner": "bob", "due": "2025-06-11T00:00:00Z", "state": "open"},
             {"number": 2, "description": "page the DBA", "owner": "carol", "due": "2025-06-02T10:00:00Z", "state": "open"},
         ]})),
     );
     check_draft(
-        json!({"outcome": "successful", "actions": [
+        json!({"outcome": "successful", "followUps": [
             {"description": "", "owner": " ", "due": "2025-05-31"},
             {"description": "x", "owner": "bob", "due": "next week"}]}),
         false,
         Err(&[
-            "actions[0].description: must not be empty",
-            "actions[0].owner: must not be empty",
-            "actions[0].due: 2025-06-01T00:00:00Z is not after the review (2025-06-01T00:00:00Z)",
-            "actions[1].due: \"next week\" is neither an RFC 3339 instant with an offset nor a date like 2026-07-01",
+            "followUps[0].description: must not be empty",
+            "followUps[0].owner: must not be empty",
+            "followUps[0].due: 2025-06-01T00:00:00Z is not after the review (2025-06-01T00:00:00Z)",
+            "followUps[1].due: \"next week\" is neither an RFC 3339 instant with an offset nor a date like 2026-07-01",
         ]),
     );
     // A merge patch of the change's model: stored with the revision it was written against

@@ -41,8 +41,40 @@ pub enum ChangeCommand {
     },
     /// Scheduled → Implement, inside the planned window, with the authorised content.
     Implement { id: String },
-    /// Implement → Review.
-    Review { id: String },
+    /// Implement → Review; with --outcome, records the post-implementation review (outcome,
+    /// findings, follow-up actions, a proposed patch of the change's model).
+    Review {
+        id: String,
+        /// successful, successful-with-issues or failed.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// What the review found (required unless the outcome is successful).
+        #[arg(long, requires = "outcome")]
+        findings: Option<String>,
+        /// A follow-up action: "DESCRIPTION; owner=NAME; due=DATE" (DATE: 2026-07-01, the end
+        /// of that day UTC, or RFC 3339). Repeat for several.
+        #[arg(long = "action", value_name = "ACTION", requires = "outcome")]
+        actions: Vec<String>,
+        /// A YAML or JSON file holding an RFC 7396 merge patch of the change's ChangeModel
+        /// spec, stored with the review; someone who may update change models applies it.
+        #[arg(long, value_name = "FILE", requires = "outcome")]
+        propose_model_patch: Option<std::path::PathBuf>,
+    },
+    /// Mark follow-up action NUMBER of the change's review done.
+    CompleteAction { id: String, number: u32 },
+    /// What changes owe past its deadline: retrospective approvals and reviews after
+    /// break-glass, follow-up actions of reviews; with the teams owning the services.
+    Overdue {
+        #[arg(short, long, value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
+    /// The ChangeModel document the change's review proposes, ready for `slipway apply -f`
+    /// (with the revision it was written against, so a model changed since is not overwritten).
+    ProposedModel {
+        id: String,
+        #[arg(short, long, value_enum, default_value_t = Format::Yaml)]
+        output: Format,
+    },
     /// Close with a code (Successful, SuccessfulWithIssues, Unsuccessful) and notes.
     Close {
         id: String,
@@ -200,6 +232,10 @@ pub async fn run(client: &ApiClient, cmd: ChangeCommand) -> CliResult {
             println!("{} unauthorised change(s) to review", items.len());
             return Ok(());
         }
+        ChangeCommand::Overdue { output } => return overdue(client, output).await,
+        ChangeCommand::ProposedModel { id, output } => {
+            return proposed_model(client, &id, output).await;
+        }
         ChangeCommand::Rates { output } => {
             let rates: Value = client.get("/api/v1/change-rates").await?;
             return print_data(output, &rates);
@@ -216,7 +252,19 @@ pub async fn run(client: &ApiClient, cmd: ChangeCommand) -> CliResult {
             json!({"action": "schedule", "start": start, "end": end}),
         ),
         ChangeCommand::Implement { id } => action(&id, json!({"action": "implement"})),
-        ChangeCommand::Review { id } => action(&id, json!({"action": "review"})),
+        ChangeCommand::Review {
+            id,
+            outcome,
+            findings,
+            actions,
+            propose_model_patch,
+        } => action(
+            &id,
+            review_body(outcome, findings, &actions, propose_model_patch.as_deref())?,
+        ),
+        ChangeCommand::CompleteAction { id, number } => {
+            action(&id, json!({"action": "complete-action", "number": number}))
+        }
         ChangeCommand::Close { id, code, notes } => action(
             &id,
             json!({"action": "close", "code": code, "notes": notes}),
@@ -245,6 +293,121 @@ pub async fn run(client: &ApiClient, cmd: ChangeCommand) -> CliResult {
         approvals_line(&view)
     );
     Ok(())
+}
+
+/// The body of a `review` action: just the move to Review, or the review itself.
+fn review_body(
+    outcome: Option<String>,
+    findings: Option<String>,
+    actions: &[String],
+    patch_file: Option<&std::path::Path>,
+) -> CliResult<Value> {
+    // (clap refuses --findings, --action and --propose-model-patch without --outcome.)
+    let Some(outcome) = outcome else {
+        return Ok(json!({"action": "review"}));
+    };
+    let follow_ups = actions
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            slipway_change::review::FollowUpDraft::parse(text)
+                .map_err(|e| Failure::new(failure::INVALID, format!("--action #{}: {e}", i + 1)))
+        })
+        .collect::<CliResult<Vec<_>>>()?;
+    let patch = match patch_file {
+        Some(path) => {
+            let mut documents = crate::manifests::read_documents(&[path.to_path_buf()])?;
+            if documents.len() != 1 {
+                return Err(Failure::new(
+                    failure::INVALID,
+                    format!(
+                        "{}: expected one document (a merge patch of the model's spec), found {}",
+                        path.display(),
+                        documents.len()
+                    ),
+                ));
+            }
+            Some(documents.remove(0).document)
+        }
+        None => None,
+    };
+    Ok(
+        json!({"action": "review", "outcome": outcome, "findings": findings,
+              "followUps": follow_ups, "proposedModelPatch": patch}),
+    )
+}
+
+/// `slipway change overdue`.
+async fn overdue(client: &ApiClient, output: Format) -> CliResult {
+    let answer: Value = client.get("/api/v1/overdue-changes").await?;
+    if output != Format::Table {
+        return print_data(output, &answer);
+    }
+    let mut t = table(vec![
+        "CHANGE",
+        "SERVICES",
+        "DUE",
+        "DEADLINE",
+        "OVERDUE BY",
+        "TEAMS",
+        "ESCALATED",
+    ]);
+    let empty = Vec::new();
+    let items = answer["overdue"].as_array().unwrap_or(&empty);
+    let list = |v: &Value| {
+        v.as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    for item in items {
+        let text = |v: &Value| v.as_str().unwrap_or("-").to_string();
+        t.add_row(vec![
+            text(&item["change"]),
+            list(&item["services"]),
+            text(&item["what"]),
+            text(&item["deadline"]),
+            text(&item["overdueBy"]),
+            list(&item["teams"]),
+            text(&item["escalatedAt"]),
+        ]);
+    }
+    println!("{t}");
+    println!("{} overdue item(s)", items.len());
+    Ok(())
+}
+
+/// `slipway change proposed-model`: the ChangeModel document the review proposes.
+async fn proposed_model(client: &ApiClient, id: &str, output: Format) -> CliResult {
+    let view: Value = client
+        .get(&format!("/api/v1/changerequests/{id}/view"))
+        .await?;
+    let proposal = &view["record"]["review"]["proposedModelPatch"];
+    if !proposal.is_object() {
+        return Err(Failure::new(
+            failure::NOT_FOUND,
+            format!("change {id} has no review proposing a change-model patch"),
+        ));
+    }
+    let document = json!({
+        "apiVersion": "slipway.dev/v1alpha1",
+        "kind": "ChangeModel",
+        "metadata": {"name": proposal["model"], "revision": proposal["baseRevision"]},
+        "spec": proposal["proposedSpec"],
+    });
+    print_data(
+        if output == Format::Table {
+            Format::Yaml
+        } else {
+            output
+        },
+        &document,
+    )
 }
 
 fn approvals_line(view: &Value) -> String {
@@ -320,6 +483,7 @@ async fn get(client: &ApiClient, id: &str, output: Format) -> CliResult {
             ignored["reason"].as_str().unwrap_or("")
         );
     }
+    print_review(&record["review"]);
     println!("  history:");
     for event in view["events"].as_array().into_iter().flatten() {
         println!(
@@ -332,6 +496,46 @@ async fn get(client: &ApiClient, id: &str, output: Format) -> CliResult {
         );
     }
     Ok(())
+}
+
+/// The review part of `change get`.
+fn print_review(review: &Value) {
+    if !review.is_object() {
+        return;
+    }
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    println!(
+        "  review:     {} by {} at {}",
+        text(&review["outcome"]),
+        text(&review["reviewer"]),
+        text(&review["at"])
+    );
+    if let Some(findings) = review["findings"].as_str().filter(|f| !f.is_empty()) {
+        println!("    findings: {findings}");
+    }
+    for action in review["followUps"].as_array().into_iter().flatten() {
+        println!(
+            "    action {} [{}] {} (owner {}, due {}){}",
+            action["number"],
+            text(&action["state"]),
+            text(&action["description"]),
+            text(&action["owner"]),
+            text(&action["due"]),
+            action["doneBy"]
+                .as_str()
+                .map(|by| format!(", done by {by} at {}", text(&action["doneAt"])))
+                .unwrap_or_default()
+        );
+    }
+    let proposal = &review["proposedModelPatch"];
+    if proposal.is_object() {
+        println!(
+            "    proposed patch of ChangeModel {} (revision {}): {}",
+            text(&proposal["model"]),
+            proposal["baseRevision"],
+            proposal["patch"]
+        );
+    }
 }
 
 async fn list(client: &ApiClient, output: Format) -> CliResult {

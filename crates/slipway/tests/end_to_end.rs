@@ -16,6 +16,7 @@ mod artifacts;
 mod audit;
 mod change_control;
 mod demo;
+mod emergency_loop;
 mod harness;
 mod identity;
 mod recovery;

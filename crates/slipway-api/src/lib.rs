@@ -18,11 +18,12 @@ pub mod observability;
 pub mod openapi;
 pub mod resource_routes;
 pub mod server;
-pub mod supply_chain;
 pub mod token_routes;
+pub mod vulndb_routes;
 
 use ed25519_dalek::SigningKey;
 use slipway_store::Store;
+use slipway_supply_chain::SupplyChain;
 use std::sync::Arc;
 
 /// What every handler shares.
@@ -32,9 +33,9 @@ pub struct AppState {
     pub signing_key: Arc<SigningKey>,
     /// More Prometheus text for `/metrics` (the engine's router metrics), when there is any.
     pub extra_metrics: Option<Arc<dyn ExtraMetrics>>,
-    /// The artifact store (`DATA_DIR/artifacts`) and its naming policy; `None` answers the
-    /// artifact-store routes with 503.
-    pub artifacts: Option<Arc<artifact_routes::Artifacts>>,
+    /// The supply-chain service over the artifact store (`DATA_DIR/artifacts`); `None` answers
+    /// the artifact-store and vulnerability-database routes with 503.
+    pub supply_chain: Option<Arc<SupplyChain>>,
 }
 
 /// A source of Prometheus text appended to `/metrics`.

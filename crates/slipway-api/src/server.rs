@@ -4,7 +4,7 @@
 
 use crate::{
     AppState, artifact_routes, audit_routes, change_routes, event_routes, observability, openapi,
-    resource_routes, token_routes,
+    resource_routes, token_routes, vulndb_routes,
 };
 use axum::Router;
 use axum::routing::get;
@@ -39,7 +39,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(resource_routes::routes())
         .merge(artifact_routes::routes())
-        .merge(crate::supply_chain::routes())
+        .merge(vulndb_routes::routes())
         .merge(audit_routes::routes())
         .merge(change_routes::routes())
         .merge(event_routes::routes())

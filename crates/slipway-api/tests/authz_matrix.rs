@@ -369,8 +369,7 @@ async fn fixture() -> Fixture {
         .unwrap()
         .checkpoint
         .size;
-    let artifacts =
-        slipway_api::artifact_routes::Artifacts::open(&data.root, Default::default()).unwrap();
+    let artifacts = slipway_supply_chain::Artifacts::open(&data.root, Default::default()).unwrap();
     artifacts
         .store
         .push(
@@ -378,11 +377,17 @@ async fn fixture() -> Fixture {
             &mut &b"api 1.0.0"[..],
         )
         .unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let signing_key = Arc::new(key);
     let state = AppState {
-        store: Arc::new(store),
-        signing_key: Arc::new(key),
+        supply_chain: Some(Arc::new(slipway_supply_chain::SupplyChain::new(
+            store.clone(),
+            artifacts,
+            signing_key.clone(),
+        ))),
+        store,
+        signing_key,
         extra_metrics: None,
-        artifacts: Some(Arc::new(artifacts)),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

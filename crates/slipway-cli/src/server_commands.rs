@@ -4,12 +4,12 @@ use crate::failure::{self, CliResult, Failure};
 use anyhow::Context;
 use clap::Args;
 use slipway_api::AppState;
-use slipway_api::artifact_routes::Artifacts;
 use slipway_api::auth::parse_duration;
 use slipway_api::server::{ServeOptions, run};
 use slipway_artifacts::NamingPolicy;
 use slipway_store::data_dir::DataDir;
 use slipway_store::{SqlStore, Store};
+use slipway_supply_chain::{Artifacts, SupplyChain};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -92,11 +92,17 @@ pub async fn open(data_dir: &std::path::Path, database_url: Option<&str>) -> Cli
     let store = SqlStore::open(&url)
         .await
         .context("cannot open the database")?;
+    let store = Arc::new(store) as Arc<dyn Store>;
+    let signing_key = Arc::new(key);
     Ok(AppState {
-        store: Arc::new(store) as Arc<dyn Store>,
-        signing_key: Arc::new(key),
+        supply_chain: Some(Arc::new(SupplyChain::new(
+            store.clone(),
+            open_artifacts(data_dir, None)?,
+            signing_key.clone(),
+        ))),
+        store,
+        signing_key,
         extra_metrics: None,
-        artifacts: Some(open_artifacts(data_dir, None)?),
     })
 }
 
@@ -105,7 +111,7 @@ pub async fn open(data_dir: &std::path::Path, database_url: Option<&str>) -> Cli
 pub fn open_artifacts(
     data_dir: &std::path::Path,
     policy_file: Option<&std::path::Path>,
-) -> CliResult<Arc<Artifacts>> {
+) -> CliResult<Artifacts> {
     let naming = match policy_file {
         None => NamingPolicy::default(),
         Some(path) => {
@@ -121,13 +127,17 @@ pub fn open_artifacts(
     };
     let artifacts = Artifacts::open(data_dir, naming)
         .map_err(|e| Failure::new(1, format!("cannot open the artifact store: {e}")))?;
-    Ok(Arc::new(artifacts))
+    Ok(artifacts)
 }
 
 pub async fn server(args: ServerArgs) -> CliResult {
     let mut state = open(&args.data_dir, args.database_url.as_deref()).await?;
     if let Some(policy) = &args.artifact_naming_policy {
-        state.artifacts = Some(open_artifacts(&args.data_dir, Some(policy))?);
+        state.supply_chain = Some(Arc::new(SupplyChain::new(
+            state.store.clone(),
+            open_artifacts(&args.data_dir, Some(policy))?,
+            state.signing_key.clone(),
+        )));
     }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -196,17 +206,16 @@ pub fn start_engine(
         slipway_engine::rollout::Engine::new(state.store.clone(), target, router, program);
     // Every deployment passes the change-control gate.
     // Allowing an artifact under a promotion policy attaches a signed verification summary.
-    engine.set_gatekeeper(Arc::new(
-        slipway_governance::GovernanceGate::new(state.store.clone()).with_verification_recorder(
-            Arc::new(slipway_api::supply_chain::VsaRecorder::new(state.clone())),
-        ),
-    ));
-    if let Some(artifacts) = &state.artifacts {
+    let mut gate = slipway_governance::GovernanceGate::new(state.store.clone());
+    if let Some(supply_chain) = &state.supply_chain {
+        gate =
+            gate.with_verification_recorder(Arc::new(VerificationSummaries(supply_chain.clone())));
         engine.set_artifact_store(
-            Arc::new(artifacts.store.clone()),
+            Arc::new(supply_chain.artifact_store().clone()),
             data_dir.join("work").join("artifacts"),
         );
     }
+    engine.set_gatekeeper(Arc::new(gate));
     let engine = Arc::new(engine);
     let task = tokio::spawn(engine.clone().run(shutdown.clone()));
     let events = tokio::spawn(slipway_governance::events::run(
@@ -218,6 +227,23 @@ pub fn start_engine(
         task,
         events,
     })
+}
+
+/// The gate's verification recorder: the supply-chain service attaches a signed verification
+/// summary to every artifact a gate decision allows.
+struct VerificationSummaries(Arc<SupplyChain>);
+
+#[async_trait::async_trait]
+impl slipway_governance::VerificationRecorder for VerificationSummaries {
+    async fn record_verification(
+        &self,
+        decision: &slipway_domain::governance_records::GateDecisionSpec,
+    ) -> Result<(), String> {
+        self.0
+            .record_verification(decision)
+            .await
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Cancels `token` on SIGINT or SIGTERM.

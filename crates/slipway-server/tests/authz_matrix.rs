@@ -1,16 +1,17 @@
-//! The authorization matrix: every endpoint × every role, over real HTTP against a real server
-//! on a SQLite data dir. The expected outcome of each cell is written out by hand below, so a
+//! The authorization matrix: every endpoint × every role, over real HTTP against the API's
+//! router on a SQLite data dir made by `slipway init`'s bootstrap. The expected outcome of each cell is written out by hand below, so a
 //! change in what a role may do shows up here as a failing cell.
 #![allow(clippy::unwrap_used)] // in tests a panic is a failing test, which is the point
 
 use serde_json::{Value, json};
 use slipway_api::AppState;
 use slipway_api::auth::mint;
-use slipway_api::server::{ServeOptions, run};
 use slipway_domain::resource::parse_document;
 use slipway_store::data_dir::DataDir;
 use slipway_store::{Actor, Mutation, SqlStore, Store};
+use slipway_supply_chain::{Artifacts, SupplyChain};
 use std::collections::BTreeMap;
+use std::future::IntoFuture;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -269,7 +270,7 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let data = DataDir::new(tmp.path().join("data"));
-    slipway_api::bootstrap::init(&data, None, "admin")
+    slipway_server::bootstrap::init(&data, None, "admin")
         .await
         .unwrap();
     let store = SqlStore::open(&data.sqlite_url()).await.unwrap();
@@ -369,7 +370,7 @@ async fn fixture() -> Fixture {
         .unwrap()
         .checkpoint
         .size;
-    let artifacts = slipway_supply_chain::Artifacts::open(&data.root, Default::default()).unwrap();
+    let artifacts = Artifacts::open(&data.root, Default::default()).unwrap();
     artifacts
         .store
         .push(
@@ -380,7 +381,7 @@ async fn fixture() -> Fixture {
     let store: Arc<dyn Store> = Arc::new(store);
     let signing_key = Arc::new(key);
     let state = AppState {
-        supply_chain: Some(Arc::new(slipway_supply_chain::SupplyChain::new(
+        supply_chain: Some(Arc::new(SupplyChain::new(
             store.clone(),
             artifacts,
             signing_key.clone(),
@@ -392,12 +393,11 @@ async fn fixture() -> Fixture {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
-    tokio::spawn(run(
-        listener,
-        state,
-        ServeOptions::default(),
-        shutdown.clone(),
-    ));
+    tokio::spawn(
+        axum::serve(listener, slipway_api::router(state))
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .into_future(),
+    );
     Fixture {
         url,
         tokens,

@@ -20,10 +20,10 @@ use slipway_domain::audit::AuditEntry;
 use slipway_domain::audit::evidence::{EVIDENCE_FORMAT, EvidenceBody, EvidenceItem, EvidencePack};
 use slipway_domain::audit::merkle::inclusion_proof;
 use slipway_domain::governance_records::GateDecisionSpec;
-use slipway_domain::kinds::{Verb, typed};
+use slipway_domain::kinds::{self, GateDecision, Kind, Release, Rollout, Service, Verb};
 use slipway_domain::resource::Resource;
 use slipway_governance::{ChangeCommand, ChangeDesk, ChangeError};
-use slipway_store::Actor;
+use slipway_store::{Actor, TypedStore};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -186,13 +186,11 @@ pub async fn rates(State(state): State<AppState>, caller: Caller) -> ApiResult<J
     // Each service's owning team.
     let owners: std::collections::BTreeMap<String, String> = state
         .store
-        .list("Service")
+        .kind::<Service>()
+        .list()
         .await?
         .into_iter()
-        .filter_map(|s| {
-            typed::<slipway_domain::kinds::ServiceSpec>(&s.spec)
-                .map(|spec| (s.metadata.name, spec.owner))
-        })
+        .map(|s| (s.metadata.name, s.spec.owner))
         .collect();
     let closed: Vec<ClosedChange> = records
         .iter()
@@ -209,21 +207,20 @@ pub async fn explain(
     Path((kind, name)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     authorize(&state, &caller, Verb::List, "gatedecisions", None, false).await?;
-    let kind = match kind.to_ascii_lowercase().as_str() {
-        "rollout" | "rollouts" | "ro" => "Rollout",
-        "release" | "releases" | "rel" => "Release",
-        _ => {
-            return Err(ApiError::bad_request(format!(
-                "{kind:?}: the gate decides rollouts and releases"
-            )));
-        }
-    };
+    // Any of a kind's names, as the registry lists them; the gate decides deployments only.
+    let kind = kinds::lookup(&kind)
+        .map(|def| def.kind)
+        .filter(|k| [Rollout::KIND, Release::KIND].contains(k))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("{kind:?}: the gate decides rollouts and releases"))
+        })?;
     let mut decisions: Vec<(String, GateDecisionSpec)> = state
         .store
-        .list("GateDecision")
+        .kind::<GateDecision>()
+        .list()
         .await?
         .into_iter()
-        .filter_map(|r| typed::<GateDecisionSpec>(&r.spec).map(|s| (r.metadata.name, s)))
+        .map(|r| (r.metadata.name, r.spec))
         .filter(|(_, d)| d.subject_kind == kind && d.subject == name)
         .collect();
     decisions.sort_by(|a, b| a.1.at.cmp(&b.1.at));
@@ -242,14 +239,11 @@ pub async fn unauthorised_changes(
     authorize(&state, &caller, Verb::List, "gatedecisions", None, false).await?;
     let mut found: Vec<(String, GateDecisionSpec)> = state
         .store
-        .list_labelled(
-            "GateDecision",
-            slipway_governance::UNAUTHORISED_LABEL,
-            "true",
-        )
+        .kind::<GateDecision>()
+        .list_labelled(slipway_governance::UNAUTHORISED_LABEL, "true")
         .await?
         .into_iter()
-        .filter_map(|r| typed::<GateDecisionSpec>(&r.spec).map(|s| (r.metadata.name, s)))
+        .map(|r| (r.metadata.name, r.spec))
         .collect();
     found.sort_by(|a, b| a.1.at.cmp(&b.1.at));
     let items: Vec<Value> = found

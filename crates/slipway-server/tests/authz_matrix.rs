@@ -6,9 +6,10 @@
 use serde_json::{Value, json};
 use slipway_api::AppState;
 use slipway_api::auth::mint;
+use slipway_domain::kinds::Rollout;
 use slipway_domain::resource::parse_document;
 use slipway_store::data_dir::DataDir;
-use slipway_store::{Actor, Mutation, SqlStore, Store};
+use slipway_store::{Actor, Mutation, SqlStore, Store, TypedStore};
 use slipway_supply_chain::{Artifacts, SupplyChain};
 use std::collections::BTreeMap;
 use std::future::IntoFuture;
@@ -342,8 +343,8 @@ async fn fixture() -> Fixture {
     store.apply(&actor, batch, false).await.unwrap();
     // A finished rollout, so its event stream ends.
     store
+        .kind::<Rollout>()
         .set_status(
-            "Rollout",
             "r",
             &json!({"phase": "Promoted", "history": [{"atMs": 1, "what": "promoted 1"}]}),
         )

@@ -20,7 +20,9 @@ use slipway_domain::audit::AuditEntry;
 use slipway_domain::audit::evidence::{EVIDENCE_FORMAT, EvidenceBody, EvidenceItem, EvidencePack};
 use slipway_domain::audit::merkle::inclusion_proof;
 use slipway_domain::governance_records::GateDecisionSpec;
-use slipway_domain::kinds::{self, GateDecision, Kind, Release, Rollout, Service, Verb};
+use slipway_domain::kinds::{
+    self, Calendar, ChangeRequest, GateDecision, Kind, Release, Rollout, Service, Verb,
+};
 use slipway_domain::resource::Resource;
 use slipway_governance::{ChangeCommand, ChangeDesk, ChangeError};
 use slipway_store::{Actor, TypedStore};
@@ -148,7 +150,7 @@ pub async fn act(
         | ChangeCommand::ApproveException { .. } => Verb::Approve,
         _ => Verb::Update,
     };
-    authorize(&state, &caller, verb, "changerequests", None, false).await?;
+    authorize(&state, &caller, verb, ChangeRequest::PLURAL, None, false).await?;
     let actor = Actor {
         user: caller.principal.user.clone(),
         request_id: caller.request_id.clone(),
@@ -168,7 +170,15 @@ pub async fn view(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    authorize(&state, &caller, Verb::Get, "changerequests", None, false).await?;
+    authorize(
+        &state,
+        &caller,
+        Verb::Get,
+        ChangeRequest::PLURAL,
+        None,
+        false,
+    )
+    .await?;
     let view = ChangeDesk::new(state.store.clone())
         .view(&name, None)
         .await
@@ -178,7 +188,15 @@ pub async fn view(
 
 #[utoipa::path(get, path = "/api/v1/change-rates", responses((status = 200, body = Object)), security(("bearer" = [])))]
 pub async fn rates(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    authorize(&state, &caller, Verb::List, "changerequests", None, false).await?;
+    authorize(
+        &state,
+        &caller,
+        Verb::List,
+        ChangeRequest::PLURAL,
+        None,
+        false,
+    )
+    .await?;
     let records = ChangeDesk::new(state.store.clone())
         .records()
         .await
@@ -206,7 +224,15 @@ pub async fn explain(
     caller: Caller,
     Path((kind, name)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    authorize(&state, &caller, Verb::List, "gatedecisions", None, false).await?;
+    authorize(
+        &state,
+        &caller,
+        Verb::List,
+        GateDecision::PLURAL,
+        None,
+        false,
+    )
+    .await?;
     // Any of a kind's names, as the registry lists them; the gate decides deployments only.
     let kind = kinds::lookup(&kind)
         .map(|def| def.kind)
@@ -236,7 +262,15 @@ pub async fn unauthorised_changes(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Value>> {
-    authorize(&state, &caller, Verb::List, "gatedecisions", None, false).await?;
+    authorize(
+        &state,
+        &caller,
+        Verb::List,
+        GateDecision::PLURAL,
+        None,
+        false,
+    )
+    .await?;
     let mut found: Vec<(String, GateDecisionSpec)> = state
         .store
         .kind::<GateDecision>()
@@ -370,7 +404,7 @@ pub async fn calendar_decision(
     caller: Caller,
     axum::extract::Query(q): axum::extract::Query<CalendarQuery>,
 ) -> ApiResult<Json<Value>> {
-    authorize(&state, &caller, Verb::List, "calendars", None, false).await?;
+    authorize(&state, &caller, Verb::List, Calendar::PLURAL, None, false).await?;
     let at = match &q.at {
         Some(text) => text.parse::<Timestamp>().map_err(|e| {
             ApiError::bad_request(format!("at: not an RFC 3339 instant with an offset: {e}"))

@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::stream::{self, Stream};
-use slipway_domain::kinds::{Rollout, Verb};
+use slipway_domain::kinds::{Kind, Rollout, Verb};
 use slipway_store::TypedStore;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -36,7 +36,7 @@ pub async fn events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let rollout = state.store.kind::<Rollout>().get(&name).await?;
     let env = rollout.as_ref().map(|r| r.spec.environment.clone());
-    authorize(&state, &caller, Verb::Get, "rollouts", env, false).await?;
+    authorize(&state, &caller, Verb::Get, Rollout::PLURAL, env, false).await?;
     if rollout.is_none() {
         return Err(ApiError::not_found(format!(
             "Rollout {name} does not exist"

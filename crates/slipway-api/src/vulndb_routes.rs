@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
-use slipway_domain::kinds::Verb;
+use slipway_domain::kinds::{Artifact, Kind, Verb};
 use slipway_supply_chain::vulndb::VulnDbImport;
 
 /// The largest OSV ZIP accepted by the import route.
@@ -32,7 +32,7 @@ pub async fn import_vulndb(
     caller: Caller,
     body: Bytes,
 ) -> ApiResult<Json<VulnDbImport>> {
-    authorize(&state, &caller, Verb::Update, "artifacts", None, false).await?;
+    authorize(&state, &caller, Verb::Update, Artifact::PLURAL, None, false).await?;
     let supply_chain = state.supply_chain.as_ref().ok_or_else(|| {
         ApiError::unavailable("this server runs without a data dir for its vulnerability database")
     })?;

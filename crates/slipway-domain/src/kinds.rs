@@ -126,6 +126,8 @@ pub trait Kind: Send + Sync + 'static {
     const DEF: &'static KindDef;
     /// The `kind` field, e.g. `Artifact`.
     const KIND: &'static str = Self::DEF.kind;
+    /// The plural: URLs and permission rules name the kind by it, e.g. `artifacts`.
+    const PLURAL: &'static str = Self::DEF.plural;
 }
 
 /// What a [`KindDef`] says when its declaration leaves it out: no environment, no references,

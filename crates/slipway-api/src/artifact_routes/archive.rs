@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use slipway_artifacts::{ArtifactRef, ImportReport};
-use slipway_domain::kinds::Verb;
+use slipway_domain::kinds::{Artifact, Kind, Verb};
 
 /// Which versions to export.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -41,7 +41,7 @@ pub async fn export(
     Json(request): Json<ExportRequest>,
 ) -> ApiResult<Response> {
     let supply_chain = supply_chain(&state)?;
-    authorize(&state, &caller, Verb::Get, "artifacts", None, false).await?;
+    authorize(&state, &caller, Verb::Get, Artifact::PLURAL, None, false).await?;
     let mut selection = Vec::new();
     for text in &request.artifacts {
         let (s, v) = text
@@ -88,7 +88,7 @@ pub async fn import(
     body: Body,
 ) -> ApiResult<Json<ImportResponse>> {
     let supply_chain = supply_chain(&state)?;
-    authorize(&state, &caller, Verb::Create, "artifacts", None, false).await?;
+    authorize(&state, &caller, Verb::Create, Artifact::PLURAL, None, false).await?;
     let (report, digests) = supply_chain.import(body_reader(body)).await?;
     let mut resources = Vec::new();
     let mut resource_problems = Vec::new();

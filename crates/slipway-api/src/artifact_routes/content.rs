@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use slipway_artifacts::{ArtifactDetails, ArtifactSummary, Descriptor, Platform, PushRequest};
 use slipway_domain::diagnostic::Diagnostic;
-use slipway_domain::kinds::Verb;
+use slipway_domain::kinds::{Artifact, Kind, Verb};
 use slipway_supply_chain::attestations::PushParameters;
 
 /// Push metadata, as query parameters.
@@ -162,7 +162,7 @@ pub async fn pull(
     Query(q): Query<PlatformQuery>,
 ) -> ApiResult<Response> {
     let supply_chain = supply_chain(&state)?;
-    authorize(&state, &caller, Verb::Get, "artifacts", None, false).await?;
+    authorize(&state, &caller, Verb::Get, Artifact::PLURAL, None, false).await?;
     let platform = parse_platform(q.platform.as_deref())?;
     let (reader, opened) = supply_chain.open(service, version, platform).await?;
     let mut headers = HeaderMap::new();
@@ -198,7 +198,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Vec<ArtifactSummary>>> {
     let supply_chain = supply_chain(&state)?;
-    authorize(&state, &caller, Verb::List, "artifacts", None, false).await?;
+    authorize(&state, &caller, Verb::List, Artifact::PLURAL, None, false).await?;
     Ok(Json(supply_chain.list(q.service).await?))
 }
 
@@ -211,6 +211,6 @@ pub async fn inspect(
     Path((service, version)): Path<(String, String)>,
 ) -> ApiResult<Json<ArtifactDetails>> {
     let supply_chain = supply_chain(&state)?;
-    authorize(&state, &caller, Verb::Get, "artifacts", None, false).await?;
+    authorize(&state, &caller, Verb::Get, Artifact::PLURAL, None, false).await?;
     Ok(Json(supply_chain.inspect(service, version).await?))
 }

@@ -19,6 +19,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use slipway_artifacts::Platform;
+use slipway_domain::kinds::{Artifact, Kind};
 use slipway_store::Actor;
 use slipway_supply_chain::{ArtifactTarget, SupplyChain};
 use std::io::Read;
@@ -86,7 +87,7 @@ pub(crate) async fn writable_target(
     version: &str,
 ) -> ApiResult<ArtifactTarget> {
     let target = supply_chain.target(service, version).await?;
-    authorize(state, caller, target.verb(), "artifacts", None, false).await?;
+    authorize(state, caller, target.verb(), Artifact::PLURAL, None, false).await?;
     supply_chain.check_target(&target).await?;
     Ok(target)
 }

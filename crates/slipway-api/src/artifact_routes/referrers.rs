@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 use slipway_artifacts::{ArtifactDetails, Descriptor, Platform};
-use slipway_domain::kinds::Verb;
+use slipway_domain::kinds::{Artifact, Kind, Verb};
 use slipway_supply_chain::documents::{BundleSigner, referrer_type};
 use slipway_supply_chain::push::Attachment;
 
@@ -50,7 +50,7 @@ pub async fn attach(
     body: Bytes,
 ) -> ApiResult<Json<ReferrerEntry>> {
     let supply_chain = supply_chain(&state)?;
-    authorize(&state, &caller, Verb::Update, "artifacts", None, false).await?;
+    authorize(&state, &caller, Verb::Update, Artifact::PLURAL, None, false).await?;
     let artifact_type = referrer_type(q.artifact_type.as_deref().unwrap_or_default()).to_owned();
     if artifact_type.is_empty() {
         return Err(ApiError::invalid(
@@ -87,7 +87,7 @@ pub async fn list_referrers(
     Query(q): Query<ReferrerQuery>,
 ) -> ApiResult<Json<Vec<ReferrerEntry>>> {
     let supply_chain = supply_chain(&state)?;
-    authorize(&state, &caller, Verb::Get, "artifacts", None, false).await?;
+    authorize(&state, &caller, Verb::Get, Artifact::PLURAL, None, false).await?;
     let details = supply_chain.inspect(service, version).await?;
     let wanted = q.artifact_type.as_deref().map(referrer_type);
     let platform = parse_platform(q.platform.as_deref())?;

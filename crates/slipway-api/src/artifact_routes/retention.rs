@@ -11,7 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use slipway_artifacts::{RetentionDecision, RetentionReport};
-use slipway_domain::kinds::Verb;
+use slipway_domain::kinds::{Artifact, Kind, Verb};
 use slipway_supply_chain::retention::retention_policy;
 
 /// A retention run.
@@ -58,7 +58,7 @@ pub async fn retention(
     } else {
         Verb::Delete
     };
-    authorize(&state, &caller, verb, "artifacts", None, false).await?;
+    authorize(&state, &caller, verb, Artifact::PLURAL, None, false).await?;
     let policy = retention_policy(request.policy.as_ref())?;
     let outcome = supply_chain
         .retention(&actor(&caller), policy, request.dry_run)

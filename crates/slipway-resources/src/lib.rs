@@ -1,6 +1,6 @@
 //! Resource writes as every client makes them: a batch of documents is parsed (every problem
 //! named with the document's source), checked against itself and the store (references that
-//! must resolve, service dependency cycles), applied in one audited transaction, and answered
+//! must resolve, no cycle in services' dependencies or the team hierarchy), applied in one audited transaction, and answered
 //! with what changed field by field. A new spec for a finished run (a Rollout or Release that
 //! has ended) clears its status so the engine runs it again.
 //!
@@ -12,10 +12,12 @@
 use serde::{Deserialize, Serialize};
 use slipway_domain::diagnostic::Diagnostic;
 use slipway_domain::diff::{FieldChange, diff_values};
-use slipway_domain::kinds::{self, KindDef, Service, Verb};
-use slipway_domain::references::{check_batch, find_dependency_cycle, service_dependencies};
+use slipway_domain::kinds::{self, Kind, KindDef, Service, Team, Verb};
+use slipway_domain::references::{
+    check_batch, find_dependency_cycle, service_dependencies, team_parents,
+};
 use slipway_domain::resource::{Resource, parse_document};
-use slipway_store::{Actor, AppliedAction, Mutation, Store, StoreError, TypedStore};
+use slipway_store::{Actor, AppliedAction, Mutation, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One document of a batch, with where it came from (for error messages).
@@ -200,7 +202,7 @@ impl Batch {
                 d.with_source(&source)
             })
             .collect();
-        diags.extend(self.dependency_cycle(store).await?);
+        diags.extend(self.cycles(store).await?);
         if !diags.is_empty() {
             return Err(invalid_batch(diags));
         }
@@ -231,44 +233,70 @@ impl Batch {
         Ok(results)
     }
 
-    /// A dependency cycle the batch's services would close with the stored ones, named at the
-    /// document of its first service.
-    async fn dependency_cycle(&self, store: &dyn Store) -> Result<Option<Diagnostic>, StoreError> {
-        if !self.parsed.iter().any(Resource::is::<Service>) {
-            return Ok(None);
+    /// The cycles the batch would close with the stored resources in a graph that must stay
+    /// acyclic, each named at the document of its first member.
+    async fn cycles(&self, store: &dyn Store) -> Result<Vec<Diagnostic>, StoreError> {
+        let mut found = Vec::new();
+        for graph in ACYCLIC {
+            if !self.parsed.iter().any(|r| r.kind == graph.kind) {
+                continue;
+            }
+            let mut all: BTreeMap<String, Resource> = store
+                .list(graph.kind)
+                .await?
+                .into_iter()
+                .map(|r| (r.metadata.name.clone(), r))
+                .collect();
+            for r in self.parsed.iter().filter(|r| r.kind == graph.kind) {
+                all.insert(r.metadata.name.clone(), r.clone());
+            }
+            let Some(cycle) = find_dependency_cycle(&(graph.edges)(all.values().collect())) else {
+                continue;
+            };
+            let first = cycle.first().cloned().unwrap_or_default();
+            let source = self
+                .parsed
+                .iter()
+                .position(|r| r.kind == graph.kind && r.metadata.name == first)
+                .and_then(|i| self.sources.get(i).cloned())
+                .unwrap_or_default();
+            found.push(
+                Diagnostic::new(
+                    graph.field,
+                    format!("{}: {}", graph.what, cycle.join(" → ")),
+                )
+                .with_source(&source),
+            );
         }
-        let mut all: BTreeMap<String, Resource> = store
-            .kind::<Service>()
-            .resources()
-            .await?
-            .into_iter()
-            .map(|r| (r.metadata.name.clone(), r))
-            .collect();
-        for r in self.parsed.iter().filter(|r| r.is::<Service>()) {
-            all.insert(r.metadata.name.clone(), r.clone());
-        }
-        let Some(cycle) = find_dependency_cycle(&service_dependencies(all.values())) else {
-            return Ok(None);
-        };
-        let first = cycle.first().cloned().unwrap_or_default();
-        let source = self
-            .parsed
-            .iter()
-            .position(|r| r.is::<Service>() && r.metadata.name == first)
-            .and_then(|i| self.sources.get(i).cloned())
-            .unwrap_or_default();
-        Ok(Some(
-            Diagnostic::new(
-                "spec.dependsOn",
-                format!(
-                    "services depend on each other in a cycle: {}",
-                    cycle.join(" → ")
-                ),
-            )
-            .with_source(&source),
-        ))
+        Ok(found)
     }
 }
+
+/// A graph among resources of one kind that a batch must leave without a cycle.
+struct AcyclicGraph {
+    kind: &'static str,
+    /// The field whose references make the edges.
+    field: &'static str,
+    /// What a cycle means, for the diagnostic.
+    what: &'static str,
+    edges: fn(Vec<&Resource>) -> BTreeMap<String, Vec<String>>,
+}
+
+/// Services' dependencies and the team hierarchy.
+const ACYCLIC: &[AcyclicGraph] = &[
+    AcyclicGraph {
+        kind: Service::KIND,
+        field: "spec.dependsOn",
+        what: "services depend on each other in a cycle",
+        edges: |all| service_dependencies(all),
+    },
+    AcyclicGraph {
+        kind: Team::KIND,
+        field: "spec.parent",
+        what: "teams are each other's parents in a cycle",
+        edges: |all| team_parents(all),
+    },
+];
 
 /// Parses and applies a batch the caller has already authorized.
 pub async fn apply_authorized(

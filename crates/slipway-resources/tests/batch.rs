@@ -95,6 +95,22 @@ async fn refusals_name_the_document_field_and_reason() {
     )
     .await;
     check(
+        vec![
+            doc("Team", "a", json!({"parent": "b"})),
+            doc("Team", "b", json!({"parent": "payments"})),
+        ],
+        "",
+    )
+    .await;
+    check(
+        vec![
+            doc("Team", "payments", json!({"parent": "b"})),
+            doc("Team", "b", json!({"parent": "payments"})),
+        ],
+        "nothing was applied: b.yaml: spec.parent: teams are each other's parents in a cycle: b → payments → b",
+    )
+    .await;
+    check(
         vec![rollout("staging", 0), doc("Team", "Bad", json!({}))],
         "nothing was applied: r.yaml: spec.instances: 0 is outside 1..=64 (and 1 more)",
     )

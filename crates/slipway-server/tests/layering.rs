@@ -31,35 +31,77 @@ const TERMINAL: &[&str] = &["clap", "clap_complete", "comfy-table", "indicatif"]
 
 /// (crate, what its `[dependencies]` must not hold, why).
 const FORBIDDEN: &[(&str, &[&str], &str)] = &[
-    ("slipway-domain", IO, "the domain is pure: values in, values out"),
+    (
+        "slipway-domain",
+        IO,
+        "the domain is pure: values in, values out",
+    ),
     ("slipway-spec", IO, "the spec vocabulary is pure"),
     ("slipway-change", IO, "change control is pure"),
     ("slipway-judge", IO, "the judge is pure"),
     ("slipway-sbom", IO, "SBOM handling is pure"),
-    ("slipway-signing", IO, "signing takes documents and keys as values"),
+    (
+        "slipway-signing",
+        IO,
+        "signing takes documents and keys as values",
+    ),
     ("slipway-store", HTTP_SERVER, "the store knows no HTTP"),
     ("slipway-store", TERMINAL, "the store knows no terminals"),
-    ("slipway-resources", HTTP_SERVER, "resource writes know no HTTP"),
-    ("slipway-resources", TERMINAL, "resource writes know no terminals"),
-    ("slipway-supply-chain", HTTP_SERVER, "the supply-chain service knows no HTTP"),
-    ("slipway-supply-chain", TERMINAL, "the supply-chain service knows no terminals"),
+    (
+        "slipway-resources",
+        HTTP_SERVER,
+        "resource writes know no HTTP",
+    ),
+    (
+        "slipway-resources",
+        TERMINAL,
+        "resource writes know no terminals",
+    ),
     (
         "slipway-supply-chain",
-        &["slipway-api", "slipway-governance", "slipway-engine", "slipway-server"],
+        HTTP_SERVER,
+        "the supply-chain service knows no HTTP",
+    ),
+    (
+        "slipway-supply-chain",
+        TERMINAL,
+        "the supply-chain service knows no terminals",
+    ),
+    (
+        "slipway-supply-chain",
+        &[
+            "slipway-api",
+            "slipway-governance",
+            "slipway-engine",
+            "slipway-server",
+        ],
         "the supply-chain service sits below the API and beside the gate: the gate reaches it \
          through the composition root",
     ),
-    ("slipway-governance", HTTP_SERVER, "governance knows no HTTP"),
+    (
+        "slipway-governance",
+        HTTP_SERVER,
+        "governance knows no HTTP",
+    ),
     (
         "slipway-governance",
         &["slipway-api", "slipway-supply-chain", "slipway-server"],
         "a gate decision never calls up into the API",
     ),
-    ("slipway-engine", HTTP_SERVER, "the engine knows no HTTP request/response shapes"),
+    (
+        "slipway-engine",
+        HTTP_SERVER,
+        "the engine knows no HTTP request/response shapes",
+    ),
     ("slipway-engine", TERMINAL, "the engine knows no terminals"),
     (
         "slipway-engine",
-        &["slipway-api", "slipway-governance", "slipway-supply-chain", "slipway-server"],
+        &[
+            "slipway-api",
+            "slipway-governance",
+            "slipway-supply-chain",
+            "slipway-server",
+        ],
         "the engine asks a Gatekeeper; it knows no change control",
     ),
     ("slipway-api", TERMINAL, "the API knows no terminals"),
@@ -68,7 +110,11 @@ const FORBIDDEN: &[(&str, &[&str], &str)] = &[
         &["slipway-engine", "slipway-router", "slipway-server", "sqlx"],
         "the API is handed its parts; wiring them is the composition root's",
     ),
-    ("slipway-server", TERMINAL, "the composition root knows no terminals"),
+    (
+        "slipway-server",
+        TERMINAL,
+        "the composition root knows no terminals",
+    ),
 ];
 
 #[test]
@@ -77,7 +123,10 @@ fn every_crate_depends_only_on_what_its_layer_may_know() {
     for (krate, forbidden, why) in FORBIDDEN {
         let dependencies = dependencies_of(krate);
         assert!(!dependencies.is_empty(), "{krate} lists no dependencies");
-        for name in dependencies.iter().filter(|d| forbidden.contains(&d.as_str())) {
+        for name in dependencies
+            .iter()
+            .filter(|d| forbidden.contains(&d.as_str()))
+        {
             broken.push(format!("{krate} depends on {name}: {why}"));
         }
     }

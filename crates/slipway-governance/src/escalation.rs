@@ -18,9 +18,9 @@ use serde_json::{Value, json};
 use slipway_change::change_content_digest;
 use slipway_change::overdue::{OverdueItem, overdue_items};
 use slipway_domain::governance_records::ChangeEventSpec;
-use slipway_domain::kinds::{ServiceSpec, typed};
+use slipway_domain::kinds::{ChangeEvent, Kind, Service};
 use slipway_domain::resource::parse_document;
-use slipway_store::{Actor, Mutation, Store, StoreError};
+use slipway_store::{Actor, Mutation, Store, StoreError, TypedStore};
 
 use crate::desk::{ChangeDesk, ChangeError, record_name};
 
@@ -83,10 +83,11 @@ struct Found {
 /// Every overdue obligation at `now`, oldest deadline first.
 async fn read(store: Arc<dyn Store>, now: Timestamp) -> Result<Vec<Found>, ChangeError> {
     let owners: BTreeMap<String, String> = store
-        .list("Service")
+        .kind::<Service>()
+        .list()
         .await?
         .into_iter()
-        .filter_map(|s| typed::<ServiceSpec>(&s.spec).map(|spec| (s.metadata.name, spec.owner)))
+        .map(|s| (s.metadata.name, s.spec.owner))
         .collect();
     let mut out = Vec::new();
     for (record, events) in ChangeDesk::new(store).records_with_events().await? {
@@ -159,7 +160,7 @@ async fn record(store: &dyn Store, found: &Found, now: Timestamp) -> Result<bool
             "services": item.services,
         }),
     };
-    let document = json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "ChangeEvent",
+    let document = json!({"apiVersion": "slipway.dev/v1alpha1", "kind": ChangeEvent::KIND,
         "metadata": {"name": escalation_name(&item.change, &key),
                      "labels": {"slipway.dev/change": item.change}},
         "spec": event});

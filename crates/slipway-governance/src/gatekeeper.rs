@@ -24,12 +24,15 @@ use slipway_change::{
 };
 use slipway_domain::diagnostic::Diagnostic;
 use slipway_domain::governance_records::{GateDecisionSpec, GateRuleOutcome};
-use slipway_domain::kinds::{EnvironmentSpec, typed};
+use slipway_domain::kinds::{
+    self, Artifact, Environment, EnvironmentSpec, GateDecision, GatePolicy, Kind, Rollout, User,
+    typed,
+};
 use slipway_domain::resource::parse_document;
 use slipway_engine::EngineError;
 use slipway_engine::gate::{DecisionRecorded, GateRequest, GateVerdict, Gatekeeper};
 use slipway_store::fresh::FreshRounds;
-use slipway_store::{Actor, CachedStore, Mutation, Store};
+use slipway_store::{Actor, CachedStore, Mutation, Store, TypedStore};
 
 use serde_json::Value;
 use slipway_domain::governance_records::GatePolicySpec;
@@ -205,7 +208,8 @@ impl GovernanceGate {
         let snapshot: Arc<dyn Store> = Arc::new(pinned);
         let store = snapshot.as_ref();
         let environment = store
-            .get("Environment", &request.environment)
+            .kind::<Environment>()
+            .resource(&request.environment)
             .await
             .map_err(store_error)?
             .and_then(|r| typed::<EnvironmentSpec>(&r.spec));
@@ -310,7 +314,8 @@ impl GovernanceGate {
             .and_then(|e| e.promotion_policy.as_ref())
         {
             let supply = store
-                .get("Artifact", &request.artifact)
+                .kind::<Artifact>()
+                .resource(&request.artifact)
                 .await
                 .map_err(store_error)?
                 .and_then(|a| a.status)
@@ -411,7 +416,7 @@ impl GovernanceGate {
 
     /// Every GatePolicy resource, compiled (once per version of the kind).
     async fn policies(&self, store: &CachedStore) -> Result<PolicySet, EngineError> {
-        let version = store.version("GatePolicy").await?;
+        let version = store.version(GatePolicy::KIND).await?;
         if let Some((cached, set)) = self
             .compiled
             .lock()
@@ -421,7 +426,7 @@ impl GovernanceGate {
         {
             return Ok(set.clone());
         }
-        let (version, resources) = store.list_versioned("GatePolicy").await?;
+        let (version, resources) = store.list_versioned(GatePolicy::KIND).await?;
         let sources: Vec<PolicySource> = resources
             .into_iter()
             .filter_map(|r| {
@@ -441,7 +446,7 @@ impl GovernanceGate {
 
     /// Every Calendar, compiled (once per version of the kind).
     async fn calendars(&self, store: &CachedStore) -> Result<Arc<CompiledCalendars>, EngineError> {
-        let version = store.version("Calendar").await?;
+        let version = store.version(kinds::Calendar::KIND).await?;
         if let Some((cached, set)) = self
             .calendars
             .lock()
@@ -451,7 +456,7 @@ impl GovernanceGate {
         {
             return Ok(set.clone());
         }
-        let (version, resources) = store.list_versioned("Calendar").await?;
+        let (version, resources) = store.list_versioned(kinds::Calendar::KIND).await?;
         let calendars = calendars_of(resources);
         let set = Arc::new(CompiledCalendars {
             compiled: CalendarSet::compile(&calendars),
@@ -502,7 +507,7 @@ impl GovernanceGate {
             // The review queue of `GET /api/v1/unauthorised-changes`.
             labels[UNAUTHORISED_LABEL] = json!("true");
         }
-        let document = json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "GateDecision",
+        let document = json!({"apiVersion": "slipway.dev/v1alpha1", "kind": GateDecision::KIND,
             "metadata": {"name": name, "labels": labels},
             "spec": decision});
         let resource = parse_document(&document).map_err(|d| EngineError::Gate {
@@ -557,7 +562,7 @@ async fn policy_input(
         .and_then(Value::as_object)
         .and_then(|o| o.keys().next().cloned())
         .unwrap_or_else(|| "direct".into());
-    let artifact = store.get("Artifact", &request.artifact).await?;
+    let artifact = store.kind::<Artifact>().resource(&request.artifact).await?;
     let version = artifact
         .as_ref()
         .and_then(|a| a.spec.get("version"))
@@ -582,7 +587,8 @@ async fn policy_input(
     let window_rule = rule("window");
     let teams = match deployer {
         Some(user) => store
-            .get("User", user)
+            .kind::<User>()
+            .resource(user)
             .await?
             .and_then(|u| u.spec.get("teams").cloned())
             .unwrap_or_else(|| json!([])),
@@ -644,20 +650,13 @@ impl EmergencyContext {
             return Ok(context);
         }
         context.records = desk.records().await?;
-        let text = |r: &slipway_domain::resource::Resource, field: &str| {
-            r.spec
-                .get(field)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        for rollout in store.list("Rollout").await? {
+        for rollout in store.kind::<Rollout>().list().await? {
             let Some(status) = rollout.status.as_ref() else {
                 continue;
             };
             if status.get("phase").and_then(Value::as_str) != Some("Promoted")
-                || text(&rollout, "service") != request.service
-                || text(&rollout, "environment") != request.environment
+                || rollout.spec.service != request.service
+                || rollout.spec.environment != request.environment
             {
                 continue;
             }
@@ -678,7 +677,7 @@ impl EmergencyContext {
                 });
             if let Some(at) = at {
                 context.promotions.push(Promotion {
-                    artifact: text(&rollout, "artifact"),
+                    artifact: rollout.spec.artifact.clone(),
                     at,
                 });
             }

@@ -5,10 +5,11 @@
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
+use slipway_domain::kinds::ChangeEvent;
 use slipway_domain::resource::parse_document;
 use slipway_governance::escalation::{escalate, overdue};
 use slipway_governance::{ChangeCommand, ChangeDesk, ChangeError};
-use slipway_store::{Actor, Mutation, SqlStore, Store};
+use slipway_store::{Actor, Mutation, SqlStore, Store, TypedStore};
 use std::sync::Arc;
 
 fn put(document: Value) -> Mutation {
@@ -33,12 +34,13 @@ async fn open(url: &str) -> Arc<dyn Store> {
 /// The escalation events and queued events about `change`.
 async fn escalations(store: &dyn Store, change: &str) -> (Vec<String>, Vec<Value>) {
     let mut keys: Vec<String> = store
-        .list("ChangeEvent")
+        .kind::<ChangeEvent>()
+        .list()
         .await
         .unwrap()
         .into_iter()
-        .filter(|r| r.spec["change"] == change && r.spec["action"] == "escalate")
-        .map(|r| r.spec["details"]["key"].as_str().unwrap().to_string())
+        .filter(|r| r.spec.change == change && r.spec.action == "escalate")
+        .map(|r| r.spec.details["key"].as_str().unwrap().to_string())
         .collect();
     keys.sort();
     let queued = store

@@ -92,7 +92,7 @@ pub fn rollback_to_last_promoted<'p>(
     promotions: &'p [Promotion],
 ) -> Option<&'p Promotion> {
     let mut ordered: Vec<&Promotion> = promotions.iter().collect();
-    ordered.sort_by(|a, b| b.at.cmp(&a.at));
+    ordered.sort_by_key(|p| std::cmp::Reverse(p.at));
     let mut distinct: Vec<&Promotion> = Vec::new();
     for p in ordered {
         if distinct.iter().all(|d| d.artifact != p.artifact) {

@@ -135,7 +135,7 @@ fn overdue_obligations_are_listed_oldest_deadline_first() {
     // Lateness is counted in whole seconds, rounded up.
     for now in ["2025-06-04T00:00:00.2Z", "2025-06-04T00:00:01Z"] {
         check_overdue(
-            &[a.clone()],
+            std::slice::from_ref(&a),
             now,
             &[("chg-a", "retrospective approval", "1s", "payments")],
         );
@@ -339,13 +339,15 @@ fn an_overdue_review_holds_the_services_next_emergency_but_not_a_rollback() {
     );
 }
 
+/// (change, its services, the changes holding it up and the services they share).
+type BlockCase<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a [&'a str])]);
+
 #[test]
 fn only_earlier_emergencies_of_the_same_services_count() {
     let first = broken_glass("chg-1", &["payments-api", "ledger"], "2025-06-01T00:00:00Z");
     let records = vec![first];
     let now = ts("2025-06-07T00:00:00Z");
-    // (change, services, blocking changes and shared services)
-    let cases: &[(&str, &[&str], &[(&str, &[&str])])] = &[
+    let cases: &[BlockCase] = &[
         ("chg-2", &["payments-api"], &[("chg-1", &["payments-api"])]),
         ("chg-2", &["ledger", "web"], &[("chg-1", &["ledger"])]),
         ("chg-2", &["web"], &[]),
@@ -486,8 +488,9 @@ fn a_review_records_outcome_findings_actions_and_a_model_patch() {
 
 #[test]
 fn follow_up_actions_parse_from_the_command_line() {
-    // (text, description, owner, due) or the error
-    let cases: &[(&str, Result<(&str, &str, &str), &str>)] = &[
+    // (text, (description, owner, due) or the error)
+    type Parsed<'a> = Result<(&'a str, &'a str, &'a str), &'a str>;
+    let cases: &[(&str, Parsed)] = &[
         (
             "add a canary step; owner=bob; due=2025-07-01",
             Ok(("add a canary step", "bob", "2025-07-01")),

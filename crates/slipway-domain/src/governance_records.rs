@@ -20,8 +20,11 @@ pub struct ChangeEventSpec {
     pub change: String,
     /// Position in the change's history, from 1.
     pub sequence: u32,
-    /// `submit`, `approve`, `reject`, `schedule`, `implement`, `review`, `close`, `cancel`,
-    /// `break-glass`, `retro-approve`, `review-complete`.
+    /// `submit`, `approve` (also the retrospective approval after break-glass), `reject`,
+    /// `schedule`, `implement`, `review` (with the review's content in `details.record`),
+    /// `close`, `cancel`, `break-glass`, `approve-exception`, `complete-action` (a review's
+    /// follow-up action done), or `escalate` (written by the server when something the change
+    /// owes became overdue; `details.key` says what).
     pub action: String,
     /// Who acted (the authenticated user).
     pub actor: String,

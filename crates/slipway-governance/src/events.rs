@@ -286,7 +286,7 @@ pub async fn run(store: Arc<dyn Store>, shutdown: CancellationToken) {
     let policy = RetryPolicy::default();
     // Outcomes already emitted, so the store's meta table is read once per outcome.
     let mut emitted = std::collections::HashSet::new();
-    let watched: Arc<dyn Store> = Arc::new(slipway_store::CachedStore::new(store.clone()));
+    let watched = slipway_store::CachedStore::new(store.clone());
     // Of several replicas, the holder of the escalation lease escalates.
     let holder = format!("{}:{}", std::process::id(), now_ms());
     let mut tick: u64 = 0;
@@ -316,14 +316,22 @@ const ESCALATION_LEASE: &str = "overdue-escalation";
 const ESCALATION_LEASE_MS: i64 = 3_000;
 
 /// One pass of the escalation watch, when this process holds (or takes) its lease.
-async fn escalate_if_holding(store: &Arc<dyn Store>, holder: &str) {
-    match store
+async fn escalate_if_holding(cache: &slipway_store::CachedStore, holder: &str) {
+    match cache
         .acquire_lease(ESCALATION_LEASE, holder, now_ms(), ESCALATION_LEASE_MS)
         .await
     {
         Ok(true) => {
-            if let Err(e) = crate::escalation::escalate(store.clone(), jiff::Timestamp::now()).await
-            {
+            // One pass reads at one moment: a pinned snapshot asks the database once what
+            // changed, and reloads only that.
+            let pass = match cache.snapshot().await {
+                Ok(pinned) => Arc::new(pinned) as Arc<dyn Store>,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read for escalation");
+                    return;
+                }
+            };
+            if let Err(e) = crate::escalation::escalate(pass, jiff::Timestamp::now()).await {
                 tracing::warn!(error = %e, "cannot escalate overdue obligations");
             }
         }

@@ -22,7 +22,7 @@ use slipway_domain::audit::evidence::{EVIDENCE_FORMAT, EvidenceBody, EvidenceIte
 use slipway_domain::audit::merkle::inclusion_proof;
 use slipway_domain::governance_records::GateDecisionSpec;
 use slipway_domain::kinds::{
-    self, Calendar, ChangeRequest, GateDecision, Kind, Release, Rollout, Service, Verb,
+    self, Calendar, ChangeRequest, GateDecision, Kind, Release, Rollout, Verb,
 };
 use slipway_domain::resource::Resource;
 use slipway_governance::{ChangeCommand, ChangeDesk, ChangeError};
@@ -244,15 +244,7 @@ pub async fn rates(State(state): State<AppState>, caller: Caller) -> ApiResult<J
         .records()
         .await
         .map_err(change_error)?;
-    // Each service's owning team.
-    let owners: std::collections::BTreeMap<String, String> = state
-        .store
-        .kind::<Service>()
-        .list()
-        .await?
-        .into_iter()
-        .map(|s| (s.metadata.name, s.spec.owner))
-        .collect();
+    let owners = slipway_governance::desk::service_owners(state.store.as_ref()).await?;
     let closed: Vec<ClosedChange> = records
         .iter()
         .flat_map(|r| ClosedChange::from_record(r, &owners))

@@ -194,12 +194,53 @@ mod tests {
             json!({"type": "normal", "states": ["New", "Implement", "Closed"], "approvalRules": ["cab"]}),
             &["spec.approvalRules: approval rules are met in Authorize, which this model skips"],
         );
+        let emergency = json!(["New", "Authorize", "Implement", "Review", "Closed"]);
+        check(
+            json!({"type": "emergency", "states": emergency,
+                   "emergency": {"maxDuration": "2h", "retroApprovalWithin": "24h", "reviewWithin": "3s",
+                                 "blockWhilePreviousReviewOverdue": true}}),
+            &[],
+        );
+        check(
+            json!({"type": "normal", "states": emergency, "emergency": {"blockWhilePreviousReviewOverdue": true}}),
+            &[
+                "spec.emergency: break-glass settings apply to emergency models only; this model is for normal changes",
+            ],
+        );
+        check(
+            json!({"type": "emergency", "states": emergency, "emergency": {"reviewWithin": "0s", "maxDuration": "-1h"}}),
+            &[
+                "spec.emergency.maxDuration: -1h is not a positive duration",
+                "spec.emergency.reviewWithin: 0s is not a positive duration",
+            ],
+        );
+        check(
+            json!({"type": "emergency", "states": emergency, "emergency": {"blockWhilePreviousReviewOverdue": "yes"}}),
+            &[
+                "spec.emergency.blockWhilePreviousReviewOverdue: invalid type: string \"yes\", expected a boolean",
+            ],
+        );
         check(
             json!({"type": "normal", "states": ["New", "Implement", "Closed"], "extra": 1}),
             &[
                 "spec.extra: unknown field `extra`, expected one of `type`, `description`, `states`, `approvalRules`, `emergency`",
             ],
         );
+    }
+
+    #[test]
+    fn a_model_gives_its_changes_its_break_glass_policy_defaults_filling_the_rest() {
+        let model: ChangeModelSpec = serde_json::from_value(json!({"type": "emergency",
+            "states": ["New", "Implement", "Closed"], "emergency": {"reviewWithin": "3s"}}))
+        .unwrap();
+        let policy = model.break_glass_policy();
+        let defaults = BreakGlassPolicy::default();
+        assert_eq!(policy.review_within, jiff::SignedDuration::from_secs(3));
+        assert_eq!(policy.retro_approval_within, defaults.retro_approval_within);
+        assert_eq!(policy.max_duration, defaults.max_duration);
+        assert!(!policy.block_while_previous_review_overdue);
+        let built_in = ChangeModelSpec::default_for(ChangeType::Emergency);
+        assert_eq!(built_in.break_glass_policy(), defaults);
     }
 
     #[test]

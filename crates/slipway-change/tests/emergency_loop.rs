@@ -3,7 +3,8 @@
 //! The emergency loop, pure: what break-glass changes and reviews still owe and what is overdue,
 //! the `previous-emergency-reviewed` gate rule and its rollback exception, review drafts
 //! (outcome, findings, follow-up actions, a proposed model patch), follow-up actions marked
-//! done, merge patches and the change model's `emergency` settings.
+//! done and merge patches. (The change model's `emergency` settings are checked with the
+//! model's other rules, in `model.rs`.)
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -18,7 +19,6 @@ use slipway_change::review::{
     CurrentModel, FollowUpDraft, PostImplementationReview, ReviewDraft, ReviewOutcome,
     complete_follow_up, merge_patch,
 };
-use slipway_spec::validate_typed;
 use std::collections::BTreeMap;
 
 fn ts(text: &str) -> Timestamp {
@@ -647,55 +647,4 @@ fn merge_patches_follow_rfc_7396() {
     for (target, patch, result) in cases {
         assert_eq!(merge_patch(&target, &patch), result, "{target} + {patch}");
     }
-}
-
-/// A ChangeModel spec's diagnostics, as `path: message`.
-fn check_model(spec: Value, expected: &[&str]) {
-    let got: Vec<String> = validate_typed::<ChangeModelSpec>(&spec)
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    assert_eq!(got, expected, "{spec}");
-}
-
-#[test]
-fn the_emergency_settings_belong_to_emergency_models() {
-    let states = json!(["New", "Authorize", "Implement", "Review", "Closed"]);
-    check_model(
-        json!({"type": "emergency", "states": states,
-               "emergency": {"maxDuration": "2h", "retroApprovalWithin": "24h", "reviewWithin": "3s",
-                             "blockWhilePreviousReviewOverdue": true}}),
-        &[],
-    );
-    check_model(
-        json!({"type": "normal", "states": states, "emergency": {"blockWhilePreviousReviewOverdue": true}}),
-        &[
-            "spec.emergency: break-glass settings apply to emergency models only; this model is for normal changes",
-        ],
-    );
-    check_model(
-        json!({"type": "emergency", "states": states, "emergency": {"reviewWithin": "0s", "maxDuration": "-1h"}}),
-        &[
-            "spec.emergency.maxDuration: -1h is not a positive duration",
-            "spec.emergency.reviewWithin: 0s is not a positive duration",
-        ],
-    );
-    check_model(
-        json!({"type": "emergency", "states": states, "emergency": {"blockWhilePreviousReviewOverdue": "yes"}}),
-        &[
-            "spec.emergency.blockWhilePreviousReviewOverdue: invalid type: string \"yes\", expected a boolean",
-        ],
-    );
-    // The policy a change of the model gets: the model's, defaults for what it leaves out.
-    let model: ChangeModelSpec = serde_json::from_value(
-        json!({"type": "emergency", "states": states, "emergency": {"reviewWithin": "3s"}}),
-    )
-    .unwrap();
-    let policy = model.break_glass_policy();
-    assert_eq!(policy.review_within, SignedDuration::from_secs(3));
-    assert_eq!(
-        policy.retro_approval_within,
-        BreakGlassPolicy::default().retro_approval_within
-    );
-    assert!(!policy.block_while_previous_review_overdue);
 }

@@ -800,6 +800,18 @@ pub fn approvals_of(events: &[ChangeEventSpec]) -> Vec<Approval> {
         .collect()
 }
 
+/// Each service's owning team, by service (for rates and for who is responsible for what is
+/// overdue).
+pub async fn service_owners(store: &dyn Store) -> Result<BTreeMap<String, String>, StoreError> {
+    Ok(store
+        .kind::<Service>()
+        .list()
+        .await?
+        .into_iter()
+        .map(|s| (s.metadata.name, s.spec.owner))
+        .collect())
+}
+
 /// Every Calendar resource as the change-control rules take it.
 pub async fn calendars(store: &dyn Store) -> Result<Vec<Calendar>, StoreError> {
     Ok(calendars_of(

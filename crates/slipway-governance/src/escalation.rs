@@ -9,7 +9,6 @@
 //! the store's meta table remembers it was queued. A crash between queueing and remembering
 //! queues it again on the next pass (at least once, like the rollout outcomes).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -18,11 +17,11 @@ use serde_json::{Value, json};
 use slipway_change::change_content_digest;
 use slipway_change::overdue::{OverdueItem, overdue_items};
 use slipway_domain::governance_records::ChangeEventSpec;
-use slipway_domain::kinds::{ChangeEvent, Kind, Service};
+use slipway_domain::kinds::{ChangeEvent, Kind};
 use slipway_domain::resource::parse_document;
-use slipway_store::{Actor, Mutation, Store, StoreError, TypedStore};
+use slipway_store::{Actor, Mutation, Store, StoreError};
 
-use crate::desk::{ChangeDesk, ChangeError, record_name};
+use crate::desk::{ChangeDesk, ChangeError, record_name, service_owners};
 
 /// The action of the `ChangeEvent` that records an escalation.
 pub const ESCALATE_ACTION: &str = "escalate";
@@ -82,13 +81,7 @@ struct Found {
 
 /// Every overdue obligation at `now`, oldest deadline first.
 async fn read(store: Arc<dyn Store>, now: Timestamp) -> Result<Vec<Found>, ChangeError> {
-    let owners: BTreeMap<String, String> = store
-        .kind::<Service>()
-        .list()
-        .await?
-        .into_iter()
-        .map(|s| (s.metadata.name, s.spec.owner))
-        .collect();
+    let owners = service_owners(store.as_ref()).await?;
     let mut out = Vec::new();
     for (record, events) in ChangeDesk::new(store).records_with_events().await? {
         for item in overdue_items(std::slice::from_ref(&record), &owners, now) {

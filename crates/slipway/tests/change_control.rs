@@ -177,16 +177,7 @@ fn a_freeze_holds_every_path_until_an_exception_and_break_glass_leaves_a_review_
             .contains("quarter-end"),
         "{status}"
     );
-    holds_for(
-        Duration::from_secs(3),
-        "rollout v2 pending during the freeze",
-        || {
-            let now = server.resource("rollouts", "v2").unwrap()["status"].clone();
-            (now["phase"] == "Pending")
-                .then_some(())
-                .ok_or(now.to_string())
-        },
-    );
+    server.holds_rollout_phase("v2", "Pending", Duration::from_secs(3));
     // A release pipeline's deployment waits at the same gate.
     payments.route_releases_here();
     let release = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: frozen}\nspec:\n  stages:\n    - {environment: production, strategy: {direct: {}}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: frozen}\nspec: {pipeline: frozen, change: chg-tests, artifacts: [payments-api-3-0-0]}\n";

@@ -38,6 +38,16 @@ fn break_glass(server: &Server, change: &str) -> Run {
     ])
 }
 
+/// Waits until rollout `name` is held at the gate by chg-911's overdue review, and says so.
+fn held_by_chg_911(server: &Server, name: &str) {
+    let waiting = server.wait_for_rollout(name, &["Pending"]);
+    let message = waiting["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("previous-emergency-reviewed: ChangeModel emergency-strict spec.emergency.blockWhilePreviousReviewOverdue: the post-implementation review of emergency change chg-911 (payments-api)"),
+        "{waiting}"
+    );
+}
+
 /// The overdue escalations the sink received, as (change, what) → how many times.
 fn escalations_received(receiver: &Recorder) -> BTreeMap<(String, String), usize> {
     let mut seen = BTreeMap::new();
@@ -110,10 +120,7 @@ fn an_overdue_review_is_listed_escalated_once_and_holds_the_next_emergency_until
             .expect(OK)
             .prints(&["state Implement"]);
         break_glass(server, "chg-912").expect(OK);
-        let hotfix = payments
-            .rollout_document("hotfix", "2.0.0", "{direct: {}}")
-            .replace("change: chg-tests", "change: chg-911");
-        payments.apply_rollout("hotfix", &hotfix);
+        payments.start_rollout_under("chg-911", "hotfix", "2.0.0", "{direct: {}}");
         let status = server.wait_for_rollout_end("hotfix");
         assert_eq!(status["phase"], "Promoted", "{status}");
 
@@ -220,10 +227,7 @@ fn an_overdue_review_is_listed_escalated_once_and_holds_the_next_emergency_until
     ]);
 
     // Going back to the version served before the hotfix is never blocked.
-    let back = payments
-        .rollout_document("back", "1.0.0", "{direct: {}}")
-        .replace("change: chg-tests", "change: chg-912");
-    payments.apply_rollout("back", &back);
+    payments.start_rollout_under("chg-912", "back", "1.0.0", "{direct: {}}");
     let status = server.wait_for_rollout_end("back");
     assert_eq!(status["phase"], "Promoted", "{status}");
     server
@@ -238,14 +242,7 @@ fn an_overdue_review_is_listed_escalated_once_and_holds_the_next_emergency_until
     payments.route_releases_here();
     let release = "apiVersion: slipway.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: hotfix-line}\nspec:\n  stages:\n    - {environment: production, strategy: {direct: {}}}\n---\napiVersion: slipway.dev/v1alpha1\nkind: Release\nmetadata: {name: second-hotfix}\nspec: {pipeline: hotfix-line, change: chg-912, artifacts: [payments-api-2-1-0]}\n";
     server.apply_text("release/second-hotfix.yaml", release);
-    let waiting = server.wait_for_rollout("second-hotfix-production-payments-api", &["Pending"]);
-    assert!(
-        waiting["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("previous-emergency-reviewed: ChangeModel emergency-strict spec.emergency.blockWhilePreviousReviewOverdue: the post-implementation review of emergency change chg-911"),
-        "{waiting}"
-    );
+    held_by_chg_911(server, "second-hotfix-production-payments-api");
     server
         .cli(&["delete", "release", "second-hotfix"])
         .expect(OK);
@@ -254,18 +251,8 @@ fn an_overdue_review_is_listed_escalated_once_and_holds_the_next_emergency_until
         .expect(OK);
 
     // So does a rollout applied directly; the gate explains it.
-    let second = payments
-        .rollout_document("second", "2.1.0", "{direct: {}}")
-        .replace("change: chg-tests", "change: chg-912");
-    payments.apply_rollout("second", &second);
-    let waiting = server.wait_for_rollout("second", &["Pending"]);
-    assert!(
-        waiting["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("previous-emergency-reviewed"),
-        "{waiting}"
-    );
+    payments.start_rollout_under("chg-912", "second", "2.1.0", "{direct: {}}");
+    held_by_chg_911(server, "second");
     server
         .cli(&["gate", "explain", "second"])
         .expect(OK)
@@ -274,16 +261,7 @@ fn an_overdue_review_is_listed_escalated_once_and_holds_the_next_emergency_until
             "spec.emergency.blockWhilePreviousReviewOverdue",
             "emergency change chg-911 (payments-api)",
         ]);
-    holds_for(
-        Duration::from_secs(2),
-        "the second emergency held at the gate",
-        || {
-            let status = server.resource("rollouts", "second").unwrap()["status"].clone();
-            (status["phase"] == "Pending")
-                .then_some(())
-                .ok_or(status.to_string())
-        },
-    );
+    server.holds_rollout_phase("second", "Pending", Duration::from_secs(2));
 
     // The review: recorded by someone who may update change requests but not change models,
     // with findings, follow-up actions and a proposed patch of the model.
@@ -299,36 +277,25 @@ fn an_overdue_review_is_listed_escalated_once_and_holds_the_next_emergency_until
         "review/patch.yaml",
         "emergency:\n  reviewWithin: 24h\n  retroApprovalWithin: 24h\n",
     );
-    let bad = lead
-        .cli(&[
-            "change",
-            "review",
-            "chg-911",
-            "--outcome",
-            "successful-with-issues",
-            "--findings",
-            "the hotfix skipped staging",
-            "--action",
-            "add a staging canary; owner=bob",
-        ])
-        .expect(INVALID);
-    bad.says(&["--action #1: due=DATE is missing"]);
-    let bad = lead
-        .cli(&[
-            "change",
-            "review",
-            "chg-911",
-            "--outcome",
-            "failed",
-            "--findings",
-            " ",
-        ])
-        .expect(INVALID);
-    bad.says(&["findings: are required when the outcome is failed"]);
-    lead.cli(&[
-        "change",
-        "review",
-        "chg-911",
+    let review = |args: &[&str]| {
+        let mut command = vec!["change", "review", "chg-911"];
+        command.extend(args);
+        lead.cli(&command)
+    };
+    review(&[
+        "--outcome",
+        "successful-with-issues",
+        "--findings",
+        "the hotfix skipped staging",
+        "--action",
+        "add a staging canary; owner=bob",
+    ])
+    .expect(INVALID)
+    .says(&["--action #1: due=DATE is missing"]);
+    review(&["--outcome", "failed", "--findings", " "])
+        .expect(INVALID)
+        .says(&["findings: are required when the outcome is failed"]);
+    review(&[
         "--outcome",
         "successful-with-issues",
         "--findings",
@@ -342,7 +309,7 @@ fn an_overdue_review_is_listed_escalated_once_and_holds_the_next_emergency_until
     ])
     .expect(OK)
     .prints(&["change chg-911: review recorded; state Review"]);
-    lead.cli(&["change", "review", "chg-911", "--outcome", "successful"])
+    review(&["--outcome", "successful"])
         .expect(CONFLICT)
         .says(&["its review was already recorded by lead"]);
 

@@ -3,7 +3,7 @@
 //! status to reach a phase.
 
 use super::run::{Run, slipway};
-use super::wait::{ROLLOUT_DEADLINE, wait_until};
+use super::wait::{ROLLOUT_DEADLINE, holds_for, wait_until};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -175,6 +175,20 @@ impl Client {
     #[track_caller]
     pub fn wait_for_rollout(&self, name: &str, phases: &[&str]) -> Value {
         self.wait_for_phase("rollouts", name, phases)
+    }
+
+    /// Fails as soon as rollout `name` leaves `phase` during `period` (e.g. held at the gate).
+    #[track_caller]
+    pub fn holds_rollout_phase(&self, name: &str, phase: &str, period: Duration) {
+        holds_for(period, &format!("rollouts/{name} to stay {phase}"), || {
+            let status = self
+                .resource("rollouts", name)
+                .map(|r| r["status"].clone())
+                .unwrap_or_default();
+            (status["phase"] == phase)
+                .then_some(())
+                .ok_or(status.to_string())
+        });
     }
 
     /// Waits until rollout `name` ends (promoted, rolled back or failed); returns its status.

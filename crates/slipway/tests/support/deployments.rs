@@ -124,6 +124,15 @@ impl Payments {
         self.apply_rollout(name, &self.rollout_document(name, version, strategy));
     }
 
+    /// Applies a rollout of `version` under change `change` (instead of the standard change)
+    /// and returns at once.
+    pub fn start_rollout_under(&self, change: &str, name: &str, version: &str, strategy: &str) {
+        let document = self
+            .rollout_document(name, version, strategy)
+            .replace("change: chg-tests", &format!("change: {change}"));
+        self.apply_rollout(name, &document);
+    }
+
     /// Applies rollout document `document` (named `name`) and returns at once.
     pub fn apply_rollout(&self, name: &str, document: &str) {
         self.server

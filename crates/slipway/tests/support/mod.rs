@@ -14,7 +14,8 @@
 //!   user's token and returns a `Run` (`expect(code)`, `json()`, `says(…)` on stderr,
 //!   `prints(…)` on stdout); `get(path)` and `send(method, path, body)` are raw HTTP with the
 //!   token, returning a `Reply`; `resource(plural, name)`; `wait_for_rollout(name, phases)`,
-//!   `wait_for_rollout_end`, `wait_for_release_end`, `wait_for_weight`. A server is used as its
+//!   `wait_for_rollout_end`, `wait_for_release_end`, `wait_for_weight`, and
+//!   `holds_rollout_phase(name, phase, period)`. A server is used as its
 //!   first admin's client (`server.cli(…)`); `server.anonymous()` has no token.
 //! - Users with roles (`users.rs`): `server.user("alice").team("payments").role("viewer")
 //!   .environment("staging").create()` (and `.custom_role(name, rules)`) applies them and
@@ -24,7 +25,8 @@
 //!   what it waited for and what it saw last; `holds_for(period, what, f)` fails as soon as
 //!   `f` stops holding. They hold the only sleep in the test binary (a test checks it).
 //! - Deployments (`deployments.rs`): `Payments`, payments-api in production with 1.0.0
-//!   serving behind a router (`v1_serving()`, `roll(name, version, strategy)`, `serving()`),
+//!   serving behind a router (`v1_serving()`, `roll(name, version, strategy)`,
+//!   `start_rollout_under(change, …)`, `serving()`),
 //!   builds and rollout documents, the standard change, and `with_release_builds`.
 //! - Around the server: `Load` (requests in the background), `Prometheus` (a real one
 //!   scraping the server), `Recorder` (an HTTP endpoint that keeps what it receives),

@@ -101,6 +101,8 @@ pub struct Options {
     pub min_sunset_stable_days: u32,
     /// Also report the versioning-policy rules (a breaking change without a version bump).
     pub versioning_policy: bool,
+    /// Treat path-level parameters as parameters of each operation of the path.
+    pub flatten_params: bool,
 }
 
 impl Default for Options {
@@ -111,6 +113,7 @@ impl Default for Options {
             min_sunset_beta_days: 0,
             min_sunset_stable_days: 0,
             versioning_policy: false,
+            flatten_params: false,
         }
     }
 }
@@ -131,7 +134,7 @@ pub struct Finding {
 
 /// Compares two documents and returns every finding, sorted by path, operation, id and text.
 pub fn compare(base: &OpenApi, revision: &OpenApi, options: &Options) -> Vec<Finding> {
-    let spec_diff = diff::diff_specs(base, revision);
+    let spec_diff = diff::diff_specs(base, revision, options.flatten_params);
     let mut findings = checks::run(&spec_diff, options);
     findings.sort_by(|a, b| {
         (&a.path, &a.operation, &a.id, &a.text).cmp(&(&b.path, &b.operation, &b.id, &b.text))

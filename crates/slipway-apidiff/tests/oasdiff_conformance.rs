@@ -38,6 +38,8 @@ fn options(case: &Value) -> Options {
         }
     }
     options.versioning_policy = case["scope"].get("versioning_policy").and_then(Value::as_bool).unwrap_or(false);
+    // The case files do not record oasdiff's flatten-params option; the upstream test names it.
+    options.flatten_params = case["name"].as_str().is_some_and(|name| name.contains("WithFlatten"));
     options
 }
 

@@ -149,7 +149,12 @@ fn modified(op: &Op<'_, '_>, key: &ParamKey, change: &ParameterDiff<'_>, scope: 
         (Kw::MaxItems, "max-items", false),
         (Kw::MinItems, "min-items", true),
     ] {
-        if let Some((action, what)) = bound_change(schema, keyword, zero_is_absent) {
+        // maxItems written inside `items` counts for the parameter too
+        let holder = match (keyword, schema.value(Kw::MaxItems), &schema.items) {
+            (Kw::MaxItems, None, Some(items)) => items.as_ref(),
+            _ => schema.as_ref(),
+        };
+        if let Some((action, what)) = bound_change(holder, keyword, zero_is_absent) {
             let what = format!("{} {what}", super::schema_rules::keyword_spelling(keyword));
             let id = format!("request-parameter-{name}-{action}");
             if rule(&id).is_some() {
@@ -295,7 +300,20 @@ fn scalar_to_exploded_array(change: &ParameterDiff<'_>, schema: &SchemaDiff<'_>,
         .filter(|t| *t != "null")
         .map(str::to_owned)
         .collect();
-    item_types.len() == 1 && item_types[0] == deleted[0]
+    if item_types.len() != 1 || item_types[0] != deleted[0] {
+        return false;
+    }
+    // the items must accept what the scalar accepted, no more constraints than it had
+    let constraints = |schema: &Map<String, Value>| -> Map<String, Value> {
+        schema
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "type" | "title" | "description" | "example" | "examples" | "default" | "nullable") && !k.starts_with("x-"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let before = schema.base.map(|s| constraints(s.keywords)).unwrap_or_default();
+    let after = constraints(Schema::at(scope.spec.revision, items).keywords);
+    crate::schema::values_equal(&Value::Object(before), &Value::Object(after))
 }
 
 fn deprecation(op: &Op<'_, '_>, change: &ParameterDiff<'_>, name: &str, sink: &mut Sink<'_>) {

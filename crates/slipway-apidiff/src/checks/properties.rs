@@ -200,6 +200,9 @@ fn per_node(body: &Body<'_, '_>, sink: &mut Sink<'_>, request: bool) {
 
 fn type_rules(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, request: bool) {
     let diff = target.diff;
+    if diff.nullable_wrapping {
+        return;
+    }
     if !type_or_format_changed(diff) {
         return;
     }
@@ -221,6 +224,9 @@ fn nullability(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>) {
 
 fn enum_rules(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, request: bool) {
     let Some(change) = &target.diff.enumeration else { return };
+    if target.diff.nullable_wrapping {
+        return;
+    }
     let property = target.scope == "property";
     if request && change.enum_added {
         target.report(sink, "became-enum", "restricted to a list of enum values");
@@ -250,6 +256,9 @@ fn enum_rules(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, request: bool) {
 
 fn pattern(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, request: bool) {
     let Some(change) = target.diff.value(Kw::Pattern) else { return };
+    if target.diff.nullable_wrapping {
+        return;
+    }
     let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_owned();
     let (from, to) = (text(change.from), text(change.to));
     let (id, what) = if to.is_empty() {

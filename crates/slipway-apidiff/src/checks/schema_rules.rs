@@ -69,6 +69,10 @@ impl Target<'_, '_, '_> {
 }
 
 fn keyword_rules(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, suppress_one_of: bool) {
+    if target.diff.nullable_wrapping {
+        // wrapped into `oneOf: [null, <same schema>]`: reported as became-nullable only
+        return;
+    }
     bounds(target, sink);
     subschema_presence(target, sink);
     subschema_lists(target, sink, suppress_one_of);

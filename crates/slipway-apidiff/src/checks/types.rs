@@ -193,26 +193,8 @@ pub(super) fn nullability_change(diff: &SchemaDiff<'_>) -> Option<bool> {
             return Some(true);
         }
     }
-    let null_alternative = |schema: Option<crate::schema::Schema<'_>>| {
-        schema.is_some_and(|s| {
-            let alternatives = s.schema_list("oneOf");
-            alternatives.len() == 2
-                && alternatives.iter().any(|a| {
-                    let types: Vec<&str> = match a.get("type") {
-                        Some(serde_json::Value::String(t)) => vec![t.as_str()],
-                        Some(serde_json::Value::Array(ts)) => ts.iter().filter_map(|t| t.as_str()).collect(),
-                        _ => Vec::new(),
-                    };
-                    types == ["null"]
-                })
-        })
-    };
-    let (base_wrapped, revision_wrapped) = (null_alternative(diff.base), null_alternative(diff.revision));
-    if revision_wrapped && !base_wrapped && diff.base.is_some_and(|b| b.schema_list("oneOf").is_empty()) {
+    if diff.nullable_wrapping {
         return Some(true);
-    }
-    if base_wrapped && !revision_wrapped && diff.revision.is_some_and(|r| r.schema_list("oneOf").is_empty()) {
-        return Some(false);
     }
     None
 }

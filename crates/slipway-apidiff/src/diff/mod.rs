@@ -163,8 +163,9 @@ pub(crate) struct SecuritySchemesDiff<'a> {
 }
 
 /// Computes the difference between two documents.
-pub(crate) fn diff_specs<'a>(base: &'a OpenApi, revision: &'a OpenApi) -> SpecDiff<'a> {
+pub(crate) fn diff_specs<'a>(base: &'a OpenApi, revision: &'a OpenApi, flatten_params: bool) -> SpecDiff<'a> {
     let mut differ = SchemaDiffer::new(base, revision);
+    differ.flatten_params = flatten_params;
     let (left, right) = (base.root_object(), revision.root_object());
     let mut diff = SpecDiff {
         base,
@@ -316,13 +317,19 @@ fn path_item_diff<'a>(
             (Some(_), None) => diff.operations_deleted.push(method),
             (Some(a), Some(b)) => {
                 let (a, b) = (base.resolve_object(a), revision.resolve_object(b));
-                if let Some(op) = operation_diff(differ, base, revision, a, b, renames) {
+                let path_params = (param_list(base, left.get("parameters")), param_list(revision, right.get("parameters")));
+                if let Some(op) = operation_diff(differ, base, revision, a, b, renames, &path_params) {
                     diff.operations_modified.insert(method, op);
                 }
             }
         }
     }
-    diff.parameters = parameters_diff(differ, base, revision, left.get("parameters"), right.get("parameters"), renames);
+    diff.parameters = parameters_diff(
+        differ,
+        param_list(base, left.get("parameters")),
+        param_list(revision, right.get("parameters")),
+        renames,
+    );
     let plain_changed = !values_equal(&Value::Object(left.clone()), &Value::Object(right.clone()));
     (plain_changed
         || !diff.operations_added.is_empty()
@@ -354,6 +361,7 @@ fn operation_diff<'a>(
     left: &'a Map<String, Value>,
     right: &'a Map<String, Value>,
     renames: &PathParamsMap,
+    path_params: &(Vec<&'a Map<String, Value>>, Vec<&'a Map<String, Value>>),
 ) -> Option<OperationDiff<'a>> {
     let tags = |op: &'a Map<String, Value>| -> Vec<&'a str> {
         op.get("tags")
@@ -369,7 +377,14 @@ fn operation_diff<'a>(
         deprecated: value_diff(left.get("deprecated"), right.get("deprecated"), true),
         tags: StringsDiff::between(&tags(left), &tags(right)),
         operation_id: value_diff(left.get("operationId"), right.get("operationId"), false),
-        parameters: parameters_diff(differ, base, revision, left.get("parameters"), right.get("parameters"), renames),
+        parameters: {
+            let (mut ours, mut theirs) = (param_list(base, left.get("parameters")), param_list(revision, right.get("parameters")));
+            if differ.flatten_params {
+                ours = merged(&path_params.0, ours);
+                theirs = merged(&path_params.1, theirs);
+            }
+            parameters_diff(differ, ours, theirs, renames)
+        },
         request_body: request_body_diff(differ, base, revision, left.get("requestBody"), right.get("requestBody")),
         responses: {
             differ.direction = Direction::Response;
@@ -397,20 +412,30 @@ fn param_key(param: &Map<String, Value>) -> ParamKey {
     }
 }
 
+/// The parameters a `parameters` list declares, references resolved.
+fn param_list<'a>(spec: &'a OpenApi, list: Option<&'a Value>) -> Vec<&'a Map<String, Value>> {
+    list.and_then(Value::as_array)
+        .map(|items| items.iter().map(|p| spec.resolve_object(p)).collect())
+        .unwrap_or_default()
+}
+
+/// Path-level parameters with the operation's own (which override same location and name).
+fn merged<'a>(path_level: &[&'a Map<String, Value>], operation: Vec<&'a Map<String, Value>>) -> Vec<&'a Map<String, Value>> {
+    let mut out: Vec<&Map<String, Value>> = path_level
+        .iter()
+        .filter(|p| !operation.iter().any(|o| param_key(o) == param_key(p)))
+        .copied()
+        .collect();
+    out.extend(operation);
+    out
+}
+
 fn parameters_diff<'a>(
     differ: &mut SchemaDiffer<'a>,
-    base: &'a OpenApi,
-    revision: &'a OpenApi,
-    left: Option<&'a Value>,
-    right: Option<&'a Value>,
+    left: Vec<&'a Map<String, Value>>,
+    right: Vec<&'a Map<String, Value>>,
     renames: &PathParamsMap,
 ) -> Option<ParametersDiff<'a>> {
-    let list = |spec: &'a OpenApi, v: Option<&'a Value>| -> Vec<&'a Map<String, Value>> {
-        v.and_then(Value::as_array)
-            .map(|items| items.iter().map(|p| spec.resolve_object(p)).collect())
-            .unwrap_or_default()
-    };
-    let (left, right) = (list(base, left), list(revision, right));
     if left.is_empty() && right.is_empty() {
         return None;
     }

@@ -394,6 +394,8 @@ pub(crate) struct SchemaDiff<'a> {
     pub extensions: Option<ExtensionsDiff<'a>>,
     pub list_of_types: Option<ListOfTypesDiff>,
     pub one_of_wrapping: Option<OneOfWrapping>,
+    /// The base schema, which rejected null, became `oneOf: [{type: null}, <the base>]`.
+    pub nullable_wrapping: bool,
 }
 
 impl<'a> SchemaDiff<'a> {
@@ -430,6 +432,7 @@ impl<'a> SchemaDiff<'a> {
             extensions: None,
             list_of_types: None,
             one_of_wrapping: None,
+            nullable_wrapping: false,
         }
     }
 
@@ -480,6 +483,48 @@ impl<'a> SchemaDiff<'a> {
             && self.extensions.is_none()
             && self.list_of_types.is_none()
             && self.one_of_wrapping.is_none()
+            && !self.nullable_wrapping
+    }
+
+    /// True when the two schemas accept the same instances: every difference is in
+    /// annotations (titles, descriptions, examples, comments, extensions).
+    pub fn annotation_only(&self) -> bool {
+        const ANNOTATIONS: [Kw; 6] = [Kw::Title, Kw::Description, Kw::Example, Kw::Examples, Kw::Comment, Kw::Deprecated];
+        let child = |c: &Option<Rc<SchemaDiff<'_>>>| c.as_ref().is_none_or(|d| d.annotation_only());
+        let map = |m: &Option<MapDiff<'_>>| {
+            m.as_ref().is_none_or(|m| m.added.is_empty() && m.deleted.is_empty() && m.modified.values().all(|d| d.annotation_only()))
+        };
+        let list = |l: &Option<SubschemasDiff<'_>>| {
+            l.as_ref().is_none_or(|l| l.added.is_empty() && l.deleted.is_empty() && l.modified.iter().all(|m| m.diff.annotation_only()))
+        };
+        self.base.is_some()
+            && self.revision.is_some()
+            && !self.circular
+            && self.values.iter().all(|(kw, _)| ANNOTATIONS.contains(kw))
+            && self.types.is_none()
+            && self.enumeration.is_none()
+            && self.required.is_none()
+            && map(&self.properties)
+            && map(&self.pattern_properties)
+            && map(&self.dependent_schemas)
+            && list(&self.all_of)
+            && list(&self.any_of)
+            && list(&self.one_of)
+            && list(&self.prefix_items)
+            && child(&self.items)
+            && child(&self.not)
+            && child(&self.additional_properties)
+            && child(&self.contains)
+            && child(&self.property_names)
+            && child(&self.unevaluated_items)
+            && child(&self.unevaluated_properties)
+            && child(&self.if_schema)
+            && child(&self.then_schema)
+            && child(&self.else_schema)
+            && child(&self.content_schema)
+            && self.dependent_required.is_none()
+            && self.discriminator.is_none()
+            && !self.nullable_wrapping
     }
 
     pub fn base_types(&self) -> Vec<&'a str> {
@@ -506,6 +551,8 @@ pub(crate) struct SchemaDiffer<'a> {
     visited_revision: HashSet<&'a str>,
     cache: HashMap<(usize, usize, Direction), Option<Rc<SchemaDiff<'a>>>>,
     pub direction: Direction,
+    /// Path-level parameters count as each operation's own.
+    pub flatten_params: bool,
 }
 
 impl<'a> SchemaDiffer<'a> {
@@ -517,6 +564,7 @@ impl<'a> SchemaDiffer<'a> {
             visited_revision: HashSet::new(),
             cache: HashMap::new(),
             direction: Direction::Request,
+            flatten_params: false,
         }
     }
 
@@ -581,9 +629,34 @@ impl<'a> SchemaDiffer<'a> {
         diff
     }
 
-    /// True when the two schemas do not differ at all.
-    pub fn equivalent(&mut self, base: &'a Value, revision: &'a Value) -> bool {
-        self.diff(Some(base), Some(revision)).is_none()
+    /// True when the two schemas accept the same instances (they differ in annotations at
+    /// most).
+    fn equivalent(&mut self, base: Schema<'a>, revision: Schema<'a>) -> bool {
+        self.diff_schemas(base, revision).is_none_or(|d| d.annotation_only())
+    }
+
+    /// `base` (no composition, rejecting null) became `oneOf: [{type: null}, X]` with X
+    /// equivalent to `base`, and nothing else constraining beside the `oneOf`.
+    fn nullable_wrapping(&mut self, base: &Schema<'a>, revision: &Schema<'a>) -> bool {
+        if ["oneOf", "anyOf", "allOf"].iter().any(|k| !base.schema_list(k).is_empty()) || base.get("not").is_some() {
+            return false;
+        }
+        if base.flag("nullable") || base.types().contains(&"null") {
+            return false;
+        }
+        let alternatives = revision.schema_list("oneOf");
+        if alternatives.len() != 2 || !revision.keywords.keys().all(|k| k == "oneOf" || is_annotation_keyword(k)) {
+            return false;
+        }
+        let branches: Vec<Schema<'a>> = alternatives.iter().map(|v| Schema::at(self.revision_spec, v)).collect();
+        let bare_null = |s: &Schema<'_>| s.types() == ["null"] && s.keywords.keys().all(|k| k == "type" || is_annotation_keyword(k));
+        let nulls = branches.iter().filter(|b| bare_null(b)).count();
+        let Some(payload) = branches.iter().find(|b| !bare_null(b)) else {
+            return false;
+        };
+        // the base is compared as written here, not as the reference being compared above
+        let inline_base = Schema { reference: "", keywords: base.keywords };
+        nulls == 1 && self.equivalent(inline_base, *payload)
     }
 
     fn sub(&mut self, base: &Schema<'a>, revision: &Schema<'a>, keyword: &str) -> Option<Rc<SchemaDiff<'a>>> {
@@ -611,6 +684,7 @@ impl<'a> SchemaDiffer<'a> {
         diff.types = StringsDiff::between(&base.types(), &revision.types());
         diff.list_of_types = list_of_types(&base, &revision, self);
         diff.one_of_wrapping = one_of_wrapping(&base, &revision, self.revision_spec);
+        diff.nullable_wrapping = self.nullable_wrapping(&base, &revision);
         diff.enumeration = enum_diff(&base, &revision);
         diff.items = self.sub(&base, &revision, "items");
         diff.required = StringsDiff::between(&base.required(), &revision.required());
@@ -676,68 +750,57 @@ impl<'a> SchemaDiffer<'a> {
             diff,
         };
         let mut result = SubschemasDiff::default();
+        let mut used_left = vec![false; left.len()];
+        let mut used_right = vec![false; right.len()];
 
         // References, matched by their `$ref`.
-        let mut taken_right = vec![false; right.len()];
         for (i, a) in left.iter().enumerate().filter(|(_, s)| !s.reference.is_empty()) {
-            let found = right
-                .iter()
-                .enumerate()
-                .find(|(j, b)| !taken_right[*j] && b.reference == a.reference)
-                .map(|(j, _)| j);
-            match found {
-                Some(j) => {
-                    taken_right[j] = true;
-                    if let Some(diff) = self.diff_schemas(*a, right[j]) {
-                        result.modified.push(modified_entry(i, j, a, &right[j], diff));
-                    }
-                }
-                None => result.deleted.push(describe(i, a, true)),
-            }
-        }
-        let mut taken_left = vec![false; left.len()];
-        for (j, b) in right.iter().enumerate().filter(|(_, s)| !s.reference.is_empty()) {
-            let found = left
-                .iter()
-                .enumerate()
-                .find(|(i, a)| !taken_left[*i] && a.reference == b.reference)
-                .map(|(i, _)| i);
-            match found {
-                Some(i) => taken_left[i] = true,
-                None => result.added.push(describe(j, b, true)),
+            let Some(j) = (0..right.len()).find(|&j| !used_right[j] && right[j].reference == a.reference) else {
+                continue;
+            };
+            used_left[i] = true;
+            used_right[j] = true;
+            if let Some(diff) = self.diff_schemas(*a, right[j]) {
+                result.modified.push(modified_entry(i, j, a, &right[j], diff));
             }
         }
 
-        // Inline schemas: identical ones pair up (an inline schema may match any schema of
-        // the other side), then equal titles, then one leftover pair without titles.
-        let unmatched = |this: &mut Self, from: &[Schema<'a>], to: &[Schema<'a>], forward: bool| {
-            let mut used = vec![false; to.len()];
-            let mut missing = Vec::new();
-            for (i, a) in from.iter().enumerate().filter(|(_, s)| s.reference.is_empty()) {
-                let mut found = None;
-                for (j, b) in to.iter().enumerate() {
-                    if used[j] {
-                        continue;
-                    }
-                    let same = if forward {
-                        this.diff_schemas(*a, *b).is_none()
-                    } else {
-                        this.diff_schemas(*b, *a).is_none()
-                    };
-                    if same {
-                        found = Some(j);
-                        break;
-                    }
-                }
-                match found {
-                    Some(j) => used[j] = true,
-                    None => missing.push(i),
+        // An inline schema pairs up with an equivalent schema of the other side (inline, or a
+        // reference its name did not match); they differ in annotations at most.
+        for i in 0..left.len() {
+            if used_left[i] || !left[i].reference.is_empty() {
+                continue;
+            }
+            if let Some(j) = (0..right.len()).find(|&j| !used_right[j] && self.equivalent(left[i], right[j])) {
+                used_left[i] = true;
+                used_right[j] = true;
+                if let Some(diff) = self.diff_schemas(left[i], right[j]) {
+                    result.modified.push(modified_entry(i, j, &left[i], &right[j], diff));
                 }
             }
-            missing
-        };
-        let mut added = unmatched(self, &right, &left, false);
-        let mut deleted = unmatched(self, &left, &right, true);
+        }
+        for j in 0..right.len() {
+            if used_right[j] || !right[j].reference.is_empty() {
+                continue;
+            }
+            if let Some(i) = (0..left.len()).find(|&i| !used_left[i] && self.equivalent(left[i], right[j])) {
+                used_left[i] = true;
+                used_right[j] = true;
+                if let Some(diff) = self.diff_schemas(left[i], right[j]) {
+                    result.modified.push(modified_entry(i, j, &left[i], &right[j], diff));
+                }
+            }
+        }
+        for i in (0..left.len()).filter(|&i| !used_left[i] && !left[i].reference.is_empty()) {
+            result.deleted.push(describe(i, &left[i], true));
+        }
+        for j in (0..right.len()).filter(|&j| !used_right[j] && !right[j].reference.is_empty()) {
+            result.added.push(describe(j, &right[j], true));
+        }
+
+        // Inline schemas left over: equal titles pair up, then one leftover pair without titles.
+        let mut added: Vec<usize> = (0..right.len()).filter(|&j| !used_right[j] && right[j].reference.is_empty()).collect();
+        let mut deleted: Vec<usize> = (0..left.len()).filter(|&i| !used_left[i] && left[i].reference.is_empty()).collect();
 
         let mut matched_titles: HashSet<&str> = HashSet::new();
         let mut pairs = Vec::new();
@@ -976,4 +1039,13 @@ fn one_of_wrapping(base: &Schema<'_>, revision: &Schema<'_>, revision_spec: &Ope
         .cloned()
         .collect();
     (!moved.is_empty()).then_some(OneOfWrapping { moved_properties: moved })
+}
+
+/// Keywords that describe without constraining.
+fn is_annotation_keyword(keyword: &str) -> bool {
+    keyword.starts_with("x-")
+        || matches!(
+            keyword,
+            "title" | "description" | "example" | "examples" | "default" | "externalDocs" | "$comment" | "deprecated"
+        )
 }

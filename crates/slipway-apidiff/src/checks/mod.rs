@@ -10,7 +10,7 @@ mod schema_rules;
 mod security;
 mod types;
 
-use crate::diff::schema_diff::{Kw, SchemaDiff};
+use crate::diff::schema_diff::SchemaDiff;
 use crate::diff::{METHODS, OperationDiff, PathDiff, SpecDiff};
 use crate::{Finding, Options, StabilityLevel};
 use serde_json::{Map, Value};
@@ -427,9 +427,4 @@ fn walk<'d, 'a>(
             }
         }
     }
-}
-
-/// Whether a value-keyword changed to or from `true`.
-pub(crate) fn became(diff: &SchemaDiff<'_>, keyword: Kw) -> Option<bool> {
-    diff.value(keyword).map(|change| change.to_true())
 }

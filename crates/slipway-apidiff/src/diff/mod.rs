@@ -138,8 +138,6 @@ pub(crate) struct HeadersDiff<'a> {
 }
 
 pub(crate) struct HeaderDiff<'a> {
-    pub base: &'a Map<String, Value>,
-    pub revision: &'a Map<String, Value>,
     pub required: Option<ValueDiff<'a>>,
     pub schema: Option<Rc<SchemaDiff<'a>>>,
     pub content: Option<ContentDiff<'a>>,
@@ -652,8 +650,6 @@ fn headers_diff<'a>(
             Some(other) => {
                 let b = revision.resolve_object(other);
                 let changed = HeaderDiff {
-                    base: a,
-                    revision: b,
                     required: value_diff(a.get("required"), b.get("required"), true),
                     schema: differ.diff(a.get("schema"), b.get("schema")),
                     content: content_diff(differ, object(a, "content"), object(b, "content")),

@@ -182,12 +182,6 @@ pub(crate) struct ValueDiff<'a> {
 }
 
 impl ValueDiff<'_> {
-    pub fn from_f64(&self) -> Option<f64> {
-        self.from.and_then(Value::as_f64)
-    }
-    pub fn to_f64(&self) -> Option<f64> {
-        self.to.and_then(Value::as_f64)
-    }
     pub fn to_true(&self) -> bool {
         self.to == Some(&Value::Bool(true))
     }
@@ -225,7 +219,6 @@ impl StringsDiff {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct EnumDiff<'a> {
     pub enum_added: bool,
-    pub enum_deleted: bool,
     pub added: Vec<&'a Value>,
     pub deleted: Vec<&'a Value>,
 }
@@ -845,7 +838,6 @@ fn enum_diff<'a>(base: &Schema<'a>, revision: &Schema<'a>) -> Option<EnumDiff<'a
     let (left_values, right_values) = (base.enum_values(), revision.enum_values());
     let diff = EnumDiff {
         enum_added: left.is_none() && right.is_some(),
-        enum_deleted: left.is_some() && right.is_none(),
         added: right_values
             .iter()
             .filter(|v| !left_values.iter().any(|w| values_equal(v, w)))

@@ -82,8 +82,10 @@ impl OpenApi {
             name: name.to_owned(),
             root,
         };
-        spec.check_refs(&spec.root, &mut String::from("$"))
-            .map_err(|(field, reason)| error(&field, reason))?;
+        spec.check_refs_at(&spec.root).map_err(|(segments, reason)| {
+            let field: String = std::iter::once("$".to_owned()).chain(segments.into_iter().rev()).collect();
+            error(&field, reason)
+        })?;
         Ok(spec)
     }
 
@@ -102,43 +104,41 @@ impl OpenApi {
         self.root.as_object().unwrap_or(empty_map())
     }
 
-    fn check_refs(&self, value: &Value, path: &mut String) -> Result<(), (String, String)> {
+    /// Checks every `$ref` below `value`. On failure the JSON path is assembled while the
+    /// recursion unwinds (segments innermost first), so valid documents build no paths.
+    fn check_refs_at(&self, value: &Value) -> Result<(), (Vec<String>, String)> {
         match value {
             Value::Object(object) => {
                 if let Some(reference) = object.get("$ref") {
                     let Some(reference) = reference.as_str() else {
-                        return Err((format!("{path}.$ref"), "must be a string".to_owned()));
+                        return Err((vec![".$ref".to_owned()], "must be a string".to_owned()));
                     };
                     if !reference.starts_with('#') {
                         return Err((
-                            format!("{path}.$ref"),
+                            vec![".$ref".to_owned()],
                             format!("`{reference}` is not a local reference (only `#/...` references are supported)"),
                         ));
                     }
                     if self.pointer(reference).is_none() {
-                        return Err((
-                            format!("{path}.$ref"),
-                            format!("`{reference}` does not resolve"),
-                        ));
+                        return Err((vec![".$ref".to_owned()], format!("`{reference}` does not resolve")));
                     }
                 }
                 for (key, child) in object {
                     if matches!(child, Value::Object(_) | Value::Array(_)) {
-                        let len = path.len();
-                        path.push('.');
-                        path.push_str(key);
-                        self.check_refs(child, path)?;
-                        path.truncate(len);
+                        self.check_refs_at(child).map_err(|(mut segments, reason)| {
+                            segments.push(format!(".{key}"));
+                            (segments, reason)
+                        })?;
                     }
                 }
             }
             Value::Array(items) => {
                 for (index, child) in items.iter().enumerate() {
                     if matches!(child, Value::Object(_) | Value::Array(_)) {
-                        let len = path.len();
-                        path.push_str(&format!("[{index}]"));
-                        self.check_refs(child, path)?;
-                        path.truncate(len);
+                        self.check_refs_at(child).map_err(|(mut segments, reason)| {
+                            segments.push(format!("[{index}]"));
+                            (segments, reason)
+                        })?;
                     }
                 }
             }
@@ -155,9 +155,15 @@ impl OpenApi {
         }
         let mut current = &self.root;
         for token in fragment.strip_prefix('/')?.split('/') {
-            let token = percent_decode(token).replace("~1", "/").replace("~0", "~");
+            let decoded;
+            let token = if token.contains(['%', '~']) {
+                decoded = percent_decode(token).replace("~1", "/").replace("~0", "~");
+                decoded.as_str()
+            } else {
+                token
+            };
             current = match current {
-                Value::Object(object) => object.get(&token)?,
+                Value::Object(object) => object.get(token)?,
                 Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
                 _ => return None,
             };

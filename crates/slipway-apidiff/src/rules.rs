@@ -534,7 +534,11 @@ pub const RULES: &[Rule] = &[
 
 /// The rule with this id.
 pub fn rule(id: &str) -> Option<&'static Rule> {
-    RULES.iter().find(|rule| rule.id == id)
+    static BY_ID: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static Rule>> = std::sync::OnceLock::new();
+    BY_ID
+        .get_or_init(|| RULES.iter().map(|rule| (rule.id, rule)).collect())
+        .get(id)
+        .copied()
 }
 
 /// The versioning-policy rules, reported only when asked for.

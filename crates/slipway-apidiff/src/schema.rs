@@ -145,14 +145,18 @@ pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
         (Value::Array(xs), Value::Array(ys)) => {
             xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| values_equal(x, y))
         }
-        (Value::Object(xs), Value::Object(ys)) => {
-            xs.len() == ys.len()
-                && xs
-                    .iter()
-                    .all(|(key, x)| ys.get(key).is_some_and(|y| values_equal(x, y)))
-        }
+        (Value::Object(xs), Value::Object(ys)) => maps_equal(xs, ys),
         _ => a == b,
     }
+}
+
+/// [`values_equal`] for two mappings.
+pub(crate) fn maps_equal(xs: &Map<String, Value>, ys: &Map<String, Value>) -> bool {
+    std::ptr::eq(xs, ys)
+        || (xs.len() == ys.len()
+            && xs
+                .iter()
+                .all(|(key, x)| ys.get(key).is_some_and(|y| values_equal(x, y))))
 }
 
 /// Renders a value for a finding's text: strings bare, other values as compact JSON.

@@ -6,7 +6,7 @@
 pub(crate) mod schema_diff;
 
 use crate::document::{OpenApi, empty_map};
-use crate::schema::values_equal;
+use crate::schema::{maps_equal, values_equal};
 use schema_diff::{Direction, ExtensionsDiff, SchemaDiff, SchemaDiffer, StringsDiff, ValueDiff};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -182,7 +182,7 @@ pub(crate) fn diff_specs<'a>(base: &'a OpenApi, revision: &'a OpenApi, flatten_p
             None => diff.security_schemes.deleted.push(name.clone()),
             Some(other) => {
                 let (a, b) = (base.resolve_object(scheme), revision.resolve_object(other));
-                if !values_equal(&Value::Object(a.clone()), &Value::Object(b.clone())) {
+                if !maps_equal(a, b) {
                     diff.security_schemes.modified.insert(name.clone(), (a, b));
                 }
             }
@@ -328,13 +328,11 @@ fn path_item_diff<'a>(
         param_list(revision, right.get("parameters")),
         renames,
     );
-    let plain_changed = !values_equal(&Value::Object(left.clone()), &Value::Object(right.clone()));
-    (plain_changed
-        || !diff.operations_added.is_empty()
+    let structural = !diff.operations_added.is_empty()
         || !diff.operations_deleted.is_empty()
         || !diff.operations_modified.is_empty()
-        || diff.parameters.is_some())
-    .then_some(diff)
+        || diff.parameters.is_some();
+    (structural || !maps_equal(left, right)).then_some(diff)
 }
 
 fn value_diff<'a>(left: Option<&'a Value>, right: Option<&'a Value>, absent_false: bool) -> Option<ValueDiff<'a>> {
@@ -400,7 +398,7 @@ fn operation_diff<'a>(
         || diff.request_body.is_some()
         || diff.responses.is_some()
         || diff.security.is_some();
-    (structural || !values_equal(&Value::Object(left.clone()), &Value::Object(right.clone()))).then_some(diff)
+    (structural || !maps_equal(left, right)).then_some(diff)
 }
 
 fn param_key(param: &Map<String, Value>) -> ParamKey {
@@ -486,7 +484,7 @@ fn parameter_diff<'a>(
         || diff.deprecated.is_some()
         || diff.schema.is_some()
         || diff.content.is_some();
-    (structural || !values_equal(&Value::Object(left.clone()), &Value::Object(right.clone()))).then_some(diff)
+    (structural || !maps_equal(left, right)).then_some(diff)
 }
 
 fn request_body_diff<'a>(
@@ -515,7 +513,7 @@ fn request_body_diff<'a>(
             };
             (diff.required.is_some()
                 || diff.content.is_some()
-                || !values_equal(&Value::Object(a.clone()), &Value::Object(b.clone())))
+                || !maps_equal(a, b))
             .then_some(diff)
         }
     }
@@ -620,7 +618,7 @@ fn responses_diff<'a>(
                 };
                 if changed.headers.is_some()
                     || changed.content.is_some()
-                    || !values_equal(&Value::Object(a.clone()), &Value::Object(b.clone()))
+                    || !maps_equal(a, b)
                 {
                     diff.modified.insert(status.clone(), changed);
                 }
@@ -657,7 +655,7 @@ fn headers_diff<'a>(
                 if changed.required.is_some()
                     || changed.schema.is_some()
                     || changed.content.is_some()
-                    || !values_equal(&Value::Object(a.clone()), &Value::Object(b.clone()))
+                    || !maps_equal(a, b)
                 {
                     diff.modified.insert(name.clone(), changed);
                 }

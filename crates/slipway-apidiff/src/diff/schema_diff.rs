@@ -65,7 +65,82 @@ pub(crate) enum Kw {
     Comment,
 }
 
+/// Bits (above the value keywords') for the keywords that hold subschemas or lists.
+fn structural_bit(name: &str) -> Option<u32> {
+    let index = match name {
+        "type" => 0,
+        "enum" => 1,
+        "required" => 2,
+        "discriminator" => 3,
+        "dependentRequired" => 4,
+        "allOf" => 5,
+        "anyOf" => 6,
+        "oneOf" => 7,
+        "prefixItems" => 8,
+        "not" => 9,
+        "items" => 10,
+        "additionalProperties" => 11,
+        "contains" => 12,
+        "propertyNames" => 13,
+        "unevaluatedItems" => 14,
+        "unevaluatedProperties" => 15,
+        "if" => 16,
+        "then" => 17,
+        "else" => 18,
+        "contentSchema" => 19,
+        "properties" => 20,
+        "patternProperties" => 21,
+        "dependentSchemas" => 22,
+        "$defs" => 23,
+        _ => return None,
+    };
+    Some(40 + index)
+}
+
 impl Kw {
+    /// The value keyword spelled `name` (the boolean forms share their keyword's name).
+    fn named(name: &str) -> Option<Kw> {
+        Some(match name {
+            "title" => Kw::Title,
+            "format" => Kw::Format,
+            "description" => Kw::Description,
+            "default" => Kw::Default,
+            "example" => Kw::Example,
+            "uniqueItems" => Kw::UniqueItems,
+            "exclusiveMinimum" => Kw::ExclusiveMinimum,
+            "exclusiveMaximum" => Kw::ExclusiveMaximum,
+            "nullable" => Kw::Nullable,
+            "readOnly" => Kw::ReadOnly,
+            "writeOnly" => Kw::WriteOnly,
+            "allowEmptyValue" => Kw::AllowEmptyValue,
+            "xml" => Kw::Xml,
+            "deprecated" => Kw::Deprecated,
+            "minimum" => Kw::Minimum,
+            "maximum" => Kw::Maximum,
+            "multipleOf" => Kw::MultipleOf,
+            "minLength" => Kw::MinLength,
+            "maxLength" => Kw::MaxLength,
+            "pattern" => Kw::Pattern,
+            "minItems" => Kw::MinItems,
+            "maxItems" => Kw::MaxItems,
+            "minProperties" => Kw::MinProperties,
+            "maxProperties" => Kw::MaxProperties,
+            "const" => Kw::Const,
+            "examples" => Kw::Examples,
+            "minContains" => Kw::MinContains,
+            "maxContains" => Kw::MaxContains,
+            "contentMediaType" => Kw::ContentMediaType,
+            "contentEncoding" => Kw::ContentEncoding,
+            "$id" => Kw::Id,
+            "$anchor" => Kw::Anchor,
+            "$dynamicRef" => Kw::DynamicRef,
+            "$dynamicAnchor" => Kw::DynamicAnchor,
+            "$schema" => Kw::Dialect,
+            "$comment" => Kw::Comment,
+            _ => return None,
+        })
+    }
+
     const ALL: [Kw; 39] = [
         Kw::Title,
         Kw::Format,
@@ -658,7 +733,30 @@ impl<'a> SchemaDiffer<'a> {
 
     fn compare(&mut self, base: Schema<'a>, revision: Schema<'a>) -> SchemaDiff<'a> {
         let mut diff = SchemaDiff::new(Some(base), Some(revision));
+        // Only the keywords either side has are looked at.
+        let mut present = 0u64;
+        for key in base.keywords.keys().chain(revision.keywords.keys()) {
+            if let Some(keyword) = Kw::named(key) {
+                present |= 1 << (keyword as u32);
+            } else if let Some(bit) = structural_bit(key) {
+                present |= 1 << bit;
+                // the boolean forms of these are value keywords
+                let boolean_form = match key.as_str() {
+                    "additionalProperties" => Some(Kw::AdditionalPropertiesAllowed),
+                    "unevaluatedItems" => Some(Kw::UnevaluatedItemsAllowed),
+                    "unevaluatedProperties" => Some(Kw::UnevaluatedPropertiesAllowed),
+                    _ => None,
+                };
+                if let Some(keyword) = boolean_form {
+                    present |= 1 << (keyword as u32);
+                }
+            }
+        }
+        let has = |name: &str| structural_bit(name).is_some_and(|bit| present & (1 << bit) != 0);
         for keyword in Kw::ALL {
+            if present & (1 << (keyword as u32)) == 0 {
+                continue;
+            }
             let (from, to) = (keyword.read(&base), keyword.read(&revision));
             let differs = match (from, to) {
                 (None, None) => false,
@@ -670,33 +768,65 @@ impl<'a> SchemaDiffer<'a> {
             }
         }
         diff.extensions = ExtensionsDiff::between(base.keywords, revision.keywords);
-        diff.all_of = self.subschemas(&base, &revision, "allOf");
-        diff.any_of = self.subschemas(&base, &revision, "anyOf");
-        diff.one_of = self.subschemas(&base, &revision, "oneOf");
-        diff.not = self.sub(&base, &revision, "not");
-        diff.types = StringsDiff::between(&base.types(), &revision.types());
-        diff.list_of_types = list_of_types(&base, &revision, self);
-        diff.one_of_wrapping = one_of_wrapping(&base, &revision, self.revision_spec);
-        diff.nullable_wrapping = self.nullable_wrapping(&base, &revision);
-        diff.enumeration = enum_diff(&base, &revision);
-        diff.items = self.sub(&base, &revision, "items");
-        diff.required = StringsDiff::between(&base.required(), &revision.required());
-        diff.properties = self.schema_map(&base, &revision, "properties");
-        diff.additional_properties = self.sub(&base, &revision, "additionalProperties");
-        diff.discriminator = discriminator_diff(&base, &revision);
-        diff.prefix_items = self.subschemas(&base, &revision, "prefixItems");
-        diff.contains = self.sub(&base, &revision, "contains");
-        diff.pattern_properties = self.schema_map(&base, &revision, "patternProperties");
-        diff.dependent_schemas = self.schema_map(&base, &revision, "dependentSchemas");
-        diff.property_names = self.sub(&base, &revision, "propertyNames");
-        diff.unevaluated_items = self.sub(&base, &revision, "unevaluatedItems");
-        diff.unevaluated_properties = self.sub(&base, &revision, "unevaluatedProperties");
-        diff.if_schema = self.sub(&base, &revision, "if");
-        diff.then_schema = self.sub(&base, &revision, "then");
-        diff.else_schema = self.sub(&base, &revision, "else");
-        diff.dependent_required = dependent_required_diff(&base, &revision);
-        diff.content_schema = self.sub(&base, &revision, "contentSchema");
-        diff.defs = self.schema_map(&base, &revision, "$defs");
+        if has("type") {
+            diff.types = StringsDiff::between(&base.types(), &revision.types());
+        }
+        if has("enum") {
+            diff.enumeration = enum_diff(&base, &revision);
+        }
+        if has("required") {
+            diff.required = StringsDiff::between(&base.required(), &revision.required());
+        }
+        if has("discriminator") {
+            diff.discriminator = discriminator_diff(&base, &revision);
+        }
+        if has("dependentRequired") {
+            diff.dependent_required = dependent_required_diff(&base, &revision);
+        }
+        for (name, slot) in [
+            ("allOf", &mut diff.all_of),
+            ("anyOf", &mut diff.any_of),
+            ("oneOf", &mut diff.one_of),
+            ("prefixItems", &mut diff.prefix_items),
+        ] {
+            if has(name) {
+                *slot = self.subschemas(&base, &revision, name);
+            }
+        }
+        for (name, slot) in [
+            ("not", &mut diff.not),
+            ("items", &mut diff.items),
+            ("additionalProperties", &mut diff.additional_properties),
+            ("contains", &mut diff.contains),
+            ("propertyNames", &mut diff.property_names),
+            ("unevaluatedItems", &mut diff.unevaluated_items),
+            ("unevaluatedProperties", &mut diff.unevaluated_properties),
+            ("if", &mut diff.if_schema),
+            ("then", &mut diff.then_schema),
+            ("else", &mut diff.else_schema),
+            ("contentSchema", &mut diff.content_schema),
+        ] {
+            if has(name) {
+                *slot = self.sub(&base, &revision, name);
+            }
+        }
+        for (name, slot) in [
+            ("properties", &mut diff.properties),
+            ("patternProperties", &mut diff.pattern_properties),
+            ("dependentSchemas", &mut diff.dependent_schemas),
+            ("$defs", &mut diff.defs),
+        ] {
+            if has(name) {
+                *slot = self.schema_map(&base, &revision, name);
+            }
+        }
+        if has("oneOf") || has("anyOf") || has("type") {
+            diff.list_of_types = list_of_types(&base, &revision, self);
+        }
+        if has("oneOf") {
+            diff.one_of_wrapping = one_of_wrapping(&base, &revision, self.revision_spec);
+            diff.nullable_wrapping = self.nullable_wrapping(&base, &revision);
+        }
         diff
     }
 

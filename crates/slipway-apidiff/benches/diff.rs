@@ -17,10 +17,18 @@ fn schema(i: usize, revised: bool) -> Value {
     for p in 0..24 {
         let changed = revised && (i + p) % 37 == 0;
         let property = match p % 4 {
-            0 => json!({"type": if changed { "integer" } else { "string" }, "maxLength": if changed { 20 } else { 64 }, "description": format!("field {p} of schema {i}")}),
-            1 => json!({"type": "integer", "minimum": 0, "maximum": if changed { 100 } else { 1000 }}),
-            2 => json!({"type": "string", "enum": if changed { json!(["a", "b"]) } else { json!(["a", "b", "c"]) }}),
-            _ => json!({"type": "array", "items": {"$ref": format!("#/components/schemas/Item{}", i % 50)}}),
+            0 => {
+                json!({"type": if changed { "integer" } else { "string" }, "maxLength": if changed { 20 } else { 64 }, "description": format!("field {p} of schema {i}")})
+            }
+            1 => {
+                json!({"type": "integer", "minimum": 0, "maximum": if changed { 100 } else { 1000 }})
+            }
+            2 => {
+                json!({"type": "string", "enum": if changed { json!(["a", "b"]) } else { json!(["a", "b", "c"]) }})
+            }
+            _ => {
+                json!({"type": "array", "items": {"$ref": format!("#/components/schemas/Item{}", i % 50)}})
+            }
         };
         if !(revised && p == 23 && i % 11 == 0) {
             properties.insert(format!("field{p}"), property);
@@ -96,7 +104,10 @@ fn benchmarks(c: &mut Criterion) {
     });
     group.bench_function("parse_and_diff", |b| {
         b.iter(|| {
-            let (Ok(base), Ok(revision)) = (OpenApi::parse("base", &base_text), OpenApi::parse("revision", &revision_text)) else {
+            let (Ok(base), Ok(revision)) = (
+                OpenApi::parse("base", &base_text),
+                OpenApi::parse("revision", &revision_text),
+            ) else {
                 return 0;
             };
             compare(&base, &revision, &options).len()

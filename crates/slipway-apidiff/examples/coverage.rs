@@ -11,15 +11,27 @@ fn main() {
         .iter()
         .filter_map(|p| {
             let text = std::fs::read_to_string(p).ok()?;
-            OpenApi::parse(&p.display().to_string(), &text).ok().map(|s| (p.display().to_string(), s))
+            OpenApi::parse(&p.display().to_string(), &text)
+                .ok()
+                .map(|s| (p.display().to_string(), s))
         })
         .collect();
     let mut seen = BTreeSet::new();
-    let options = Options { today: jiff::civil::date(2026, 8, 6), min_sunset_beta_days: 30, min_sunset_stable_days: 60, versioning_policy: true, ..Options::default() };
+    let options = Options {
+        today: jiff::civil::date(2026, 8, 6),
+        min_sunset_beta_days: 30,
+        min_sunset_stable_days: 60,
+        versioning_policy: true,
+        ..Options::default()
+    };
     for (name, spec) in &specs {
         let dir = std::path::Path::new(name).parent().map(|p| p.to_path_buf());
         for (other_name, other) in &specs {
-            if std::path::Path::new(other_name).parent().map(|p| p.to_path_buf()) != dir {
+            if std::path::Path::new(other_name)
+                .parent()
+                .map(|p| p.to_path_buf())
+                != dir
+            {
                 continue;
             }
             for finding in compare(spec, other, &options) {
@@ -32,7 +44,12 @@ fn main() {
             println!("never: {} {:?}", rule.id, rule.level);
         }
     }
-    println!("{} of {} rules seen over {} documents", seen.len(), RULES.len(), specs.len());
+    println!(
+        "{} of {} rules seen over {} documents",
+        seen.len(),
+        RULES.len(),
+        specs.len()
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -41,7 +58,10 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         let path = entry.path();
         if path.is_dir() {
             out.extend(walk(&path));
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
             out.push(path);
         }
     }

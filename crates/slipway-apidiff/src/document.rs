@@ -51,7 +51,10 @@ impl OpenApi {
             reason,
         };
         let Some(object) = root.as_object() else {
-            return Err(error("$", "an OpenAPI document must be a mapping".to_owned()));
+            return Err(error(
+                "$",
+                "an OpenAPI document must be a mapping".to_owned(),
+            ));
         };
         match object.get("openapi") {
             Some(Value::String(version)) if version.starts_with("3.") => {}
@@ -70,7 +73,11 @@ impl OpenApi {
             }
             None => return Err(error("$", "missing `openapi` version field".to_owned())),
         }
-        for (key, expected) in [("paths", "mapping"), ("components", "mapping"), ("webhooks", "mapping")] {
+        for (key, expected) in [
+            ("paths", "mapping"),
+            ("components", "mapping"),
+            ("webhooks", "mapping"),
+        ] {
             if let Some(value) = object.get(key)
                 && !value.is_object()
                 && !value.is_null()
@@ -82,10 +89,13 @@ impl OpenApi {
             name: name.to_owned(),
             root,
         };
-        spec.check_refs_at(&spec.root).map_err(|(segments, reason)| {
-            let field: String = std::iter::once("$".to_owned()).chain(segments.into_iter().rev()).collect();
-            error(&field, reason)
-        })?;
+        spec.check_refs_at(&spec.root)
+            .map_err(|(segments, reason)| {
+                let field: String = std::iter::once("$".to_owned())
+                    .chain(segments.into_iter().rev())
+                    .collect();
+                error(&field, reason)
+            })?;
         Ok(spec)
     }
 
@@ -116,29 +126,36 @@ impl OpenApi {
                     if !reference.starts_with('#') {
                         return Err((
                             vec![".$ref".to_owned()],
-                            format!("`{reference}` is not a local reference (only `#/...` references are supported)"),
+                            format!(
+                                "`{reference}` is not a local reference (only `#/...` references are supported)"
+                            ),
                         ));
                     }
                     if self.pointer(reference).is_none() {
-                        return Err((vec![".$ref".to_owned()], format!("`{reference}` does not resolve")));
+                        return Err((
+                            vec![".$ref".to_owned()],
+                            format!("`{reference}` does not resolve"),
+                        ));
                     }
                 }
                 for (key, child) in object {
                     if matches!(child, Value::Object(_) | Value::Array(_)) {
-                        self.check_refs_at(child).map_err(|(mut segments, reason)| {
-                            segments.push(format!(".{key}"));
-                            (segments, reason)
-                        })?;
+                        self.check_refs_at(child)
+                            .map_err(|(mut segments, reason)| {
+                                segments.push(format!(".{key}"));
+                                (segments, reason)
+                            })?;
                     }
                 }
             }
             Value::Array(items) => {
                 for (index, child) in items.iter().enumerate() {
                     if matches!(child, Value::Object(_) | Value::Array(_)) {
-                        self.check_refs_at(child).map_err(|(mut segments, reason)| {
-                            segments.push(format!("[{index}]"));
-                            (segments, reason)
-                        })?;
+                        self.check_refs_at(child)
+                            .map_err(|(mut segments, reason)| {
+                                segments.push(format!("[{index}]"));
+                                (segments, reason)
+                            })?;
                     }
                 }
             }
@@ -246,12 +263,21 @@ mod tests {
     #[test]
     fn documents_are_checked_at_load() {
         check("openapi: 3.0.0\npaths: {}\n", Ok(()));
-        check("openapi: 3.1.0\ncomponents:\n  schemas:\n    A: {$ref: '#/components/schemas/A'}\n", Ok(()));
-        check("swagger: '2.0'\n", Err("$.swagger: Swagger 2.0 is not supported"));
+        check(
+            "openapi: 3.1.0\ncomponents:\n  schemas:\n    A: {$ref: '#/components/schemas/A'}\n",
+            Ok(()),
+        );
+        check(
+            "swagger: '2.0'\n",
+            Err("$.swagger: Swagger 2.0 is not supported"),
+        );
         check("openapi: 2.0.0\n", Err("$.openapi: version 2.0.0"));
         check("info: {}\n", Err("missing `openapi`"));
         check("- 1\n", Err("must be a mapping"));
-        check("openapi: 3.0.0\npaths: []\n", Err("$.paths: must be a mapping"));
+        check(
+            "openapi: 3.0.0\npaths: []\n",
+            Err("$.paths: must be a mapping"),
+        );
         check(
             "openapi: 3.0.0\npaths:\n  /a:\n    get:\n      parameters:\n        - $ref: 'other.yaml#/p'\n",
             Err("$.paths./a.get.parameters[0].$ref: `other.yaml#/p` is not a local reference"),
@@ -260,7 +286,10 @@ mod tests {
             "openapi: 3.0.0\ncomponents:\n  schemas:\n    A: {$ref: '#/components/schemas/B'}\n",
             Err("$.components.schemas.A.$ref: `#/components/schemas/B` does not resolve"),
         );
-        check("openapi: 3.0.0\nopenapi: 3.0.1\n", Err("duplicate key `openapi`"));
+        check(
+            "openapi: 3.0.0\nopenapi: 3.0.1\n",
+            Err("duplicate key `openapi`"),
+        );
     }
 
     #[test]
@@ -276,6 +305,9 @@ mod tests {
         assert_eq!(target["type"], "string");
         let looped = serde_json::json!({"$ref": "#/components/schemas/L1"});
         assert_eq!(spec.resolve(&looped).1, &serde_json::json!({}));
-        assert_eq!(spec.pointer("#/components/schemas/a%2Fb").unwrap()["type"], "string");
+        assert_eq!(
+            spec.pointer("#/components/schemas/a%2Fb").unwrap()["type"],
+            "string"
+        );
     }
 }

@@ -102,7 +102,9 @@ impl<'a> Schema<'a> {
     }
 
     pub fn enum_values(&self) -> &'a [Value] {
-        self.get("enum").and_then(Value::as_array).map_or(&[], Vec::as_slice)
+        self.get("enum")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The specification extensions (`x-...`) of the schema.

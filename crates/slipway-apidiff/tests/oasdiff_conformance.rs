@@ -37,9 +37,14 @@ fn options(case: &Value) -> Options {
             options.stability_level = StabilityLevel::parse(level).expect("stability level");
         }
     }
-    options.versioning_policy = case["scope"].get("versioning_policy").and_then(Value::as_bool).unwrap_or(false);
+    options.versioning_policy = case["scope"]
+        .get("versioning_policy")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     // The case files do not record oasdiff's flatten-params option; the upstream test names it.
-    options.flatten_params = case["name"].as_str().is_some_and(|name| name.contains("WithFlatten"));
+    options.flatten_params = case["name"]
+        .as_str()
+        .is_some_and(|name| name.contains("WithFlatten"));
     options
 }
 
@@ -47,12 +52,17 @@ fn options(case: &Value) -> Options {
 fn in_scope(case: &Value, findings: Vec<Finding>) -> Vec<Finding> {
     let scope = &case["scope"];
     let min_level = Level::parse(scope["min_level"].as_str().unwrap_or("INFO")).expect("level");
-    let versioning = scope.get("versioning_policy").and_then(Value::as_bool).unwrap_or(false);
+    let versioning = scope
+        .get("versioning_policy")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     findings
         .into_iter()
         .filter(|f| f.level >= min_level)
         .filter(|f| match &scope["rules"] {
-            Value::String(all) if all == "all" => versioning || !rules::VERSIONING_RULES.contains(&f.id.as_str()),
+            Value::String(all) if all == "all" => {
+                versioning || !rules::VERSIONING_RULES.contains(&f.id.as_str())
+            }
             Value::Array(ids) => ids.iter().any(|id| id.as_str() == Some(f.id.as_str())),
             _ => false,
         })
@@ -77,9 +87,18 @@ fn check(case: &Value) -> Result<(), String> {
     let revision = load(case["revision"].as_str().expect("revision"));
     let found = in_scope(case, compare(&base, &revision, &options(case)));
     let expected = &case["expected"];
-    let got = || found.iter().map(|f| format!("{} {} {}", f.id, f.operation, f.path)).collect::<Vec<_>>();
+    let got = || {
+        found
+            .iter()
+            .map(|f| format!("{} {} {}", f.id, f.operation, f.path))
+            .collect::<Vec<_>>()
+    };
     if expected.get("empty").is_some() {
-        return if found.is_empty() { Ok(()) } else { Err(format!("expected none, got {:?}", got())) };
+        return if found.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("expected none, got {:?}", got()))
+        };
     }
     if let Some(changes) = expected.get("changes").and_then(Value::as_array) {
         let mut want: HashMap<(String, String, String), i64> = HashMap::new();
@@ -88,14 +107,24 @@ fn check(case: &Value) -> Result<(), String> {
         }
         let mut have: HashMap<(String, String, String), i64> = HashMap::new();
         for f in &found {
-            *have.entry((f.id.clone(), f.operation.clone(), f.path.clone())).or_default() += 1;
+            *have
+                .entry((f.id.clone(), f.operation.clone(), f.path.clone()))
+                .or_default() += 1;
         }
-        return if want == have { Ok(()) } else { Err(format!("expected {:?}, got {:?}", changes.iter().map(triple).collect::<Vec<_>>(), got())) };
+        return if want == have {
+            Ok(())
+        } else {
+            Err(format!(
+                "expected {:?}, got {:?}",
+                changes.iter().map(triple).collect::<Vec<_>>(),
+                got()
+            ))
+        };
     }
-    if let Some(count) = expected.get("count").and_then(Value::as_u64) {
-        if found.len() as u64 != count {
-            return Err(format!("expected {count} findings, got {:?}", got()));
-        }
+    if let Some(count) = expected.get("count").and_then(Value::as_u64)
+        && found.len() as u64 != count
+    {
+        return Err(format!("expected {count} findings, got {:?}", got()));
     }
     if let Some(ids) = expected.get("ids").and_then(Value::as_array) {
         let mut want: Vec<&str> = ids.iter().filter_map(Value::as_str).collect();
@@ -129,7 +158,10 @@ fn run(file: &str) -> (usize, Vec<String>) {
     let mut failures = Vec::new();
     for case in &cases {
         if let Err(reason) = check(case) {
-            failures.push(format!("{}: {reason}", case["name"].as_str().unwrap_or("?")));
+            failures.push(format!(
+                "{}: {reason}",
+                case["name"].as_str().unwrap_or("?")
+            ));
         }
     }
     (cases.len() - failures.len(), failures)
@@ -146,5 +178,9 @@ fn oasdiff_cases_pass() {
         }
         all_failures.extend(failures);
     }
-    assert!(all_failures.is_empty(), "{} oasdiff cases failed", all_failures.len());
+    assert!(
+        all_failures.is_empty(),
+        "{} oasdiff cases failed",
+        all_failures.len()
+    );
 }

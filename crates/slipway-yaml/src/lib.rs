@@ -169,10 +169,11 @@ pub fn parse_one(text: &str) -> Result<Value, ParseError> {
 pub fn parse_stream(text: &str) -> Result<Vec<Value>, ParseError> {
     let mut out = Vec::new();
     for (index, document) in yaml_serde::Deserializer::from_str(text).enumerate() {
-        let StrictValue(value) = StrictValue::deserialize(document).map_err(|error| ParseError {
-            document: index + 1,
-            reason: error.to_string(),
-        })?;
+        let StrictValue(value) =
+            StrictValue::deserialize(document).map_err(|error| ParseError {
+                document: index + 1,
+                reason: error.to_string(),
+            })?;
         out.push(value);
     }
     Ok(out)
@@ -195,8 +196,14 @@ mod tests {
     fn documents_parse_strictly() {
         check("a: 1\nb: [x, 2]\n", Ok(json!({"a": 1, "b": ["x", 2]})));
         check("{\"a\": {\"b\": null}}", Ok(json!({"a": {"b": null}})));
-        check("200:\n  x: y\ntrue: 1\n", Ok(json!({"200": {"x": "y"}, "true": 1})));
-        check("a: &x {q: 1}\nb: *x\n", Ok(json!({"a": {"q": 1}, "b": {"q": 1}})));
+        check(
+            "200:\n  x: y\ntrue: 1\n",
+            Ok(json!({"200": {"x": "y"}, "true": 1})),
+        );
+        check(
+            "a: &x {q: 1}\nb: *x\n",
+            Ok(json!({"a": {"q": 1}, "b": {"q": 1}})),
+        );
         check("a: 1\na: 2\n", Err("duplicate key `a`"));
         check("{\"a\": 1, \"a\": 1}", Err("duplicate key `a`"));
         check("x:\n  y: 1\n  y: 2\n", Err("duplicate key `y`"));

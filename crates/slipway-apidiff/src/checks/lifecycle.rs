@@ -33,14 +33,33 @@ fn added(scope: &Scope<'_, '_>, sink: &mut Sink<'_>) {
 }
 
 /// What removing an operation means given how it was deprecated.
-fn removal(sink: &mut Sink<'_>, op: &Map<String, Value>, method: &str, path: &str, whole_path: bool) {
+fn removal(
+    sink: &mut Sink<'_>,
+    op: &Map<String, Value>,
+    method: &str,
+    path: &str,
+    whole_path: bool,
+) {
     let (without, with, before) = if whole_path {
-        ("api-path-removed-without-deprecation", "api-path-removed-with-deprecation", "api-path-removed-before-sunset")
+        (
+            "api-path-removed-without-deprecation",
+            "api-path-removed-with-deprecation",
+            "api-path-removed-before-sunset",
+        )
     } else {
-        ("api-removed-without-deprecation", "api-removed-with-deprecation", "api-removed-before-sunset")
+        (
+            "api-removed-without-deprecation",
+            "api-removed-with-deprecation",
+            "api-removed-before-sunset",
+        )
     };
     if op.get("deprecated") != Some(&Value::Bool(true)) {
-        sink.emit(without, method, path, "endpoint removed without being deprecated first".to_owned());
+        sink.emit(
+            without,
+            method,
+            path,
+            "endpoint removed without being deprecated first".to_owned(),
+        );
         return;
     }
     let Some(sunset) = op.get("x-sunset") else {
@@ -48,9 +67,19 @@ fn removal(sink: &mut Sink<'_>, op: &Map<String, Value>, method: &str, path: &st
         return;
     };
     match sunset_date(sunset) {
-        Err(reason) => sink.emit("api-path-sunset-parse", method, path, format!("x-sunset cannot be read: {reason}")),
+        Err(reason) => sink.emit(
+            "api-path-sunset-parse",
+            method,
+            path,
+            format!("x-sunset cannot be read: {reason}"),
+        ),
         Ok(date) if sink.options.today < date => {
-            sink.emit(before, method, path, format!("endpoint removed before its sunset date {date}"));
+            sink.emit(
+                before,
+                method,
+                path,
+                format!("endpoint removed before its sunset date {date}"),
+            );
         }
         Ok(_) => {}
     }
@@ -82,8 +111,13 @@ fn deprecation(scope: &Scope<'_, '_>, sink: &mut Sink<'_>) {
         };
         let revision = op.diff.revision;
         let (method, path) = (op.method, op.path);
-        if !change.to_true() {
-            sink.emit("endpoint-reactivated", method, path, "endpoint is no longer deprecated".to_owned());
+        if !change.became_true() {
+            sink.emit(
+                "endpoint-reactivated",
+                method,
+                path,
+                "endpoint is no longer deprecated".to_owned(),
+            );
             continue;
         }
         let Ok(stability) = stability_of(revision) else {
@@ -94,19 +128,34 @@ fn deprecation(scope: &Scope<'_, '_>, sink: &mut Sink<'_>) {
             if days > 0 {
                 sink.emit("api-deprecated-sunset-missing", method, path, format!("endpoint deprecated without an x-sunset date (at least {days} days required)"));
             } else {
-                sink.emit("endpoint-deprecated", method, path, "endpoint deprecated".to_owned());
+                sink.emit(
+                    "endpoint-deprecated",
+                    method,
+                    path,
+                    "endpoint deprecated".to_owned(),
+                );
             }
             continue;
         };
         match sunset_date(sunset) {
-            Err(reason) => sink.emit("api-deprecated-sunset-parse", method, path, format!("x-sunset cannot be read: {reason}")),
+            Err(reason) => sink.emit(
+                "api-deprecated-sunset-parse",
+                method,
+                path,
+                format!("x-sunset cannot be read: {reason}"),
+            ),
             Ok(date) if days_until(sink.options.today, date) < days => sink.emit(
                 "api-sunset-date-too-small",
                 method,
                 path,
                 format!("sunset date {date} is less than {days} days away"),
             ),
-            Ok(date) => sink.emit("endpoint-deprecated-with-sunset", method, path, format!("endpoint deprecated, sunset {date}")),
+            Ok(date) => sink.emit(
+                "endpoint-deprecated-with-sunset",
+                method,
+                path,
+                format!("endpoint deprecated, sunset {date}"),
+            ),
         }
     }
 }
@@ -122,24 +171,44 @@ fn sunset_changed(scope: &Scope<'_, '_>, sink: &mut Sink<'_>) {
         };
         let (method, path) = (op.method, op.path);
         if extensions.deleted.contains(&"x-sunset") {
-            sink.emit("sunset-deleted", method, path, "x-sunset removed while the endpoint stays deprecated".to_owned());
+            sink.emit(
+                "sunset-deleted",
+                method,
+                path,
+                "x-sunset removed while the endpoint stays deprecated".to_owned(),
+            );
             continue;
         }
-        if !extensions.modified.iter().any(|(key, _)| *key == "x-sunset") {
+        if !extensions
+            .modified
+            .iter()
+            .any(|(key, _)| *key == "x-sunset")
+        {
             continue;
         }
-        let parse = |op: &Map<String, Value>| sunset_date(op.get("x-sunset").unwrap_or(&Value::Null));
+        let parse =
+            |op: &Map<String, Value>| sunset_date(op.get("x-sunset").unwrap_or(&Value::Null));
         let date = match parse(revision) {
             Ok(date) => date,
             Err(reason) => {
-                sink.emit("api-path-sunset-parse", method, path, format!("x-sunset cannot be read: {reason}"));
+                sink.emit(
+                    "api-path-sunset-parse",
+                    method,
+                    path,
+                    format!("x-sunset cannot be read: {reason}"),
+                );
                 continue;
             }
         };
         let base_date = match parse(base) {
             Ok(date) => date,
             Err(reason) => {
-                sink.emit("api-path-sunset-parse", method, path, format!("x-sunset cannot be read: {reason}"));
+                sink.emit(
+                    "api-path-sunset-parse",
+                    method,
+                    path,
+                    format!("x-sunset cannot be read: {reason}"),
+                );
                 continue;
             }
         };
@@ -165,14 +234,29 @@ fn operation_ids_and_tags(scope: &Scope<'_, '_>, sink: &mut Sink<'_>) {
             let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_owned();
             let (from, to) = (text(change.from), text(change.to));
             if from.is_empty() {
-                sink.emit("api-operation-id-added", method, path, format!("operation id `{to}` added"));
+                sink.emit(
+                    "api-operation-id-added",
+                    method,
+                    path,
+                    format!("operation id `{to}` added"),
+                );
             } else {
-                sink.emit("api-operation-id-removed", method, path, format!("operation id `{from}` replaced by `{to}`"));
+                sink.emit(
+                    "api-operation-id-removed",
+                    method,
+                    path,
+                    format!("operation id `{from}` replaced by `{to}`"),
+                );
             }
         }
         if let Some(tags) = &op.diff.tags {
             for tag in &tags.deleted {
-                sink.emit("api-tag-removed", method, path, format!("tag `{tag}` removed"));
+                sink.emit(
+                    "api-tag-removed",
+                    method,
+                    path,
+                    format!("tag `{tag}` removed"),
+                );
             }
             for tag in &tags.added {
                 sink.emit("api-tag-added", method, path, format!("tag `{tag}` added"));
@@ -187,23 +271,48 @@ fn webhooks_and_components(scope: &Scope<'_, '_>, sink: &mut Sink<'_>) {
         sink.emit("webhook-added", "", "", format!("webhook `{name}` added"));
     }
     for name in &spec.webhooks.deleted {
-        sink.emit("webhook-removed", "", "", format!("webhook `{name}` removed"));
+        sink.emit(
+            "webhook-removed",
+            "",
+            "",
+            format!("webhook `{name}` removed"),
+        );
     }
     for name in &spec.schemas_deleted {
-        sink.emit("api-schema-removed", "", "", format!("component schema `{name}` removed"));
+        sink.emit(
+            "api-schema-removed",
+            "",
+            "",
+            format!("component schema `{name}` removed"),
+        );
     }
     let schemes = &spec.security_schemes;
     for name in &schemes.added {
-        sink.emit("api-security-component-added", "", "", format!("security scheme `{name}` added"));
+        sink.emit(
+            "api-security-component-added",
+            "",
+            "",
+            format!("security scheme `{name}` added"),
+        );
     }
     for name in &schemes.deleted {
-        sink.emit("api-security-component-removed", "", "", format!("security scheme `{name}` removed"));
+        sink.emit(
+            "api-security-component-removed",
+            "",
+            "",
+            format!("security scheme `{name}` removed"),
+        );
     }
     for (name, (base, revision)) in &schemes.modified {
         let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_owned();
         let (from, to) = (text(base.get("type")), text(revision.get("type")));
         if from != to {
-            sink.emit("api-security-component-type-changed", "", "", format!("security scheme `{name}`: type changed from `{from}` to `{to}`"));
+            sink.emit(
+                "api-security-component-type-changed",
+                "",
+                "",
+                format!("security scheme `{name}`: type changed from `{from}` to `{to}`"),
+            );
         }
         let flow = |scheme: &Map<String, Value>| -> Map<String, Value> {
             scheme
@@ -218,16 +327,29 @@ fn webhooks_and_components(scope: &Scope<'_, '_>, sink: &mut Sink<'_>) {
             continue;
         }
         for (field, id) in [
-            ("authorizationUrl", "api-security-component-oauth-url-changed"),
+            (
+                "authorizationUrl",
+                "api-security-component-oauth-url-changed",
+            ),
             ("tokenUrl", "api-security-component-oauth-token-url-changed"),
         ] {
             let (from, to) = (text(a.get(field)), text(b.get(field)));
             if from != to {
-                sink.emit(id, "", "", format!("security scheme `{name}`: {field} changed from `{from}` to `{to}`"));
+                sink.emit(
+                    id,
+                    "",
+                    "",
+                    format!("security scheme `{name}`: {field} changed from `{from}` to `{to}`"),
+                );
             }
         }
         let empty = Map::new();
-        let scopes = |flow: &Map<String, Value>| flow.get("scopes").and_then(Value::as_object).cloned().unwrap_or_else(|| empty.clone());
+        let scopes = |flow: &Map<String, Value>| {
+            flow.get("scopes")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_else(|| empty.clone())
+        };
         let (sa, sb) = (scopes(&a), scopes(&b));
         for (scope_name, description) in &sa {
             match sb.get(scope_name) {
@@ -242,7 +364,12 @@ fn webhooks_and_components(scope: &Scope<'_, '_>, sink: &mut Sink<'_>) {
             }
         }
         for scope_name in sb.keys().filter(|s| !sa.contains_key(*s)) {
-            sink.emit("api-security-component-oauth-scope-added", "", "", format!("security scheme `{name}`: OAuth scope `{scope_name}` added"));
+            sink.emit(
+                "api-security-component-oauth-scope-added",
+                "",
+                "",
+                format!("security scheme `{name}`: OAuth scope `{scope_name}` added"),
+            );
         }
     }
 }
@@ -256,7 +383,8 @@ pub(super) fn versioning(spec: &SpecDiff<'_>, sink: &mut Sink<'_>) {
     let Some((base_text, revision_text)) = &spec.version else {
         return;
     };
-    let (Some(base), Some(revision)) = (parse_semver(base_text), parse_semver(revision_text)) else {
+    let (Some(base), Some(revision)) = (parse_semver(base_text), parse_semver(revision_text))
+    else {
         return;
     };
     if !sink.findings.iter().any(|f| f.level == crate::Level::Err) {
@@ -264,9 +392,19 @@ pub(super) fn versioning(spec: &SpecDiff<'_>, sink: &mut Sink<'_>) {
     }
     let key = |v: &semver::Version| (v.major, v.minor, v.patch);
     if base_text == revision_text {
-        sink.emit("api-version-not-bumped", "", "", format!("breaking change but the version is still {revision_text}"));
+        sink.emit(
+            "api-version-not-bumped",
+            "",
+            "",
+            format!("breaking change but the version is still {revision_text}"),
+        );
     } else if key(&revision) <= key(&base) {
-        sink.emit("api-version-decreased", "", "", format!("breaking change but the version went from {base_text} to {revision_text}"));
+        sink.emit(
+            "api-version-decreased",
+            "",
+            "",
+            format!("breaking change but the version went from {base_text} to {revision_text}"),
+        );
     } else {
         let bumped = if base.major == 0 && revision.major == 0 {
             revision.minor > base.minor

@@ -108,7 +108,8 @@ pub(crate) fn sunset_date(value: &Value) -> Result<jiff::civil::Date, String> {
 
 /// Days from `today` to `date` (negative when `date` is past).
 pub(crate) fn days_until(today: jiff::civil::Date, date: jiff::civil::Date) -> i64 {
-    date.since(today).map_or(0, |span| i64::from(span.get_days()))
+    date.since(today)
+        .map_or(0, |span| i64::from(span.get_days()))
 }
 
 fn included(options: &Options, level: Option<StabilityLevel>) -> bool {
@@ -147,11 +148,16 @@ fn stability_policy<'d, 'a>(spec: &'d SpecDiff<'a>, sink: &mut Sink<'_>) -> Scop
     };
     let invalid = |sink: &mut Sink<'_>, op: &Map<String, Value>, method: &str, path: &str| {
         if let Err(reason) = stability_of(op) {
-            sink.emit("api-invalid-stability-level", method, path, format!("x-stability-level cannot be read: {reason}"));
+            sink.emit(
+                "api-invalid-stability-level",
+                method,
+                path,
+                format!("x-stability-level cannot be read: {reason}"),
+            );
         }
     };
     for (path, item) in &spec.paths.modified {
-        for (method, _) in &item.operations_modified {
+        for method in item.operations_modified.keys() {
             invalid(sink, item.base_operation(method), method, path);
             invalid(sink, item.revision_operation(method), method, path);
         }
@@ -179,12 +185,28 @@ fn stability_policy<'d, 'a>(spec: &'d SpecDiff<'a>, sink: &mut Sink<'_>) -> Scop
             ) else {
                 continue;
             };
-            let (from, to) = (base.unwrap_or(StabilityLevel::Stable), revision.unwrap_or(StabilityLevel::Stable));
+            let (from, to) = (
+                base.unwrap_or(StabilityLevel::Stable),
+                revision.unwrap_or(StabilityLevel::Stable),
+            );
             if from == to || from.min(to) < options.stability_level {
                 continue;
             }
-            let id = if to < from { "api-stability-decreased" } else { "api-stability-increased" };
-            sink.emit(id, method, path, format!("endpoint stability level changed from {} to {}", from.as_str(), to.as_str()));
+            let id = if to < from {
+                "api-stability-decreased"
+            } else {
+                "api-stability-increased"
+            };
+            sink.emit(
+                id,
+                method,
+                path,
+                format!(
+                    "endpoint stability level changed from {} to {}",
+                    from.as_str(),
+                    to.as_str()
+                ),
+            );
         }
     }
     for path in &spec.paths.deleted {
@@ -198,28 +220,36 @@ fn stability_policy<'d, 'a>(spec: &'d SpecDiff<'a>, sink: &mut Sink<'_>) -> Scop
             scope.deleted_paths.push(path);
         }
     }
-    let push_paths = |scope: &mut Scope<'d, 'a>, prefix: &str, paths: &'d std::collections::BTreeMap<String, PathDiff<'a>>| {
-        for (path, item) in paths {
-            let key = format!("{prefix}{path}");
-            if prefix.is_empty() {
-                for method in &item.operations_deleted {
-                    if matches!(stability_of(item.base_operation(method)), Ok(level) if included(options, level)) {
-                        scope.deleted_operations.push((path.as_str(), item, *method));
+    let push_paths =
+        |scope: &mut Scope<'d, 'a>,
+         prefix: &str,
+         paths: &'d std::collections::BTreeMap<String, PathDiff<'a>>| {
+            for (path, item) in paths {
+                let key = format!("{prefix}{path}");
+                if prefix.is_empty() {
+                    for method in &item.operations_deleted {
+                        if matches!(stability_of(item.base_operation(method)), Ok(level) if included(options, level))
+                        {
+                            scope
+                                .deleted_operations
+                                .push((path.as_str(), item, *method));
+                        }
                     }
                 }
+                let methods = item
+                    .operations_modified
+                    .keys()
+                    .copied()
+                    .filter(
+                        |method| match stability_of(item.revision_operation(method)) {
+                            Ok(level) => included(options, level),
+                            Err(_) => true,
+                        },
+                    )
+                    .collect();
+                scope.modified.push((key, item, methods));
             }
-            let methods = item
-                .operations_modified
-                .keys()
-                .copied()
-                .filter(|method| match stability_of(item.revision_operation(method)) {
-                    Ok(level) => included(options, level),
-                    Err(_) => true,
-                })
-                .collect();
-            scope.modified.push((key, item, methods));
-        }
-    };
+        };
     push_paths(&mut scope, "", &spec.paths.modified);
     push_paths(&mut scope, "webhook:", &spec.webhooks.modified);
     scope
@@ -247,11 +277,20 @@ impl Body<'_, '_> {
 pub(crate) fn request_bodies<'s, 'd, 'a>(scope: &'s Scope<'d, 'a>) -> Vec<Body<'s, 'a>> {
     let mut out = Vec::new();
     for op in scope.operations() {
-        let Some(content) = op.diff.request_body.as_ref().and_then(|b| b.content.as_ref()) else {
+        let Some(content) = op
+            .diff
+            .request_body
+            .as_ref()
+            .and_then(|b| b.content.as_ref())
+        else {
             continue;
         };
         for (media_type, media) in &content.modified {
-            if let Some(schema) = media.schema.as_ref().filter(|s| s.base.is_some() && s.revision.is_some()) {
+            if let Some(schema) = media
+                .schema
+                .as_ref()
+                .filter(|s| s.base.is_some() && s.revision.is_some())
+            {
                 out.push(Body {
                     path: op.path,
                     method: op.method,
@@ -279,7 +318,11 @@ pub(crate) fn response_bodies<'s, 'd, 'a>(scope: &'s Scope<'d, 'a>) -> Vec<Body<
                 continue;
             };
             for (media_type, media) in &content.modified {
-                if let Some(schema) = media.schema.as_ref().filter(|s| s.base.is_some() && s.revision.is_some()) {
+                if let Some(schema) = media
+                    .schema
+                    .as_ref()
+                    .filter(|s| s.base.is_some() && s.revision.is_some())
+                {
                     out.push(Body {
                         path: op.path,
                         method: op.method,
@@ -333,7 +376,10 @@ pub(crate) fn walk_modified<'d, 'a>(
 }
 
 /// Like [`walk_modified`] but visits nodes with a schema on both sides only.
-pub(crate) fn walk_properties<'d, 'a>(root: &'d Rc<SchemaDiff<'a>>, visit: &mut dyn FnMut(&Node<'d, 'a>)) {
+pub(crate) fn walk_properties<'d, 'a>(
+    root: &'d Rc<SchemaDiff<'a>>,
+    visit: &mut dyn FnMut(&Node<'d, 'a>),
+) {
     walk_modified(root, &mut |node| {
         if node.diff.base.is_some() && node.diff.revision.is_some() {
             visit(node);
@@ -381,11 +427,23 @@ fn walk<'d, 'a>(
         });
     }
     let here = join(path, name);
-    for (list, label) in [(&diff.all_of, "allOf"), (&diff.any_of, "anyOf"), (&diff.one_of, "oneOf")] {
+    for (list, label) in [
+        (&diff.all_of, "allOf"),
+        (&diff.any_of, "anyOf"),
+        (&diff.one_of, "oneOf"),
+    ] {
         if let Some(list) = list {
             for modified in &list.modified {
                 let child = join(&here, &format!("{label}[{}]", modified.name()));
-                walk(&modified.diff, &child, "", diff, visit, seen, label == "allOf");
+                walk(
+                    &modified.diff,
+                    &child,
+                    "",
+                    diff,
+                    visit,
+                    seen,
+                    label == "allOf",
+                );
             }
         }
     }
@@ -398,11 +456,27 @@ fn walk<'d, 'a>(
         }
     }
     if let Some(additional) = &diff.additional_properties {
-        walk(additional, &join(&here, "additionalProperties"), "", diff, visit, seen, false);
+        walk(
+            additional,
+            &join(&here, "additionalProperties"),
+            "",
+            diff,
+            visit,
+            seen,
+            false,
+        );
     }
     if let Some(prefix) = &diff.prefix_items {
         for modified in &prefix.modified {
-            walk(&modified.diff, &join(&here, &format!("prefixItems[{}]", modified.name())), "", diff, visit, seen, false);
+            walk(
+                &modified.diff,
+                &join(&here, &format!("prefixItems[{}]", modified.name())),
+                "",
+                diff,
+                visit,
+                seen,
+                false,
+            );
         }
     }
     for (child, label) in [
@@ -420,10 +494,21 @@ fn walk<'d, 'a>(
             walk(child, &join(&here, label), "", diff, visit, seen, false);
         }
     }
-    for (map, label) in [(&diff.pattern_properties, "patternProperties"), (&diff.dependent_schemas, "dependentSchemas")] {
+    for (map, label) in [
+        (&diff.pattern_properties, "patternProperties"),
+        (&diff.dependent_schemas, "dependentSchemas"),
+    ] {
         if let Some(map) = map {
             for (key, child) in &map.modified {
-                walk(child, &join(&here, &format!("{label}[{key}]")), "", diff, visit, seen, false);
+                walk(
+                    child,
+                    &join(&here, &format!("{label}[{key}]")),
+                    "",
+                    diff,
+                    visit,
+                    seen,
+                    false,
+                );
             }
         }
     }

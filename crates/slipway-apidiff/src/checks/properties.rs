@@ -3,10 +3,12 @@
 //! nullability, enum values, patterns and `x-extensible-enum`.
 
 use super::schema_rules::Target;
-use super::types::{nullability_change, request_verdict, response_verdict, strongly_typed, type_or_format_changed};
+use super::types::{
+    nullability_change, request_verdict, response_verdict, strongly_typed, type_or_format_changed,
+};
 use super::{
-    Body, Scope, Sink, days_until, deprecation_days, join, request_bodies, response_bodies, stability_of, sunset_date,
-    walk_properties, walk_property_holders,
+    Body, Scope, Sink, days_until, deprecation_days, join, request_bodies, response_bodies,
+    stability_of, sunset_date, walk_properties, walk_property_holders,
 };
 use crate::StabilityLevel;
 use crate::diff::schema_diff::{Kw, SchemaDiff};
@@ -36,8 +38,14 @@ fn body_target<'t, 'd, 'a>(body: &'t Body<'d, 'a>, request: bool) -> Target<'t, 
     }
 }
 
-fn property_schema<'a>(holder: Option<Schema<'a>>, name: &str, spec_of: &dyn Fn(&'a Value) -> Schema<'a>) -> Option<Schema<'a>> {
-    holder.and_then(|h| h.schema_map("properties").get(name)).map(spec_of)
+fn property_schema<'a>(
+    holder: Option<Schema<'a>>,
+    name: &str,
+    spec_of: &dyn Fn(&'a Value) -> Schema<'a>,
+) -> Option<Schema<'a>> {
+    holder
+        .and_then(|h| h.schema_map("properties").get(name))
+        .map(spec_of)
 }
 
 /// Properties added to or removed from any schema of a body.
@@ -45,7 +53,11 @@ fn existence(body: &Body<'_, '_>, sink: &mut Sink<'_>, request: bool) {
     let root = body_target(body, request);
     let wrapped = body.schema.one_of_wrapping.as_ref();
     if wrapped.is_some() {
-        let id = if request { "request-body-wrapped-in-one-of" } else { "response-body-wrapped-in-one-of" };
+        let id = if request {
+            "request-body-wrapped-in-one-of"
+        } else {
+            "response-body-wrapped-in-one-of"
+        };
         root.report_id(sink, id, "restructured into a `oneOf` of alternatives");
     }
     walk_property_holders(body.schema, &mut |path, holder| {
@@ -60,14 +72,20 @@ fn existence(body: &Body<'_, '_>, sink: &mut Sink<'_>, request: bool) {
         };
         for name in &properties.deleted {
             let Some(base) = holder.base else { continue };
-            let Some(value) = base.schema_map("properties").get(name) else { continue };
+            let Some(value) = base.schema_map("properties").get(name) else {
+                continue;
+            };
             let property = Schema::at(body_spec_base(body), value);
             let full = join(path, name);
             if request {
                 if property.read_only() || moved(name) {
                     continue;
                 }
-                root.report_id(sink, "request-property-removed", &format!("property `{full}` removed"));
+                root.report_id(
+                    sink,
+                    "request-property-removed",
+                    &format!("property `{full}` removed"),
+                );
             } else {
                 if moved(name) {
                     continue;
@@ -83,8 +101,12 @@ fn existence(body: &Body<'_, '_>, sink: &mut Sink<'_>, request: bool) {
             }
         }
         for name in &properties.added {
-            let Some(revision) = holder.revision else { continue };
-            let Some(value) = revision.schema_map("properties").get(name) else { continue };
+            let Some(revision) = holder.revision else {
+                continue;
+            };
+            let Some(value) = revision.schema_map("properties").get(name) else {
+                continue;
+            };
             let property = Schema::at(body_spec_revision(body), value);
             let full = join(path, name);
             let required = revision.is_required(name);
@@ -125,21 +147,37 @@ fn required_changes(body: &Body<'_, '_>, sink: &mut Sink<'_>, request: bool) {
     let base_spec = body_spec_base(body);
     let revision_spec = body_spec_revision(body);
     let mut process = |diff: &SchemaDiff<'_>, path: &str, at_root: bool| {
-        let Some(required) = &diff.required else { return };
-        let (Some(base), Some(revision)) = (diff.base, diff.revision) else { return };
-        let base_property = |name: &str| property_schema(Some(base), name, &|v| Schema::at(base_spec, v));
-        let revision_property = |name: &str| property_schema(Some(revision), name, &|v| Schema::at(revision_spec, v));
+        let Some(required) = &diff.required else {
+            return;
+        };
+        let (Some(base), Some(revision)) = (diff.base, diff.revision) else {
+            return;
+        };
+        let base_property =
+            |name: &str| property_schema(Some(base), name, &|v| Schema::at(base_spec, v));
+        let revision_property =
+            |name: &str| property_schema(Some(revision), name, &|v| Schema::at(revision_spec, v));
         for name in &required.added {
             let full = join(path, name);
-            let (Some(_), Some(now)) = (base_property(name), revision_property(name)) else { continue };
+            let (Some(_), Some(now)) = (base_property(name), revision_property(name)) else {
+                continue;
+            };
             if request {
                 if now.read_only() {
                     continue;
                 }
-                let id = if now.get("default").is_some() { "request-property-became-required-with-default" } else { "request-property-became-required" };
+                let id = if now.get("default").is_some() {
+                    "request-property-became-required-with-default"
+                } else {
+                    "request-property-became-required"
+                };
                 root.report_id(sink, id, &format!("property `{full}` became required"));
             } else {
-                let id = if now.write_only() { "response-write-only-property-became-required" } else { "response-property-became-required" };
+                let id = if now.write_only() {
+                    "response-write-only-property-became-required"
+                } else {
+                    "response-property-became-required"
+                };
                 root.report_id(sink, id, &format!("property `{full}` became required"));
             }
         }
@@ -148,11 +186,17 @@ fn required_changes(body: &Body<'_, '_>, sink: &mut Sink<'_>, request: bool) {
             let now = revision_property(name);
             let before = base_property(name);
             if request {
-                let (Some(_), Some(now)) = (before, now) else { continue };
+                let (Some(_), Some(now)) = (before, now) else {
+                    continue;
+                };
                 if now.read_only() {
                     continue;
                 }
-                root.report_id(sink, "request-property-became-optional", &format!("property `{full}` became optional"));
+                root.report_id(
+                    sink,
+                    "request-property-became-optional",
+                    &format!("property `{full}` became optional"),
+                );
             } else {
                 let Some(now) = now else { continue };
                 let write_only = if at_root {
@@ -161,13 +205,19 @@ fn required_changes(body: &Body<'_, '_>, sink: &mut Sink<'_>, request: bool) {
                     let Some(before) = before else { continue };
                     before.write_only()
                 };
-                let id = if write_only { "response-write-only-property-became-optional" } else { "response-property-became-optional" };
+                let id = if write_only {
+                    "response-write-only-property-became-optional"
+                } else {
+                    "response-property-became-optional"
+                };
                 root.report_id(sink, id, &format!("property `{full}` became optional"));
             }
         }
     };
     process(body.schema, "", true);
-    walk_properties(body.schema, &mut |node| process(node.diff, &node.full_name(), false));
+    walk_properties(body.schema, &mut |node| {
+        process(node.diff, &node.full_name(), false)
+    });
 }
 
 /// The rules read on every modified property (and, where a body rule exists, on the body).
@@ -210,7 +260,11 @@ fn type_rules(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, request: bool) {
         return;
     }
     let strong = strongly_typed(target.body.media_type);
-    let verdict = if request { request_verdict(diff, strong) } else { response_verdict(diff, strong) };
+    let verdict = if request {
+        request_verdict(diff, strong)
+    } else {
+        response_verdict(diff, strong)
+    };
     target.report(sink, verdict.suffix(), &super::types::describe(diff));
 }
 
@@ -223,7 +277,9 @@ fn nullability(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>) {
 }
 
 fn enum_rules(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, request: bool) {
-    let Some(change) = &target.diff.enumeration else { return };
+    let Some(change) = &target.diff.enumeration else {
+        return;
+    };
     if target.diff.nullable_wrapping {
         return;
     }
@@ -236,18 +292,24 @@ fn enum_rules(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, request: bool) {
     for value in &change.deleted {
         let what = format!("enum value {} removed", render(Some(value)));
         match (request, property) {
-            (true, true) if read_only => target.report_id(sink, "request-read-only-property-enum-value-removed", &what),
+            (true, true) if read_only => {
+                target.report_id(sink, "request-read-only-property-enum-value-removed", &what)
+            }
             (true, true) => target.report_id(sink, "request-property-enum-value-removed", &what),
             (true, false) => target.report_id(sink, "request-body-enum-value-removed", &what),
             (false, true) => target.report_id(sink, "response-property-enum-value-removed", &what),
-            (false, false) => target.report_id(sink, "response-mediatype-enum-value-removed", &what),
+            (false, false) => {
+                target.report_id(sink, "response-mediatype-enum-value-removed", &what)
+            }
         };
     }
     for value in &change.added {
         let what = format!("enum value {} added", render(Some(value)));
         match (request, property) {
             (true, true) => target.report_id(sink, "request-property-enum-value-added", &what),
-            (false, true) if write_only => target.report_id(sink, "response-write-only-property-enum-value-added", &what),
+            (false, true) if write_only => {
+                target.report_id(sink, "response-write-only-property-enum-value-added", &what)
+            }
             (false, true) => target.report_id(sink, "response-property-enum-value-added", &what),
             _ => false,
         };
@@ -255,7 +317,9 @@ fn enum_rules(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, request: bool) {
 }
 
 fn pattern(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, request: bool) {
-    let Some(change) = target.diff.value(Kw::Pattern) else { return };
+    let Some(change) = target.diff.value(Kw::Pattern) else {
+        return;
+    };
     if target.diff.nullable_wrapping {
         return;
     }
@@ -266,9 +330,15 @@ fn pattern(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, request: bool) {
     } else if from.is_empty() {
         ("pattern-added", format!("pattern `{to}` added"))
     } else if request && to == ".*" {
-        ("pattern-generalized", format!("pattern changed from `{from}` to the more general `{to}`"))
+        (
+            "pattern-generalized",
+            format!("pattern changed from `{from}` to the more general `{to}`"),
+        )
     } else {
-        ("pattern-changed", format!("pattern changed from `{from}` to `{to}`"))
+        (
+            "pattern-changed",
+            format!("pattern changed from `{from}` to `{to}`"),
+        )
     };
     target.report(sink, id, &what);
 }
@@ -289,21 +359,35 @@ fn extensible_enum(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, request: bo
         return;
     }
     for value in before.iter().filter(|v| !after.contains(v)) {
-        target.report(sink, "x-extensible-enum-value-removed", &format!("x-extensible-enum value {} removed", render(Some(value))));
+        target.report(
+            sink,
+            "x-extensible-enum-value-removed",
+            &format!("x-extensible-enum value {} removed", render(Some(value))),
+        );
     }
 }
 
-fn deprecation(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, op_stability: &Result<Option<StabilityLevel>, String>) {
-    let Some(change) = target.diff.value(Kw::Deprecated) else { return };
+fn deprecation(
+    target: &Target<'_, '_, '_>,
+    sink: &mut Sink<'_>,
+    op_stability: &Result<Option<StabilityLevel>, String>,
+) {
+    let Some(change) = target.diff.value(Kw::Deprecated) else {
+        return;
+    };
     let Ok(stability) = op_stability else { return };
-    if !change.to_true() {
+    if !change.became_true() {
         target.report(sink, "reactivated", "no longer deprecated");
         return;
     }
     let days = deprecation_days(sink.options, *stability);
     let Some(sunset) = target.diff.revision.and_then(|s| s.extension("x-sunset")) else {
         if days > 0 {
-            target.report(sink, "deprecated-sunset-missing", &format!("deprecated without an x-sunset date (at least {days} days required)"));
+            target.report(
+                sink,
+                "deprecated-sunset-missing",
+                &format!("deprecated without an x-sunset date (at least {days} days required)"),
+            );
         } else {
             target.report(sink, "deprecated", "deprecated");
         }
@@ -311,49 +395,95 @@ fn deprecation(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, op_stability: &
     };
     match sunset_date(sunset) {
         Err(reason) => {
-            target.report(sink, "deprecated-sunset-invalid", &format!("x-sunset cannot be read: {reason}"));
+            target.report(
+                sink,
+                "deprecated-sunset-invalid",
+                &format!("x-sunset cannot be read: {reason}"),
+            );
         }
         Ok(date) if days_until(sink.options.today, date) < days => {
-            target.report(sink, "sunset-date-too-small", &format!("sunset date {date} is less than {days} days away"));
+            target.report(
+                sink,
+                "sunset-date-too-small",
+                &format!("sunset date {date} is less than {days} days away"),
+            );
         }
         Ok(date) => {
-            target.report(sink, "deprecated-with-sunset", &format!("deprecated, sunset {date}"));
+            target.report(
+                sink,
+                "deprecated-with-sunset",
+                &format!("deprecated, sunset {date}"),
+            );
         }
     }
 }
 
 fn stability(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>) {
-    let Some(extensions) = &target.diff.extensions else { return };
+    let Some(extensions) = &target.diff.extensions else {
+        return;
+    };
     if !extensions.touches("x-stability-level") {
         return;
     }
-    let (Some(base), Some(revision)) = (target.diff.base, target.diff.revision) else { return };
+    let (Some(base), Some(revision)) = (target.diff.base, target.diff.revision) else {
+        return;
+    };
     let (from, to) = match (stability_of(base.keywords), stability_of(revision.keywords)) {
-        (Ok(from), Ok(to)) => (from.unwrap_or(StabilityLevel::Stable), to.unwrap_or(StabilityLevel::Stable)),
+        (Ok(from), Ok(to)) => (
+            from.unwrap_or(StabilityLevel::Stable),
+            to.unwrap_or(StabilityLevel::Stable),
+        ),
         (Err(reason), _) | (_, Err(reason)) => {
-            target.report_id(sink, "api-invalid-stability-level", &format!("x-stability-level cannot be read: {reason}"));
+            target.report_id(
+                sink,
+                "api-invalid-stability-level",
+                &format!("x-stability-level cannot be read: {reason}"),
+            );
             return;
         }
     };
     if from == to || from < sink.options.stability_level {
         return;
     }
-    let change = if to < from { "stability-decreased" } else { "stability-increased" };
-    target.report(sink, change, &format!("stability level changed from {} to {}", from.as_str(), to.as_str()));
+    let change = if to < from {
+        "stability-decreased"
+    } else {
+        "stability-increased"
+    };
+    target.report(
+        sink,
+        change,
+        &format!(
+            "stability level changed from {} to {}",
+            from.as_str(),
+            to.as_str()
+        ),
+    );
 }
 
 /// `readOnly` / `writeOnly` changes of a named property, read by whether its holder required it.
-fn access(target: &Target<'_, '_, '_>, parent: &SchemaDiff<'_>, name: &str, sink: &mut Sink<'_>, request: bool) {
-    let Some(parent_revision) = parent.revision else { return };
+fn access(
+    target: &Target<'_, '_, '_>,
+    parent: &SchemaDiff<'_>,
+    name: &str,
+    sink: &mut Sink<'_>,
+    request: bool,
+) {
+    let Some(parent_revision) = parent.revision else {
+        return;
+    };
     if !parent_revision.schema_map("properties").contains_key(name) {
         return;
     }
     let required = parent.base.is_some_and(|b| b.is_required(name));
     let kind = if required { "required" } else { "optional" };
     let side = if request { "request" } else { "response" };
-    for (keyword, became, not) in [(Kw::WriteOnly, "write-only", "not-write-only"), (Kw::ReadOnly, "read-only", "not-read-only")] {
+    for (keyword, became, not) in [
+        (Kw::WriteOnly, "write-only", "not-write-only"),
+        (Kw::ReadOnly, "read-only", "not-read-only"),
+    ] {
         if let Some(change) = target.diff.value(keyword) {
-            let state = if change.to_true() { became } else { not };
+            let state = if change.became_true() { became } else { not };
             let id = format!("{side}-{kind}-property-became-{state}");
             target.report_id(sink, &id, &format!("became {}", state.replace('-', " ")));
         }

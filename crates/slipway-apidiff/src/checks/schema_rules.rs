@@ -12,16 +12,39 @@ use crate::schema::{Schema, render};
 use serde_json::Value;
 
 pub(super) fn run(scope: &Scope<'_, '_>, sink: &mut Sink<'_>) {
-    for body in request_bodies(scope).iter().chain(response_bodies(scope).iter()) {
-        let side = if body.is_request() { "request" } else { "response" };
-        let body_target = Target { body, side, scope: "body", name: String::new(), diff: body.schema };
+    for body in request_bodies(scope)
+        .iter()
+        .chain(response_bodies(scope).iter())
+    {
+        let side = if body.is_request() {
+            "request"
+        } else {
+            "response"
+        };
+        let body_target = Target {
+            body,
+            side,
+            scope: "body",
+            name: String::new(),
+            diff: body.schema,
+        };
         // A list-of-types change of the body is reported as such, not as oneOf/anyOf edits
         // of the body or of anything inside it.
         let body_list_of_types = body.schema.list_of_types.is_some();
         keyword_rules(&body_target, sink, body_list_of_types);
         walk_properties(body.schema, &mut |node| {
-            let target = Target { body, side, scope: "property", name: node.full_name(), diff: node.diff };
-            keyword_rules(&target, sink, body_list_of_types || node.diff.list_of_types.is_some());
+            let target = Target {
+                body,
+                side,
+                scope: "property",
+                name: node.full_name(),
+                diff: node.diff,
+            };
+            keyword_rules(
+                &target,
+                sink,
+                body_list_of_types || node.diff.list_of_types.is_some(),
+            );
         });
     }
 }
@@ -97,7 +120,11 @@ const BOUNDS: [(Kw, &str, bool); 10] = [
 
 /// How a bound moved: set (absent → present), unset, increased, decreased; `None` when the
 /// two values cannot be compared (the boolean form of an exclusive bound).
-pub(super) fn bound_change(diff: &SchemaDiff<'_>, keyword: Kw, zero_is_absent: bool) -> Option<(&'static str, String)> {
+pub(super) fn bound_change(
+    diff: &SchemaDiff<'_>,
+    keyword: Kw,
+    zero_is_absent: bool,
+) -> Option<(&'static str, String)> {
     let change = diff.value(keyword)?;
     let read = |v: Option<&Value>| -> Option<f64> {
         match v {
@@ -107,7 +134,13 @@ pub(super) fn bound_change(diff: &SchemaDiff<'_>, keyword: Kw, zero_is_absent: b
         }
     };
     let (from, to) = (read(change.from), read(change.to));
-    let absent = |v: Option<f64>, raw: Option<&Value>| if zero_is_absent { v == Some(0.0) } else { raw.is_none() };
+    let absent = |v: Option<f64>, raw: Option<&Value>| {
+        if zero_is_absent {
+            v == Some(0.0)
+        } else {
+            raw.is_none()
+        }
+    };
     if absent(from, change.from) && !absent(to, change.to) {
         return Some(("set", format!("set to {}", render(change.to))));
     }
@@ -115,8 +148,22 @@ pub(super) fn bound_change(diff: &SchemaDiff<'_>, keyword: Kw, zero_is_absent: b
         return Some(("unset", format!("{} removed", render(change.from))));
     }
     match (from, to) {
-        (Some(a), Some(b)) if a < b => Some(("increased", format!("increased from {} to {}", render(change.from), render(change.to)))),
-        (Some(a), Some(b)) if a > b => Some(("decreased", format!("decreased from {} to {}", render(change.from), render(change.to)))),
+        (Some(a), Some(b)) if a < b => Some((
+            "increased",
+            format!(
+                "increased from {} to {}",
+                render(change.from),
+                render(change.to)
+            ),
+        )),
+        (Some(a), Some(b)) if a > b => Some((
+            "decreased",
+            format!(
+                "decreased from {} to {}",
+                render(change.from),
+                render(change.to)
+            ),
+        )),
         _ => None,
     }
 }
@@ -131,13 +178,21 @@ fn bounds(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>) {
         };
         let what = format!("{} {what}", keyword_spelling(keyword));
         let change = format!("{name}-{action}");
-        if read_only && target.report_id(sink, &format!("request-read-only-property-{change}"), &what) {
+        if read_only
+            && target.report_id(sink, &format!("request-read-only-property-{change}"), &what)
+        {
             continue;
         }
         if !target.report(sink, &change, &what) && zero_is_absent {
             // no "set"/"unset" rule on this side: the move from or to zero is an increase or
             // a decrease
-            let fallback = if action == "set" { "increased" } else if action == "unset" { "decreased" } else { continue };
+            let fallback = if action == "set" {
+                "increased"
+            } else if action == "unset" {
+                "decreased"
+            } else {
+                continue;
+            };
             target.report(sink, &format!("{name}-{fallback}"), &what);
         }
     }
@@ -167,35 +222,70 @@ fn subschema_presence(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>) {
         (&diff.else_schema, "else", "else"),
         (&diff.contains, "contains", "contains"),
         (&diff.property_names, "property-names", "propertyNames"),
-        (&diff.unevaluated_items, "unevaluated-items", "unevaluatedItems"),
-        (&diff.unevaluated_properties, "unevaluated-properties", "unevaluatedProperties"),
+        (
+            &diff.unevaluated_items,
+            "unevaluated-items",
+            "unevaluatedItems",
+        ),
+        (
+            &diff.unevaluated_properties,
+            "unevaluated-properties",
+            "unevaluatedProperties",
+        ),
         (&diff.content_schema, "content-schema", "contentSchema"),
     ] {
         if let Some(child) = child {
             if child.added() {
-                target.report(sink, &format!("{name}-added"), &format!("`{keyword}` added"));
+                target.report(
+                    sink,
+                    &format!("{name}-added"),
+                    &format!("`{keyword}` added"),
+                );
             } else if child.deleted() {
-                target.report(sink, &format!("{name}-removed"), &format!("`{keyword}` removed"));
+                target.report(
+                    sink,
+                    &format!("{name}-removed"),
+                    &format!("`{keyword}` removed"),
+                );
             }
         }
     }
     for (map, name, keyword) in [
-        (&diff.dependent_schemas, "dependent-schema", "dependentSchemas"),
-        (&diff.pattern_properties, "pattern-property", "patternProperties"),
+        (
+            &diff.dependent_schemas,
+            "dependent-schema",
+            "dependentSchemas",
+        ),
+        (
+            &diff.pattern_properties,
+            "pattern-property",
+            "patternProperties",
+        ),
     ] {
         if let Some(map) = map {
             for key in &map.added {
-                target.report(sink, &format!("{name}-added"), &format!("{keyword} entry `{key}` added"));
+                target.report(
+                    sink,
+                    &format!("{name}-added"),
+                    &format!("{keyword} entry `{key}` added"),
+                );
             }
             for key in &map.deleted {
-                target.report(sink, &format!("{name}-removed"), &format!("{keyword} entry `{key}` removed"));
+                target.report(
+                    sink,
+                    &format!("{name}-removed"),
+                    &format!("{keyword} entry `{key}` removed"),
+                );
             }
         }
     }
 }
 
 fn names(list: &[Subschema]) -> String {
-    list.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    list.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn subschema_lists(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, suppress_one_of: bool) {
@@ -220,67 +310,153 @@ fn subschema_lists(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, suppress_on
     }
 }
 
-fn added_removed(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, list: &SubschemasDiff<'_>, name: &str, keyword: &str) {
+fn added_removed(
+    target: &Target<'_, '_, '_>,
+    sink: &mut Sink<'_>,
+    list: &SubschemasDiff<'_>,
+    name: &str,
+    keyword: &str,
+) {
     if !list.added.is_empty() {
-        target.report(sink, &format!("{name}-added"), &format!("{} added to `{keyword}`", names(&list.added)));
+        target.report(
+            sink,
+            &format!("{name}-added"),
+            &format!("{} added to `{keyword}`", names(&list.added)),
+        );
     }
     if !list.deleted.is_empty() {
-        target.report(sink, &format!("{name}-removed"), &format!("{} removed from `{keyword}`", names(&list.deleted)));
+        target.report(
+            sink,
+            &format!("{name}-removed"),
+            &format!("{} removed from `{keyword}`", names(&list.deleted)),
+        );
     }
 }
 
 /// `allOf` members that only annotate (title, description, ...) are reported apart, at INFO.
 fn all_of(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>, list: &SubschemasDiff<'_>) {
-    let annotation_only = |subschema: &Subschema, side: Option<Schema<'_>>, spec: &crate::OpenApi| {
-        side.and_then(|schema| schema.schema_list("allOf").get(subschema.index))
-            .is_some_and(|value| Schema::at(spec, value).is_annotation_only())
-    };
+    let annotation_only =
+        |subschema: &Subschema, side: Option<Schema<'_>>, spec: &crate::OpenApi| {
+            side.and_then(|schema| schema.schema_list("allOf").get(subschema.index))
+                .is_some_and(|value| Schema::at(spec, value).is_annotation_only())
+        };
     for (members, side, spec, verb, keyword) in [
-        (&list.added, target.diff.revision, target.body.revision_spec, "added", "added to"),
-        (&list.deleted, target.diff.base, target.body.base_spec, "removed", "removed from"),
+        (
+            &list.added,
+            target.diff.revision,
+            target.body.revision_spec,
+            "added",
+            "added to",
+        ),
+        (
+            &list.deleted,
+            target.diff.base,
+            target.body.base_spec,
+            "removed",
+            "removed from",
+        ),
     ] {
-        let (plain, annotations): (Vec<Subschema>, Vec<Subschema>) =
-            members.iter().cloned().partition(|member| !annotation_only(member, side, spec));
+        let (plain, annotations): (Vec<Subschema>, Vec<Subschema>) = members
+            .iter()
+            .cloned()
+            .partition(|member| !annotation_only(member, side, spec));
         if !plain.is_empty() {
-            target.report(sink, &format!("all-of-{verb}"), &format!("{} {keyword} `allOf`", names(&plain)));
+            target.report(
+                sink,
+                &format!("all-of-{verb}"),
+                &format!("{} {keyword} `allOf`", names(&plain)),
+            );
         }
         if !annotations.is_empty() {
-            target.report(sink, &format!("all-of-{verb}-annotation-only"), &format!("annotation-only {} {keyword} `allOf`", names(&annotations)));
+            target.report(
+                sink,
+                &format!("all-of-{verb}-annotation-only"),
+                &format!("annotation-only {} {keyword} `allOf`", names(&annotations)),
+            );
         }
     }
 }
 
 fn values(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>) {
     let diff = target.diff;
-    for (keyword, name, spelling) in [(Kw::Const, "const", "const"), (Kw::Default, "default-value", "default")] {
+    for (keyword, name, spelling) in [
+        (Kw::Const, "const", "const"),
+        (Kw::Default, "default-value", "default"),
+    ] {
         if let Some(change) = diff.value(keyword) {
             match (change.from, change.to) {
-                (None, Some(to)) => target.report(sink, &format!("{name}-added"), &format!("{spelling} {} added", render(Some(to)))),
-                (Some(from), None) => target.report(sink, &format!("{name}-removed"), &format!("{spelling} {} removed", render(Some(from)))),
-                (from, to) => target.report(sink, &format!("{name}-changed"), &format!("{spelling} changed from {} to {}", render(from), render(to))),
+                (None, Some(to)) => target.report(
+                    sink,
+                    &format!("{name}-added"),
+                    &format!("{spelling} {} added", render(Some(to))),
+                ),
+                (Some(from), None) => target.report(
+                    sink,
+                    &format!("{name}-removed"),
+                    &format!("{spelling} {} removed", render(Some(from))),
+                ),
+                (from, to) => target.report(
+                    sink,
+                    &format!("{name}-changed"),
+                    &format!("{spelling} changed from {} to {}", render(from), render(to)),
+                ),
             };
         }
     }
     for (keyword, name, spelling) in [
-        (Kw::ContentMediaType, "content-media-type-changed", "contentMediaType"),
-        (Kw::ContentEncoding, "content-encoding-changed", "contentEncoding"),
+        (
+            Kw::ContentMediaType,
+            "content-media-type-changed",
+            "contentMediaType",
+        ),
+        (
+            Kw::ContentEncoding,
+            "content-encoding-changed",
+            "contentEncoding",
+        ),
     ] {
         if let Some(change) = diff.value(keyword) {
-            target.report(sink, name, &format!("{spelling} changed from {} to {}", render(change.from), render(change.to)));
+            target.report(
+                sink,
+                name,
+                &format!(
+                    "{spelling} changed from {} to {}",
+                    render(change.from),
+                    render(change.to)
+                ),
+            );
         }
     }
     if let Some(dependent) = &diff.dependent_required {
         for (key, names) in &dependent.added {
-            target.report(sink, "dependent-required-added", &format!("dependentRequired added: when `{key}` is present, {} are required", names.join(", ")));
+            target.report(
+                sink,
+                "dependent-required-added",
+                &format!(
+                    "dependentRequired added: when `{key}` is present, {} are required",
+                    names.join(", ")
+                ),
+            );
         }
         for (key, names) in &dependent.deleted {
-            target.report(sink, "dependent-required-removed", &format!("dependentRequired removed: `{key}` no longer requires {}", names.join(", ")));
+            target.report(
+                sink,
+                "dependent-required-removed",
+                &format!(
+                    "dependentRequired removed: `{key}` no longer requires {}",
+                    names.join(", ")
+                ),
+            );
         }
         for (key, change) in &dependent.modified {
             target.report(
                 sink,
                 "dependent-required-changed",
-                &format!("dependentRequired for `{key}` changed (added: {}; removed: {})", change.added.join(", "), change.deleted.join(", ")),
+                &format!(
+                    "dependentRequired for `{key}` changed (added: {}; removed: {})",
+                    change.added.join(", "),
+                    change.deleted.join(", ")
+                ),
             );
         }
     }
@@ -297,16 +473,38 @@ fn discriminator(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>) {
         target.report(sink, "discriminator-removed", "discriminator removed");
     }
     if let Some((from, to)) = &change.property_name {
-        target.report(sink, "discriminator-property-name-changed", &format!("discriminator property name changed from `{from}` to `{to}`"));
+        target.report(
+            sink,
+            "discriminator-property-name-changed",
+            &format!("discriminator property name changed from `{from}` to `{to}`"),
+        );
     }
     if !change.mapping_added.is_empty() {
-        target.report(sink, "discriminator-mapping-added", &format!("discriminator mapping keys added: {}", change.mapping_added.join(", ")));
+        target.report(
+            sink,
+            "discriminator-mapping-added",
+            &format!(
+                "discriminator mapping keys added: {}",
+                change.mapping_added.join(", ")
+            ),
+        );
     }
     if !change.mapping_deleted.is_empty() {
-        target.report(sink, "discriminator-mapping-deleted", &format!("discriminator mapping keys removed: {}", change.mapping_deleted.join(", ")));
+        target.report(
+            sink,
+            "discriminator-mapping-deleted",
+            &format!(
+                "discriminator mapping keys removed: {}",
+                change.mapping_deleted.join(", ")
+            ),
+        );
     }
     for (key, (from, to)) in &change.mapping_modified {
-        target.report(sink, "discriminator-mapping-changed", &format!("discriminator mapping `{key}` changed from `{from}` to `{to}`"));
+        target.report(
+            sink,
+            "discriminator-mapping-changed",
+            &format!("discriminator mapping `{key}` changed from `{from}` to `{to}`"),
+        );
     }
 }
 
@@ -321,5 +519,9 @@ fn list_of_types(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>) {
         (false, _, false) => ("widened", &change.added),
         (false, _, true) => ("narrowed", &change.deleted),
     };
-    target.report(sink, &format!("list-of-types-{action}"), &format!("list of types {action} ({})", types.join(", ")));
+    target.report(
+        sink,
+        &format!("list-of-types-{action}"),
+        &format!("list of types {action} ({})", types.join(", ")),
+    );
 }

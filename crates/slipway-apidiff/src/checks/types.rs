@@ -60,7 +60,10 @@ fn format_contained(target_types: &[&str], to: &str, from: &str) -> bool {
     }
     match target_types[0] {
         "number" => to == "double" && from == "float",
-        "integer" => matches!((to, from), ("int64", "int32") | ("bigint", "int32") | ("bigint", "int64")),
+        "integer" => matches!(
+            (to, from),
+            ("int64", "int32") | ("bigint", "int32") | ("bigint", "int64")
+        ),
         "string" => matches!((to, from), ("date-time", "date") | ("date-time", "time")),
         _ => false,
     }
@@ -69,7 +72,11 @@ fn format_contained(target_types: &[&str], to: &str, from: &str) -> bool {
 fn format_of(diff: &SchemaDiff<'_>) -> (String, String) {
     match diff.value(Kw::Format) {
         Some(change) => (
-            change.from.and_then(|v| v.as_str()).unwrap_or("").to_owned(),
+            change
+                .from
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_owned(),
             change.to.and_then(|v| v.as_str()).unwrap_or("").to_owned(),
         ),
         None => (String::new(), String::new()),
@@ -78,12 +85,19 @@ fn format_of(diff: &SchemaDiff<'_>) -> (String, String) {
 
 /// Breaking when either axis breaks, evaluated toward `target_types`; a type constraint that
 /// disappears from the target is never breaking.
-fn breaking(types: Option<&StringsDiff>, format: Option<(&str, &str)>, strongly_typed: bool, target_types: &[&str]) -> bool {
+fn breaking(
+    types: Option<&StringsDiff>,
+    format: Option<(&str, &str)>,
+    strongly_typed: bool,
+    target_types: &[&str],
+) -> bool {
     if types.is_some() && target_types.is_empty() {
         return false;
     }
-    let type_breaking = types.is_some_and(|t| !type_contained(&t.added, &t.deleted, strongly_typed));
-    let format_breaking = format.is_some_and(|(from, to)| !format_contained(target_types, to, from));
+    let type_breaking =
+        types.is_some_and(|t| !type_contained(&t.added, &t.deleted, strongly_typed));
+    let format_breaking =
+        format.is_some_and(|(from, to)| !format_contained(target_types, to, from));
     type_breaking || format_breaking
 }
 
@@ -116,7 +130,11 @@ pub(super) fn response_verdict(diff: &SchemaDiff<'_>, strongly_typed: bool) -> T
     let format = diff.value(Kw::Format).map(|_| (to.as_str(), from.as_str()));
     if breaking(types, format, strongly_typed, &base) {
         let widened = diff.types.is_some() && covered(&base, &revision);
-        return if widened { TypeVerdict::Generalized } else { TypeVerdict::Changed };
+        return if widened {
+            TypeVerdict::Generalized
+        } else {
+            TypeVerdict::Changed
+        };
     }
     if diff.types.is_some() && !base.is_empty() && !revision.is_empty() && !narrowed {
         return TypeVerdict::Compatible;
@@ -131,11 +149,17 @@ pub(super) fn parameter_property_verdict(diff: &SchemaDiff<'_>) -> TypeVerdict {
     let (from, to) = format_of(diff);
     let format = diff.value(Kw::Format).map(|_| (from.as_str(), to.as_str()));
     let strong = {
-        let type_breaking = diff.types.as_ref().is_some_and(|t| !type_contained(&t.added, &t.deleted, true));
+        let type_breaking = diff
+            .types
+            .as_ref()
+            .is_some_and(|t| !type_contained(&t.added, &t.deleted, true));
         type_breaking || format.is_some_and(|(f, t)| !format_contained(&revision, t, f))
     };
     let weak = {
-        let type_breaking = diff.types.as_ref().is_some_and(|t| !type_contained(&t.added, &t.deleted, false));
+        let type_breaking = diff
+            .types
+            .as_ref()
+            .is_some_and(|t| !type_contained(&t.added, &t.deleted, false));
         type_breaking || format.is_some_and(|(f, t)| !format_contained(&revision, t, f))
     };
     match (strong, weak) {
@@ -154,7 +178,11 @@ pub(super) fn type_or_format_changed(diff: &SchemaDiff<'_>) -> bool {
     let format_changed = diff.value(Kw::Format).is_some();
     match &diff.types {
         Some(types) => {
-            let null_only = types.added.iter().chain(&types.deleted).all(|t| t == "null");
+            let null_only = types
+                .added
+                .iter()
+                .chain(&types.deleted)
+                .all(|t| t == "null");
             !null_only || format_changed
         }
         None => format_changed,
@@ -165,8 +193,16 @@ pub(super) fn type_or_format_changed(diff: &SchemaDiff<'_>) -> bool {
 pub(super) fn describe(diff: &SchemaDiff<'_>) -> String {
     let (from, to) = format_of(diff);
     let side = |types: Vec<&str>, format: &str| {
-        let types = if types.is_empty() { "any".to_owned() } else { types.join("|") };
-        if format.is_empty() { types } else { format!("{types}/{format}") }
+        let types = if types.is_empty() {
+            "any".to_owned()
+        } else {
+            types.join("|")
+        };
+        if format.is_empty() {
+            types
+        } else {
+            format!("{types}/{format}")
+        }
     };
     let from = side(diff.base_types(), &from);
     let to = side(diff.revision_types(), &to);
@@ -177,10 +213,10 @@ pub(super) fn describe(diff: &SchemaDiff<'_>) -> String {
 /// alternative: `Some(true)` became nullable, `Some(false)` became not nullable.
 pub(super) fn nullability_change(diff: &SchemaDiff<'_>) -> Option<bool> {
     if let Some(change) = diff.value(Kw::Nullable) {
-        if change.from_true() {
+        if change.was_true() {
             return Some(false);
         }
-        if change.to_true() {
+        if change.became_true() {
             return Some(true);
         }
         return None;

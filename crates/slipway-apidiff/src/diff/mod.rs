@@ -152,24 +152,48 @@ pub(crate) struct SecurityDiff {
     pub modified: BTreeMap<String, BTreeMap<String, StringsDiff>>,
 }
 
+/// A base and a revision object.
+pub(crate) type ObjectPair<'a> = (&'a Map<String, Value>, &'a Map<String, Value>);
+
+/// Resolved parameter objects of the base and of the revision.
+type ParamLists<'a> = (Vec<&'a Map<String, Value>>, Vec<&'a Map<String, Value>>);
+
 /// `components.securitySchemes` compared.
 #[derive(Default)]
 pub(crate) struct SecuritySchemesDiff<'a> {
     pub added: Vec<String>,
     pub deleted: Vec<String>,
-    pub modified: BTreeMap<String, (&'a Map<String, Value>, &'a Map<String, Value>)>,
+    pub modified: BTreeMap<String, ObjectPair<'a>>,
 }
 
 /// Computes the difference between two documents.
-pub(crate) fn diff_specs<'a>(base: &'a OpenApi, revision: &'a OpenApi, flatten_params: bool) -> SpecDiff<'a> {
+pub(crate) fn diff_specs<'a>(
+    base: &'a OpenApi,
+    revision: &'a OpenApi,
+    flatten_params: bool,
+) -> SpecDiff<'a> {
     let mut differ = SchemaDiffer::new(base, revision);
     differ.flatten_params = flatten_params;
     let (left, right) = (base.root_object(), revision.root_object());
     let mut diff = SpecDiff {
         base,
         revision,
-        paths: paths_diff(&mut differ, base, revision, object(left, "paths"), object(right, "paths"), true),
-        webhooks: paths_diff(&mut differ, base, revision, object(left, "webhooks"), object(right, "webhooks"), false),
+        paths: paths_diff(
+            &mut differ,
+            base,
+            revision,
+            object(left, "paths"),
+            object(right, "paths"),
+            true,
+        ),
+        webhooks: paths_diff(
+            &mut differ,
+            base,
+            revision,
+            object(left, "webhooks"),
+            object(right, "webhooks"),
+            false,
+        ),
         security: security_diff(left.get("security"), right.get("security")),
         security_schemes: SecuritySchemesDiff::default(),
         schemas_deleted: Vec::new(),
@@ -200,7 +224,11 @@ pub(crate) fn diff_specs<'a>(base: &'a OpenApi, revision: &'a OpenApi, flatten_p
         .cloned()
         .collect();
     let version = |root: &Map<String, Value>| {
-        object(root, "info").get("version").and_then(Value::as_str).unwrap_or("").to_owned()
+        object(root, "info")
+            .get("version")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
     };
     diff.version = Some((version(left), version(right)));
     diff
@@ -233,7 +261,10 @@ fn normalize_template(path: &str) -> (String, Vec<&str>) {
 /// How path variables were renamed between two matched templates (base name → revision name).
 type PathParamsMap = Vec<(String, String)>;
 
-fn find_path<'m>(path: &str, candidates: &'m Map<String, Value>) -> Option<(&'m String, PathParamsMap)> {
+fn find_path<'m>(
+    path: &str,
+    candidates: &'m Map<String, Value>,
+) -> Option<(&'m String, PathParamsMap)> {
     if let Some((key, _)) = candidates.get_key_value(path) {
         return Some((key, Vec::new()));
     }
@@ -265,7 +296,8 @@ fn paths_diff<'a>(
         diff.base.insert(path.clone(), base.resolve_object(item));
     }
     for (path, item) in right {
-        diff.revision.insert(path.clone(), revision.resolve_object(item));
+        diff.revision
+            .insert(path.clone(), revision.resolve_object(item));
     }
     for (path, item) in left {
         let found = if templated {
@@ -276,7 +308,10 @@ fn paths_diff<'a>(
         match found {
             None => diff.deleted.push(path.clone()),
             Some((other_path, renames)) => {
-                let (a, b) = (base.resolve_object(item), revision.resolve_object(&right[other_path]));
+                let (a, b) = (
+                    base.resolve_object(item),
+                    revision.resolve_object(&right[other_path]),
+                );
                 if let Some(path_diff) = path_item_diff(differ, base, revision, a, b, &renames) {
                     diff.modified.insert(path.clone(), path_diff);
                 }
@@ -284,7 +319,11 @@ fn paths_diff<'a>(
         }
     }
     for path in right.keys() {
-        let found = if templated { find_path(path, left).is_some() } else { left.contains_key(path) };
+        let found = if templated {
+            find_path(path, left).is_some()
+        } else {
+            left.contains_key(path)
+        };
         if !found {
             diff.added.push(path.clone());
         }
@@ -315,8 +354,13 @@ fn path_item_diff<'a>(
             (Some(_), None) => diff.operations_deleted.push(method),
             (Some(a), Some(b)) => {
                 let (a, b) = (base.resolve_object(a), revision.resolve_object(b));
-                let path_params = (param_list(base, left.get("parameters")), param_list(revision, right.get("parameters")));
-                if let Some(op) = operation_diff(differ, base, revision, a, b, renames, &path_params) {
+                let path_params = (
+                    param_list(base, left.get("parameters")),
+                    param_list(revision, right.get("parameters")),
+                );
+                if let Some(op) =
+                    operation_diff(differ, base, revision, a, b, renames, &path_params)
+                {
                     diff.operations_modified.insert(method, op);
                 }
             }
@@ -335,7 +379,11 @@ fn path_item_diff<'a>(
     (structural || !maps_equal(left, right)).then_some(diff)
 }
 
-fn value_diff<'a>(left: Option<&'a Value>, right: Option<&'a Value>, absent_false: bool) -> Option<ValueDiff<'a>> {
+fn value_diff<'a>(
+    left: Option<&'a Value>,
+    right: Option<&'a Value>,
+    absent_false: bool,
+) -> Option<ValueDiff<'a>> {
     let norm = |v: Option<&'a Value>| match v {
         Some(Value::Null) => None,
         Some(Value::Bool(false)) if absent_false => None,
@@ -357,7 +405,7 @@ fn operation_diff<'a>(
     left: &'a Map<String, Value>,
     right: &'a Map<String, Value>,
     renames: &PathParamsMap,
-    path_params: &(Vec<&'a Map<String, Value>>, Vec<&'a Map<String, Value>>),
+    path_params: &ParamLists<'a>,
 ) -> Option<OperationDiff<'a>> {
     let tags = |op: &'a Map<String, Value>| -> Vec<&'a str> {
         op.get("tags")
@@ -374,17 +422,32 @@ fn operation_diff<'a>(
         tags: StringsDiff::between(&tags(left), &tags(right)),
         operation_id: value_diff(left.get("operationId"), right.get("operationId"), false),
         parameters: {
-            let (mut ours, mut theirs) = (param_list(base, left.get("parameters")), param_list(revision, right.get("parameters")));
+            let (mut ours, mut theirs) = (
+                param_list(base, left.get("parameters")),
+                param_list(revision, right.get("parameters")),
+            );
             if differ.flatten_params {
                 ours = merged(&path_params.0, ours);
                 theirs = merged(&path_params.1, theirs);
             }
             parameters_diff(differ, ours, theirs, renames)
         },
-        request_body: request_body_diff(differ, base, revision, left.get("requestBody"), right.get("requestBody")),
+        request_body: request_body_diff(
+            differ,
+            base,
+            revision,
+            left.get("requestBody"),
+            right.get("requestBody"),
+        ),
         responses: {
             differ.direction = Direction::Response;
-            let responses = responses_diff(differ, base, revision, object(left, "responses"), object(right, "responses"));
+            let responses = responses_diff(
+                differ,
+                base,
+                revision,
+                object(left, "responses"),
+                object(right, "responses"),
+            );
             differ.direction = Direction::Request;
             responses
         },
@@ -403,8 +466,16 @@ fn operation_diff<'a>(
 
 fn param_key(param: &Map<String, Value>) -> ParamKey {
     ParamKey {
-        location: param.get("in").and_then(Value::as_str).unwrap_or("").to_owned(),
-        name: param.get("name").and_then(Value::as_str).unwrap_or("").to_owned(),
+        location: param
+            .get("in")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+        name: param
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
     }
 }
 
@@ -416,7 +487,10 @@ fn param_list<'a>(spec: &'a OpenApi, list: Option<&'a Value>) -> Vec<&'a Map<Str
 }
 
 /// Path-level parameters with the operation's own (which override same location and name).
-fn merged<'a>(path_level: &[&'a Map<String, Value>], operation: Vec<&'a Map<String, Value>>) -> Vec<&'a Map<String, Value>> {
+fn merged<'a>(
+    path_level: &[&'a Map<String, Value>],
+    operation: Vec<&'a Map<String, Value>>,
+) -> Vec<&'a Map<String, Value>> {
     let mut out: Vec<&Map<String, Value>> = path_level
         .iter()
         .filter(|p| !operation.iter().any(|o| param_key(o) == param_key(p)))
@@ -442,12 +516,21 @@ fn parameters_diff<'a>(
         if a.location != "path" || a.name == b.name {
             return a.name == b.name;
         }
-        renames.iter().any(|(x, y)| if forward { x == &a.name && y == &b.name } else { y == &a.name && x == &b.name })
+        renames.iter().any(|(x, y)| {
+            if forward {
+                x == &a.name && y == &b.name
+            } else {
+                y == &a.name && x == &b.name
+            }
+        })
     };
     let mut diff = ParametersDiff::default();
     for param in &left {
         let key = param_key(param);
-        match right.iter().find(|other| matches(&key, &param_key(other), true)) {
+        match right
+            .iter()
+            .find(|other| matches(&key, &param_key(other), true))
+        {
             None => diff.deleted.push((key, param)),
             Some(other) => {
                 if let Some(changed) = parameter_diff(differ, param, other) {
@@ -458,11 +541,15 @@ fn parameters_diff<'a>(
     }
     for param in &right {
         let key = param_key(param);
-        if !left.iter().any(|other| matches(&key, &param_key(other), false)) {
+        if !left
+            .iter()
+            .any(|other| matches(&key, &param_key(other), false))
+        {
             diff.added.push((key, param));
         }
     }
-    (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty()).then_some(diff)
+    (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty())
+        .then_some(diff)
 }
 
 fn parameter_diff<'a>(
@@ -511,10 +598,7 @@ fn request_body_diff<'a>(
                 required: value_diff(a.get("required"), b.get("required"), true),
                 content: content_diff(differ, object(a, "content"), object(b, "content")),
             };
-            (diff.required.is_some()
-                || diff.content.is_some()
-                || !maps_equal(a, b))
-            .then_some(diff)
+            (diff.required.is_some() || diff.content.is_some() || !maps_equal(a, b)).then_some(diff)
         }
     }
 }
@@ -539,7 +623,9 @@ fn media_type_parts(name: &str) -> Option<(String, String, Vec<String>)> {
 /// same subtype with `general`'s suffixes as a prefix of its own, or a structured-syntax
 /// refinement of a plain subtype (`application/json` → `application/problem+json`).
 pub(crate) fn media_type_contains(general: &str, specific: &str) -> bool {
-    let (Some((t1, s1, x1)), Some((t2, s2, x2))) = (media_type_parts(general), media_type_parts(specific)) else {
+    let (Some((t1, s1, x1)), Some((t2, s2, x2))) =
+        (media_type_parts(general), media_type_parts(specific))
+    else {
         return false;
     };
     if t1 != t2 {
@@ -567,7 +653,13 @@ fn content_diff<'a>(
                 let schema = differ.diff(media.get("schema"), other.get("schema"));
                 let plain = !values_equal(media, other);
                 if schema.is_some() || plain {
-                    diff.modified.insert(name.clone(), MediaTypeDiff { renamed_from: None, schema });
+                    diff.modified.insert(
+                        name.clone(),
+                        MediaTypeDiff {
+                            renamed_from: None,
+                            schema,
+                        },
+                    );
                 }
             }
             None => deleted.push(name.clone()),
@@ -585,7 +677,13 @@ fn content_diff<'a>(
             Some((i, old)) => {
                 paired[i] = true;
                 let schema = differ.diff(left[old].get("schema"), media.get("schema"));
-                diff.modified.insert(name.clone(), MediaTypeDiff { renamed_from: Some(old.clone()), schema });
+                diff.modified.insert(
+                    name.clone(),
+                    MediaTypeDiff {
+                        renamed_from: Some(old.clone()),
+                        schema,
+                    },
+                );
             }
             None => diff.added.push(name.clone()),
         }
@@ -596,7 +694,8 @@ fn content_diff<'a>(
         .filter(|(_, paired)| !paired)
         .map(|(name, _)| name)
         .collect();
-    (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty()).then_some(diff)
+    (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty())
+        .then_some(diff)
 }
 
 fn responses_diff<'a>(
@@ -611,15 +710,21 @@ fn responses_diff<'a>(
         match right.get(status) {
             None => diff.deleted.push(status.clone()),
             Some(other) => {
-                let (a, b) = (base.resolve_object(response), revision.resolve_object(other));
+                let (a, b) = (
+                    base.resolve_object(response),
+                    revision.resolve_object(other),
+                );
                 let changed = ResponseDiff {
-                    headers: headers_diff(differ, base, revision, object(a, "headers"), object(b, "headers")),
+                    headers: headers_diff(
+                        differ,
+                        base,
+                        revision,
+                        object(a, "headers"),
+                        object(b, "headers"),
+                    ),
                     content: content_diff(differ, object(a, "content"), object(b, "content")),
                 };
-                if changed.headers.is_some()
-                    || changed.content.is_some()
-                    || !maps_equal(a, b)
-                {
+                if changed.headers.is_some() || changed.content.is_some() || !maps_equal(a, b) {
                     diff.modified.insert(status.clone(), changed);
                 }
             }
@@ -630,7 +735,8 @@ fn responses_diff<'a>(
             diff.added.push(status.clone());
         }
     }
-    (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty()).then_some(diff)
+    (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty())
+        .then_some(diff)
 }
 
 fn headers_diff<'a>(
@@ -667,7 +773,8 @@ fn headers_diff<'a>(
             diff.added.push(name.clone());
         }
     }
-    (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty()).then_some(diff)
+    (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty())
+        .then_some(diff)
 }
 
 type Requirement<'a> = BTreeMap<&'a str, Vec<&'a str>>;
@@ -713,7 +820,11 @@ fn scopes_diff(a: &Requirement<'_>, b: &Requirement<'_>) -> BTreeMap<String, Str
 }
 
 fn unique_unmatched(reqs: &[Requirement<'_>], used: &[bool], names: &[&str]) -> bool {
-    reqs.iter().zip(used).filter(|(r, u)| !**u && schemes(r) == names).count() == 1
+    reqs.iter()
+        .zip(used)
+        .filter(|(r, u)| !**u && schemes(r) == names)
+        .count()
+        == 1
 }
 
 /// Alternatives matched whole first (same schemes, same scopes); a leftover whose set of
@@ -722,7 +833,11 @@ fn security_diff(left: Option<&Value>, right: Option<&Value>) -> Option<Security
     let (left, right) = (requirements(left), requirements(right));
     let (mut used_left, mut used_right) = (vec![false; left.len()], vec![false; right.len()]);
     for (i, a) in left.iter().enumerate() {
-        if let Some(j) = (0..right.len()).find(|&j| !used_right[j] && schemes(&right[j]) == schemes(a) && scopes_diff(a, &right[j]).is_empty()) {
+        if let Some(j) = (0..right.len()).find(|&j| {
+            !used_right[j]
+                && schemes(&right[j]) == schemes(a)
+                && scopes_diff(a, &right[j]).is_empty()
+        }) {
             used_left[i] = true;
             used_right[j] = true;
         }
@@ -732,7 +847,9 @@ fn security_diff(left: Option<&Value>, right: Option<&Value>) -> Option<Security
         if used_left[i] || !unique_unmatched(&left, &used_left, &schemes(&left[i])) {
             continue;
         }
-        let Some(j) = (0..right.len()).find(|&j| !used_right[j] && schemes(&right[j]) == schemes(&left[i])) else {
+        let Some(j) =
+            (0..right.len()).find(|&j| !used_right[j] && schemes(&right[j]) == schemes(&left[i]))
+        else {
             continue;
         };
         if !unique_unmatched(&right, &used_right, &schemes(&right[j])) {
@@ -745,9 +862,20 @@ fn security_diff(left: Option<&Value>, right: Option<&Value>) -> Option<Security
             diff.modified.insert(requirement_id(&left[i]), changed);
         }
     }
-    diff.deleted = left.iter().zip(&used_left).filter(|(_, u)| !**u).map(|(r, _)| requirement_id(r)).collect();
-    diff.added = right.iter().zip(&used_right).filter(|(_, u)| !**u).map(|(r, _)| requirement_id(r)).collect();
-    (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty()).then_some(diff)
+    diff.deleted = left
+        .iter()
+        .zip(&used_left)
+        .filter(|(_, u)| !**u)
+        .map(|(r, _)| requirement_id(r))
+        .collect();
+    diff.added = right
+        .iter()
+        .zip(&used_right)
+        .filter(|(_, u)| !**u)
+        .map(|(r, _)| requirement_id(r))
+        .collect();
+    (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty())
+        .then_some(diff)
 }
 
 #[cfg(test)]
@@ -765,7 +893,11 @@ mod tests {
             ("application/json", "text/json", false),
             ("application/xml", "application/json", false),
         ] {
-            assert_eq!(media_type_contains(general, specific), expected, "{general} {specific}");
+            assert_eq!(
+                media_type_contains(general, specific),
+                expected,
+                "{general} {specific}"
+            );
         }
     }
 
@@ -775,7 +907,13 @@ mod tests {
         paths.insert("/users/{userId}/items/{id}".to_owned(), Value::Null);
         let (key, renames) = find_path("/users/{id}/items/{itemId}", &paths).unwrap();
         assert_eq!(key, "/users/{userId}/items/{id}");
-        assert_eq!(renames, vec![("id".to_owned(), "userId".to_owned()), ("itemId".to_owned(), "id".to_owned())]);
+        assert_eq!(
+            renames,
+            vec![
+                ("id".to_owned(), "userId".to_owned()),
+                ("itemId".to_owned(), "id".to_owned())
+            ]
+        );
         assert!(find_path("/users/{id}", &paths).is_none());
     }
 }

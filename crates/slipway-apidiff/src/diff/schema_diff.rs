@@ -234,7 +234,9 @@ impl Kw {
         // The boolean forms of these keywords are values; their schema forms are subschemas.
         if matches!(
             self,
-            Kw::AdditionalPropertiesAllowed | Kw::UnevaluatedItemsAllowed | Kw::UnevaluatedPropertiesAllowed
+            Kw::AdditionalPropertiesAllowed
+                | Kw::UnevaluatedItemsAllowed
+                | Kw::UnevaluatedPropertiesAllowed
         ) && !value.is_boolean()
         {
             return None;
@@ -257,10 +259,10 @@ pub(crate) struct ValueDiff<'a> {
 }
 
 impl ValueDiff<'_> {
-    pub fn to_true(&self) -> bool {
+    pub fn became_true(&self) -> bool {
         self.to == Some(&Value::Bool(true))
     }
-    pub fn from_true(&self) -> bool {
+    pub fn was_true(&self) -> bool {
         self.from == Some(&Value::Bool(true))
     }
 }
@@ -557,13 +559,28 @@ impl<'a> SchemaDiff<'a> {
     /// True when the two schemas accept the same instances: every difference is in
     /// annotations (titles, descriptions, examples, comments, extensions).
     pub fn annotation_only(&self) -> bool {
-        const ANNOTATIONS: [Kw; 6] = [Kw::Title, Kw::Description, Kw::Example, Kw::Examples, Kw::Comment, Kw::Deprecated];
+        const ANNOTATIONS: [Kw; 6] = [
+            Kw::Title,
+            Kw::Description,
+            Kw::Example,
+            Kw::Examples,
+            Kw::Comment,
+            Kw::Deprecated,
+        ];
         let child = |c: &Option<Rc<SchemaDiff<'_>>>| c.as_ref().is_none_or(|d| d.annotation_only());
         let map = |m: &Option<MapDiff<'_>>| {
-            m.as_ref().is_none_or(|m| m.added.is_empty() && m.deleted.is_empty() && m.modified.values().all(|d| d.annotation_only()))
+            m.as_ref().is_none_or(|m| {
+                m.added.is_empty()
+                    && m.deleted.is_empty()
+                    && m.modified.values().all(|d| d.annotation_only())
+            })
         };
         let list = |l: &Option<SubschemasDiff<'_>>| {
-            l.as_ref().is_none_or(|l| l.added.is_empty() && l.deleted.is_empty() && l.modified.iter().all(|m| m.diff.annotation_only()))
+            l.as_ref().is_none_or(|l| {
+                l.added.is_empty()
+                    && l.deleted.is_empty()
+                    && l.modified.iter().all(|m| m.diff.annotation_only())
+            })
         };
         self.base.is_some()
             && self.revision.is_some()
@@ -700,34 +717,60 @@ impl<'a> SchemaDiffer<'a> {
     /// True when the two schemas accept the same instances (they differ in annotations at
     /// most).
     fn equivalent(&mut self, base: Schema<'a>, revision: Schema<'a>) -> bool {
-        self.diff_schemas(base, revision).is_none_or(|d| d.annotation_only())
+        self.diff_schemas(base, revision)
+            .is_none_or(|d| d.annotation_only())
     }
 
     /// `base` (no composition, rejecting null) became `oneOf: [{type: null}, X]` with X
     /// equivalent to `base`, and nothing else constraining beside the `oneOf`.
     fn nullable_wrapping(&mut self, base: &Schema<'a>, revision: &Schema<'a>) -> bool {
-        if ["oneOf", "anyOf", "allOf"].iter().any(|k| !base.schema_list(k).is_empty()) || base.get("not").is_some() {
+        if ["oneOf", "anyOf", "allOf"]
+            .iter()
+            .any(|k| !base.schema_list(k).is_empty())
+            || base.get("not").is_some()
+        {
             return false;
         }
         if base.flag("nullable") || base.types().contains(&"null") {
             return false;
         }
         let alternatives = revision.schema_list("oneOf");
-        if alternatives.len() != 2 || !revision.keywords.keys().all(|k| k == "oneOf" || is_annotation_keyword(k)) {
+        if alternatives.len() != 2
+            || !revision
+                .keywords
+                .keys()
+                .all(|k| k == "oneOf" || is_annotation_keyword(k))
+        {
             return false;
         }
-        let branches: Vec<Schema<'a>> = alternatives.iter().map(|v| Schema::at(self.revision_spec, v)).collect();
-        let bare_null = |s: &Schema<'_>| s.types() == ["null"] && s.keywords.keys().all(|k| k == "type" || is_annotation_keyword(k));
+        let branches: Vec<Schema<'a>> = alternatives
+            .iter()
+            .map(|v| Schema::at(self.revision_spec, v))
+            .collect();
+        let bare_null = |s: &Schema<'_>| {
+            s.types() == ["null"]
+                && s.keywords
+                    .keys()
+                    .all(|k| k == "type" || is_annotation_keyword(k))
+        };
         let nulls = branches.iter().filter(|b| bare_null(b)).count();
         let Some(payload) = branches.iter().find(|b| !bare_null(b)) else {
             return false;
         };
         // the base is compared as written here, not as the reference being compared above
-        let inline_base = Schema { reference: "", keywords: base.keywords };
+        let inline_base = Schema {
+            reference: "",
+            keywords: base.keywords,
+        };
         nulls == 1 && self.equivalent(inline_base, *payload)
     }
 
-    fn sub(&mut self, base: &Schema<'a>, revision: &Schema<'a>, keyword: &str) -> Option<Rc<SchemaDiff<'a>>> {
+    fn sub(
+        &mut self,
+        base: &Schema<'a>,
+        revision: &Schema<'a>,
+        keyword: &str,
+    ) -> Option<Rc<SchemaDiff<'a>>> {
         self.diff(base.subschema(keyword), revision.subschema(keyword))
     }
 
@@ -830,7 +873,12 @@ impl<'a> SchemaDiffer<'a> {
         diff
     }
 
-    fn schema_map(&mut self, base: &Schema<'a>, revision: &Schema<'a>, keyword: &str) -> Option<MapDiff<'a>> {
+    fn schema_map(
+        &mut self,
+        base: &Schema<'a>,
+        revision: &Schema<'a>,
+        keyword: &str,
+    ) -> Option<MapDiff<'a>> {
         let (left, right) = (base.schema_map(keyword), revision.schema_map(keyword));
         if left.is_empty() && right.is_empty() {
             return None;
@@ -855,36 +903,71 @@ impl<'a> SchemaDiffer<'a> {
             .then_some(diff)
     }
 
-    fn subschemas(&mut self, base: &Schema<'a>, revision: &Schema<'a>, keyword: &str) -> Option<SubschemasDiff<'a>> {
+    fn subschemas(
+        &mut self,
+        base: &Schema<'a>,
+        revision: &Schema<'a>,
+        keyword: &str,
+    ) -> Option<SubschemasDiff<'a>> {
         let (left, right) = (base.schema_list(keyword), revision.schema_list(keyword));
         if left.is_empty() && right.is_empty() {
             return None;
         }
         let left: Vec<Schema<'a>> = left.iter().map(|v| Schema::at(self.base_spec, v)).collect();
-        let right: Vec<Schema<'a>> = right.iter().map(|v| Schema::at(self.revision_spec, v)).collect();
+        let right: Vec<Schema<'a>> = right
+            .iter()
+            .map(|v| Schema::at(self.revision_spec, v))
+            .collect();
         let describe = |index: usize, schema: &Schema<'_>, by_ref: bool| Subschema {
             index,
-            component: if by_ref { schema.component_name().to_owned() } else { String::new() },
-            title: if by_ref { String::new() } else { schema.title().to_owned() },
+            component: if by_ref {
+                schema.component_name().to_owned()
+            } else {
+                String::new()
+            },
+            title: if by_ref {
+                String::new()
+            } else {
+                schema.title().to_owned()
+            },
         };
-        let modified_entry = |i: usize, j: usize, a: &Schema<'_>, b: &Schema<'_>, diff: Rc<SchemaDiff<'a>>| ModifiedSubschema {
-            base: Subschema { index: i, component: a.component_name().to_owned(), title: a.title().to_owned() },
-            revision: Subschema { index: j, component: b.component_name().to_owned(), title: b.title().to_owned() },
-            diff,
-        };
+        let modified_entry =
+            |i: usize, j: usize, a: &Schema<'_>, b: &Schema<'_>, diff: Rc<SchemaDiff<'a>>| {
+                ModifiedSubschema {
+                    base: Subschema {
+                        index: i,
+                        component: a.component_name().to_owned(),
+                        title: a.title().to_owned(),
+                    },
+                    revision: Subschema {
+                        index: j,
+                        component: b.component_name().to_owned(),
+                        title: b.title().to_owned(),
+                    },
+                    diff,
+                }
+            };
         let mut result = SubschemasDiff::default();
         let mut used_left = vec![false; left.len()];
         let mut used_right = vec![false; right.len()];
 
         // References, matched by their `$ref`.
-        for (i, a) in left.iter().enumerate().filter(|(_, s)| !s.reference.is_empty()) {
-            let Some(j) = (0..right.len()).find(|&j| !used_right[j] && right[j].reference == a.reference) else {
+        for (i, a) in left
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.reference.is_empty())
+        {
+            let Some(j) =
+                (0..right.len()).find(|&j| !used_right[j] && right[j].reference == a.reference)
+            else {
                 continue;
             };
             used_left[i] = true;
             used_right[j] = true;
             if let Some(diff) = self.diff_schemas(*a, right[j]) {
-                result.modified.push(modified_entry(i, j, a, &right[j], diff));
+                result
+                    .modified
+                    .push(modified_entry(i, j, a, &right[j], diff));
             }
         }
 
@@ -894,11 +977,15 @@ impl<'a> SchemaDiffer<'a> {
             if used_left[i] || !left[i].reference.is_empty() {
                 continue;
             }
-            if let Some(j) = (0..right.len()).find(|&j| !used_right[j] && self.equivalent(left[i], right[j])) {
+            if let Some(j) =
+                (0..right.len()).find(|&j| !used_right[j] && self.equivalent(left[i], right[j]))
+            {
                 used_left[i] = true;
                 used_right[j] = true;
                 if let Some(diff) = self.diff_schemas(left[i], right[j]) {
-                    result.modified.push(modified_entry(i, j, &left[i], &right[j], diff));
+                    result
+                        .modified
+                        .push(modified_entry(i, j, &left[i], &right[j], diff));
                 }
             }
         }
@@ -906,11 +993,15 @@ impl<'a> SchemaDiffer<'a> {
             if used_right[j] || !right[j].reference.is_empty() {
                 continue;
             }
-            if let Some(i) = (0..left.len()).find(|&i| !used_left[i] && self.equivalent(left[i], right[j])) {
+            if let Some(i) =
+                (0..left.len()).find(|&i| !used_left[i] && self.equivalent(left[i], right[j]))
+            {
                 used_left[i] = true;
                 used_right[j] = true;
                 if let Some(diff) = self.diff_schemas(left[i], right[j]) {
-                    result.modified.push(modified_entry(i, j, &left[i], &right[j], diff));
+                    result
+                        .modified
+                        .push(modified_entry(i, j, &left[i], &right[j], diff));
                 }
             }
         }
@@ -922,8 +1013,12 @@ impl<'a> SchemaDiffer<'a> {
         }
 
         // Inline schemas left over: equal titles pair up, then one leftover pair without titles.
-        let mut added: Vec<usize> = (0..right.len()).filter(|&j| !used_right[j] && right[j].reference.is_empty()).collect();
-        let mut deleted: Vec<usize> = (0..left.len()).filter(|&i| !used_left[i] && left[i].reference.is_empty()).collect();
+        let mut added: Vec<usize> = (0..right.len())
+            .filter(|&j| !used_right[j] && right[j].reference.is_empty())
+            .collect();
+        let mut deleted: Vec<usize> = (0..left.len())
+            .filter(|&i| !used_left[i] && left[i].reference.is_empty())
+            .collect();
 
         let mut matched_titles: HashSet<&str> = HashSet::new();
         let mut pairs = Vec::new();
@@ -939,7 +1034,9 @@ impl<'a> SchemaDiffer<'a> {
         }
         for &(i, j) in &pairs {
             if let Some(diff) = self.diff_schemas(left[i], right[j]) {
-                result.modified.push(modified_entry(i, j, &left[i], &right[j], diff));
+                result
+                    .modified
+                    .push(modified_entry(i, j, &left[i], &right[j], diff));
             }
         }
         added.retain(|j| !pairs.iter().any(|(_, pj)| pj == j));
@@ -951,13 +1048,19 @@ impl<'a> SchemaDiffer<'a> {
         {
             let (i, j) = (deleted[0], added[0]);
             if let Some(diff) = self.diff_schemas(left[i], right[j]) {
-                result.modified.push(modified_entry(i, j, &left[i], &right[j], diff));
+                result
+                    .modified
+                    .push(modified_entry(i, j, &left[i], &right[j], diff));
             }
             added.clear();
             deleted.clear();
         }
-        result.added.extend(added.into_iter().map(|j| describe(j, &right[j], false)));
-        result.deleted.extend(deleted.into_iter().map(|i| describe(i, &left[i], false)));
+        result
+            .added
+            .extend(added.into_iter().map(|j| describe(j, &right[j], false)));
+        result
+            .deleted
+            .extend(deleted.into_iter().map(|i| describe(i, &left[i], false)));
         (!result.added.is_empty() || !result.deleted.is_empty() || !result.modified.is_empty())
             .then_some(result)
     }
@@ -988,7 +1091,12 @@ fn discriminator_diff(base: &Schema<'_>, revision: &Schema<'_>) -> Option<Discri
         (None, Some(_)) => diff.added = true,
         (Some(_), None) => diff.deleted = true,
         (Some(left), Some(right)) => {
-            let name = |d: &Value| d.get("propertyName").and_then(Value::as_str).unwrap_or("").to_owned();
+            let name = |d: &Value| {
+                d.get("propertyName")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            };
             if name(left) != name(right) {
                 diff.property_name = Some((name(left), name(right)));
             }
@@ -1007,7 +1115,8 @@ fn discriminator_diff(base: &Schema<'_>, revision: &Schema<'_>) -> Option<Discri
                 match rm.get(key) {
                     None => diff.mapping_deleted.push(key.clone()),
                     Some(other) if other != value => {
-                        diff.mapping_modified.insert(key.clone(), (value.clone(), other.clone()));
+                        diff.mapping_modified
+                            .insert(key.clone(), (value.clone(), other.clone()));
                     }
                     Some(_) => {}
                 }
@@ -1029,14 +1138,22 @@ fn discriminator_diff(base: &Schema<'_>, revision: &Schema<'_>) -> Option<Discri
     Some(diff)
 }
 
-fn dependent_required_diff(base: &Schema<'_>, revision: &Schema<'_>) -> Option<DependentRequiredDiff> {
+fn dependent_required_diff(
+    base: &Schema<'_>,
+    revision: &Schema<'_>,
+) -> Option<DependentRequiredDiff> {
     let read = |s: &Schema<'_>| -> BTreeMap<String, Vec<String>> {
         s.schema_map("dependentRequired")
             .iter()
             .map(|(k, v)| {
                 let names = v
                     .as_array()
-                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 (k.clone(), names)
             })
@@ -1066,11 +1183,16 @@ fn dependent_required_diff(base: &Schema<'_>, revision: &Schema<'_>) -> Option<D
             diff.added.insert(key.clone(), names.clone());
         }
     }
-    (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty()).then_some(diff)
+    (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty())
+        .then_some(diff)
 }
 
 /// The list-of-types pattern: a single `type`, or a `oneOf`/`anyOf` of simple typed schemas.
-fn type_pattern<'a>(schema: &Schema<'a>, differ: &SchemaDiffer<'a>, spec_is_base: bool) -> Option<(Vec<String>, bool)> {
+fn type_pattern<'a>(
+    schema: &Schema<'a>,
+    differ: &SchemaDiffer<'a>,
+    spec_is_base: bool,
+) -> Option<(Vec<String>, bool)> {
     if schema.get("not").is_some()
         || !schema.schema_list("allOf").is_empty()
         || !schema.schema_map("properties").is_empty()
@@ -1081,7 +1203,11 @@ fn type_pattern<'a>(schema: &Schema<'a>, differ: &SchemaDiffer<'a>, spec_is_base
     if let Some(first) = types.first() {
         return Some((vec![(*first).to_owned()], false));
     }
-    let spec = if spec_is_base { differ.base_spec } else { differ.revision_spec };
+    let spec = if spec_is_base {
+        differ.base_spec
+    } else {
+        differ.revision_spec
+    };
     let list = |keyword: &str| -> Option<Vec<String>> {
         let mut out = Vec::new();
         for value in schema.schema_list(keyword) {
@@ -1110,7 +1236,11 @@ fn type_pattern<'a>(schema: &Schema<'a>, differ: &SchemaDiffer<'a>, spec_is_base
     }
 }
 
-fn list_of_types<'a>(base: &Schema<'a>, revision: &Schema<'a>, differ: &SchemaDiffer<'a>) -> Option<ListOfTypesDiff> {
+fn list_of_types<'a>(
+    base: &Schema<'a>,
+    revision: &Schema<'a>,
+    differ: &SchemaDiffer<'a>,
+) -> Option<ListOfTypesDiff> {
     let left = type_pattern(base, differ, true);
     let right = type_pattern(revision, differ, false);
     let same = match (&left, &right) {
@@ -1118,7 +1248,8 @@ fn list_of_types<'a>(base: &Schema<'a>, revision: &Schema<'a>, differ: &SchemaDi
         (Some((a, _)), Some((b, _))) => a.len() == b.len() && b.iter().all(|t| a.contains(t)),
         _ => false,
     };
-    let has_list = left.as_ref().is_some_and(|(_, list)| *list) || right.as_ref().is_some_and(|(_, list)| *list);
+    let has_list = left.as_ref().is_some_and(|(_, list)| *list)
+        || right.as_ref().is_some_and(|(_, list)| *list);
     if same || !has_list {
         return None;
     }
@@ -1140,13 +1271,20 @@ fn list_of_types<'a>(base: &Schema<'a>, revision: &Schema<'a>, differ: &SchemaDi
     (!diff.added.is_empty() || !diff.deleted.is_empty()).then_some(diff)
 }
 
-fn one_of_wrapping(base: &Schema<'_>, revision: &Schema<'_>, revision_spec: &OpenApi) -> Option<OneOfWrapping> {
+fn one_of_wrapping(
+    base: &Schema<'_>,
+    revision: &Schema<'_>,
+    revision_spec: &OpenApi,
+) -> Option<OneOfWrapping> {
     let properties = base.schema_map("properties");
     if !base.schema_list("oneOf").is_empty() || properties.is_empty() {
         return None;
     }
     let alternatives = revision.schema_list("oneOf");
-    if alternatives.is_empty() || !revision.schema_map("properties").is_empty() || !revision.types().is_empty() {
+    if alternatives.is_empty()
+        || !revision.schema_map("properties").is_empty()
+        || !revision.types().is_empty()
+    {
         return None;
     }
     let moved: Vec<String> = properties
@@ -1160,7 +1298,9 @@ fn one_of_wrapping(base: &Schema<'_>, revision: &Schema<'_>, revision_spec: &Ope
         })
         .cloned()
         .collect();
-    (!moved.is_empty()).then_some(OneOfWrapping { moved_properties: moved })
+    (!moved.is_empty()).then_some(OneOfWrapping {
+        moved_properties: moved,
+    })
 }
 
 /// Keywords that describe without constraining.
@@ -1168,6 +1308,13 @@ fn is_annotation_keyword(keyword: &str) -> bool {
     keyword.starts_with("x-")
         || matches!(
             keyword,
-            "title" | "description" | "example" | "examples" | "default" | "externalDocs" | "$comment" | "deprecated"
+            "title"
+                | "description"
+                | "example"
+                | "examples"
+                | "default"
+                | "externalDocs"
+                | "$comment"
+                | "deprecated"
         )
 }

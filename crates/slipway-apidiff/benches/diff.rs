@@ -15,7 +15,7 @@ const MODELS: usize = 560;
 fn schema(i: usize, revised: bool) -> Value {
     let mut properties = serde_json::Map::new();
     for p in 0..24 {
-        let changed = revised && (i + p) % 37 == 0;
+        let changed = revised && (i + p).is_multiple_of(37);
         let property = match p % 4 {
             0 => {
                 json!({"type": if changed { "integer" } else { "string" }, "maxLength": if changed { 20 } else { 64 }, "description": format!("field {p} of schema {i}")})
@@ -30,7 +30,7 @@ fn schema(i: usize, revised: bool) -> Value {
                 json!({"type": "array", "items": {"$ref": format!("#/components/schemas/Item{}", i % 50)}})
             }
         };
-        if !(revised && p == 23 && i % 11 == 0) {
+        if !(revised && p == 23 && i.is_multiple_of(11)) {
             properties.insert(format!("field{p}"), property);
         }
     }
@@ -50,7 +50,7 @@ fn document(revised: bool) -> String {
         schemas.insert(format!("Model{i}"), schema(i, revised));
         let mut item = serde_json::Map::new();
         for method in ["get", "post", "put"] {
-            if revised && method == "put" && i % 29 == 0 {
+            if revised && method == "put" && i.is_multiple_of(29) {
                 continue;
             }
             let mut operation = json!({
@@ -58,7 +58,7 @@ fn document(revised: bool) -> String {
                 "tags": ["resources"],
                 "parameters": [
                     {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": if revised && i % 13 == 0 { 50 } else { 100 }}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": if revised && i.is_multiple_of(13) { 50 } else { 100 }}},
                     {"name": "X-Trace", "in": "header", "schema": {"type": "string"}}
                 ],
                 "responses": {
@@ -69,7 +69,7 @@ fn document(revised: bool) -> String {
             if method != "get" {
                 operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/Model{}", (i + 1) % MODELS)}}}});
             }
-            if revised && i % 17 == 0 {
+            if revised && i.is_multiple_of(17) {
                 operation["deprecated"] = json!(true);
                 operation["x-sunset"] = json!("2099-01-01");
             }

@@ -16,7 +16,7 @@ fn document(calls: usize) -> String {
             format!("{:016x}", 2 * i + 1),
             format!("{:016x}", 2 * i + 2),
         );
-        let status = if i % 50 == 0 {
+        let status = if i.is_multiple_of(50) {
             r#","status":{"code":2}"#
         } else {
             ""

@@ -4,7 +4,7 @@
 //! services depend on X, directly or not" with their owners and tiers, nearest first.
 
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 /// Where a dependency is known from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -61,6 +61,46 @@ pub struct Impacted<'g> {
     pub via: &'g str,
     /// How that dependency is known.
     pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    node: u32,
+    depth: u32,
+    via: u32,
+    edge: u32,
+}
+
+/// The services a change affects, nearest first, read as [`Impacted`] entries.
+#[derive(Debug, Clone)]
+pub struct ImpactSet<'g> {
+    graph: &'g DependencyGraph,
+    entries: Vec<Entry>,
+}
+
+impl<'g> ImpactSet<'g> {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Impacted<'g>> + '_ {
+        let graph = self.graph;
+        self.entries.iter().map(move |entry| {
+            let index = entry.node as usize;
+            Impacted {
+                name: &graph.names[index],
+                owner: graph.owners[index].as_deref(),
+                tier: graph.tiers[index].as_deref(),
+                depth: entry.depth,
+                via: &graph.names[entry.via as usize],
+                origin: Origin::from_bits(graph.origins[entry.edge as usize]),
+            }
+        })
+    }
 }
 
 /// The dependency graph, ready for queries.
@@ -136,43 +176,54 @@ impl DependencyGraph {
     /// Every service that depends on `service`, directly or through others, nearest first
     /// (breadth-first; ties in the order edges were sorted). `None` when the graph does not
     /// know `service`.
-    pub fn dependants_of(&self, service: &str) -> Option<Vec<Impacted<'_>>> {
+    pub fn dependants_of(&self, service: &str) -> Option<ImpactSet<'_>> {
         let start = *self.index.get(service)?;
-        let mut seen = vec![false; self.names.len()];
-        seen[start as usize] = true;
-        let mut queue = VecDeque::from([(start, 0u32)]);
-        let mut out = Vec::new();
-        while let Some((node, depth)) = queue.pop_front() {
+        let mut seen = vec![0u64; self.names.len().div_ceil(64)];
+        let mark = |seen: &mut Vec<u64>, node: u32| {
+            let (word, bit) = ((node / 64) as usize, node % 64);
+            let was = seen[word] & (1 << bit) != 0;
+            seen[word] |= 1 << bit;
+            was
+        };
+        mark(&mut seen, start);
+        // The result doubles as the breadth-first queue: entries are appended in visiting
+        // order and read back from `head`.
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut head = 0usize;
+        let mut current = (start, 0u32);
+        loop {
+            let (node, depth) = current;
             let (from, to) = (
                 self.offsets[node as usize] as usize,
                 self.offsets[node as usize + 1] as usize,
             );
             for edge in from..to {
                 let dependant = self.dependants[edge];
-                if seen[dependant as usize] {
-                    continue;
+                if !mark(&mut seen, dependant) {
+                    entries.push(Entry {
+                        node: dependant,
+                        depth: depth + 1,
+                        via: node,
+                        edge: edge as u32,
+                    });
                 }
-                seen[dependant as usize] = true;
-                let index = dependant as usize;
-                out.push(Impacted {
-                    name: &self.names[index],
-                    owner: self.owners[index].as_deref(),
-                    tier: self.tiers[index].as_deref(),
-                    depth: depth + 1,
-                    via: &self.names[node as usize],
-                    origin: Origin::from_bits(self.origins[edge]),
-                });
-                queue.push_back((dependant, depth + 1));
             }
+            let Some(next) = entries.get(head) else { break };
+            current = (next.node, next.depth);
+            head += 1;
         }
-        Some(out)
+        Some(ImpactSet {
+            graph: self,
+            entries,
+        })
     }
 
     /// The owners of everything `service` affects, each once, sorted.
     pub fn impacted_owners(&self, service: &str) -> Vec<&str> {
-        let mut owners: Vec<&str> = self
-            .dependants_of(service)
-            .unwrap_or_default()
+        let Some(impact) = self.dependants_of(service) else {
+            return Vec::new();
+        };
+        let mut owners: Vec<&str> = impact
             .iter()
             .filter_map(|impacted| impacted.owner)
             .collect();
@@ -244,7 +295,7 @@ mod tests {
             graph.impacted_owners("ledger"),
             vec!["team-pay", "team-web"]
         );
-        assert_eq!(graph.dependants_of("web").unwrap(), vec![]);
+        assert!(graph.dependants_of("web").unwrap().is_empty());
         assert!(graph.dependants_of("nobody").is_none());
         assert_eq!((graph.services(), graph.edges()), (5, 5));
     }

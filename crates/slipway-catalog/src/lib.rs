@@ -13,7 +13,7 @@ pub mod model;
 pub mod plan;
 
 pub use entity::{Definition, Entity, EntityId, Kind, Reference, Source, Spec, parse_file};
-pub use impact::{Dependency, DependencyGraph, Impacted, Origin, ServiceFacts};
+pub use impact::{Dependency, DependencyGraph, ImpactSet, Impacted, Origin, ServiceFacts};
 pub use model::{Built, Catalog, Relation, RelationKind, location_targets, parse_reference};
 pub use plan::{
     ApiSpec, ImportReport, Plan, PlannedDocument, Skipped, Specification, placeholder_path, plan,

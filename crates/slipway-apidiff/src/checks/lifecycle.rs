@@ -25,7 +25,7 @@ fn added(scope: &Scope<'_, '_>, sink: &mut Sink<'_>) {
             }
         }
     }
-    for (path, item) in &paths.modified {
+    for (path, item, _) in &scope.modified {
         for method in &item.operations_added {
             sink.emit("endpoint-added", method, path, "endpoint added".to_owned());
         }

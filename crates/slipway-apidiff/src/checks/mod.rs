@@ -53,7 +53,7 @@ pub(crate) struct Scope<'d, 'a> {
     pub spec: &'d SpecDiff<'a>,
     pub modified: Vec<(String, &'d PathDiff<'a>, Vec<&'static str>)>,
     pub deleted_paths: Vec<&'d str>,
-    pub deleted_operations: Vec<(&'d str, &'d PathDiff<'a>, &'static str)>,
+    pub deleted_operations: Vec<(String, &'d PathDiff<'a>, &'static str)>,
 }
 
 impl<'d, 'a> Scope<'d, 'a> {
@@ -220,36 +220,30 @@ fn stability_policy<'d, 'a>(spec: &'d SpecDiff<'a>, sink: &mut Sink<'_>) -> Scop
             scope.deleted_paths.push(path);
         }
     }
-    let push_paths =
-        |scope: &mut Scope<'d, 'a>,
-         prefix: &str,
-         paths: &'d std::collections::BTreeMap<String, PathDiff<'a>>| {
-            for (path, item) in paths {
-                let key = format!("{prefix}{path}");
-                if prefix.is_empty() {
-                    for method in &item.operations_deleted {
-                        if matches!(stability_of(item.base_operation(method)), Ok(level) if included(options, level))
-                        {
-                            scope
-                                .deleted_operations
-                                .push((path.as_str(), item, *method));
-                        }
-                    }
-                }
-                let methods = item
-                    .operations_modified
-                    .keys()
-                    .copied()
-                    .filter(
-                        |method| match stability_of(item.revision_operation(method)) {
-                            Ok(level) => included(options, level),
-                            Err(_) => true,
-                        },
-                    )
-                    .collect();
-                scope.modified.push((key, item, methods));
-            }
+    // Webhooks join the paths after the policy ran (as `webhook:<name>`), so their
+    // operations are not filtered by stability.
+    let push_paths = |scope: &mut Scope<'d, 'a>, prefix: &str, paths: &'d std::collections::BTreeMap<String, PathDiff<'a>>| {
+        let webhook = !prefix.is_empty();
+        let kept = |level: Result<Option<StabilityLevel>, String>, missing_is_kept: bool| match level {
+            Ok(level) => webhook || included(options, level),
+            Err(_) => webhook || missing_is_kept,
         };
+        for (path, item) in paths {
+            let key = format!("{prefix}{path}");
+            for method in &item.operations_deleted {
+                if kept(stability_of(item.base_operation(method)), false) {
+                    scope.deleted_operations.push((key.clone(), item, *method));
+                }
+            }
+            let methods = item
+                .operations_modified
+                .keys()
+                .copied()
+                .filter(|method| kept(stability_of(item.revision_operation(method)), true))
+                .collect();
+            scope.modified.push((key, item, methods));
+        }
+    };
     push_paths(&mut scope, "", &spec.paths.modified);
     push_paths(&mut scope, "webhook:", &spec.webhooks.modified);
     scope

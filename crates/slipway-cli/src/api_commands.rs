@@ -86,7 +86,8 @@ fn load(path: &Path) -> Result<OpenApi, Failure> {
         };
         Failure::new(exit, format!("cannot read {}: {error}", path.display()))
     })?;
-    OpenApi::parse(&path.display().to_string(), &text).map_err(|error| Failure::new(failure::INVALID, error))
+    OpenApi::parse(&path.display().to_string(), &text)
+        .map_err(|error| Failure::new(failure::INVALID, error))
 }
 
 fn diff(args: &DiffArgs) -> CliResult {
@@ -94,7 +95,9 @@ fn diff(args: &DiffArgs) -> CliResult {
     let revision = load(&args.revision)?;
     let today = match args.clock {
         Some(date) => date,
-        None => jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date(),
+        None => jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date(),
     };
     let options = Options {
         today,
@@ -104,7 +107,10 @@ fn diff(args: &DiffArgs) -> CliResult {
         versioning_policy: args.versioning_policy,
         flatten_params: args.flatten_params,
     };
-    let changes = slipway_apidiff::at_least(slipway_apidiff::compare(&base, &revision, &options), args.min_level);
+    let changes = slipway_apidiff::at_least(
+        slipway_apidiff::compare(&base, &revision, &options),
+        args.min_level,
+    );
     let failed = args
         .fail_on
         .is_some_and(|threshold| changes.iter().any(|finding| finding.level >= threshold));

@@ -29,14 +29,32 @@ fn api_diff_reports_oasdiff_findings_offline() {
     let base = write(dir.path(), "base.yaml", BASE);
     let revision = write(dir.path(), "revision.json", REVISION);
 
-    let out = slipway(&["api", "diff", &base, &revision, "-o", "json", "--clock", "2026-08-06"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = slipway(&[
+        "api",
+        "diff",
+        &base,
+        &revision,
+        "-o",
+        "json",
+        "--clock",
+        "2026-08-06",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let changes = report["changes"].as_array().expect("changes");
     let mut seen: Vec<(String, String, String, String)> = changes
         .iter()
         .map(|c| {
-            let keys: Vec<&str> = c.as_object().expect("object").keys().map(String::as_str).collect();
+            let keys: Vec<&str> = c
+                .as_object()
+                .expect("object")
+                .keys()
+                .map(String::as_str)
+                .collect();
             assert_eq!(keys, ["id", "level", "operation", "path", "text"]);
             let s = |k: &str| c[k].as_str().expect("string").to_owned();
             (s("id"), s("level"), s("operation"), s("path"))
@@ -46,16 +64,43 @@ fn api_diff_reports_oasdiff_findings_offline() {
     assert_eq!(
         seen,
         vec![
-            ("api-path-removed-before-sunset".into(), "ERR".into(), "GET".into(), "/legacy".into()),
-            ("response-property-became-optional".into(), "ERR".into(), "GET".into(), "/orders/{id}".into()),
+            (
+                "api-path-removed-before-sunset".into(),
+                "ERR".into(),
+                "GET".into(),
+                "/legacy".into()
+            ),
+            (
+                "response-property-became-optional".into(),
+                "ERR".into(),
+                "GET".into(),
+                "/orders/{id}".into()
+            ),
         ]
     );
 
     // only the breaking ones, and the exit code asked for
-    let out = slipway(&["api", "diff", &base, &revision, "-o", "json", "--clock", "2099-12-31", "--min-level", "ERR", "--fail-on", "ERR"]);
+    let out = slipway(&[
+        "api",
+        "diff",
+        &base,
+        &revision,
+        "-o",
+        "json",
+        "--clock",
+        "2099-12-31",
+        "--min-level",
+        "ERR",
+        "--fail-on",
+        "ERR",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(report["changes"].as_array().map(Vec::len), Some(1), "past the sunset only the property change is breaking");
+    assert_eq!(
+        report["changes"].as_array().map(Vec::len),
+        Some(1),
+        "past the sunset only the property change is breaking"
+    );
 
     let out = slipway(&["api", "diff", &base, &base]);
     assert!(out.status.success());
@@ -63,14 +108,25 @@ fn api_diff_reports_oasdiff_findings_offline() {
 
     let table = slipway(&["api", "diff", &base, &revision, "--clock", "2026-08-06"]);
     let text = String::from_utf8_lossy(&table.stdout);
-    assert!(text.contains("response-property-became-optional") && text.contains("2 error(s)"), "{text}");
+    assert!(
+        text.contains("response-property-became-optional") && text.contains("2 error(s)"),
+        "{text}"
+    );
 
     let swagger = write(dir.path(), "swagger.yaml", "swagger: '2.0'\n");
     let out = slipway(&["api", "diff", &swagger, &base]);
     assert_eq!(out.status.code(), Some(3));
     let error = String::from_utf8_lossy(&out.stderr);
-    assert!(error.contains("swagger.yaml: $.swagger: Swagger 2.0 is not supported"), "{error}");
+    assert!(
+        error.contains("swagger.yaml: $.swagger: Swagger 2.0 is not supported"),
+        "{error}"
+    );
 
-    let out = slipway(&["api", "diff", &dir.path().join("missing.yaml").display().to_string(), &base]);
+    let out = slipway(&[
+        "api",
+        "diff",
+        &dir.path().join("missing.yaml").display().to_string(),
+        &base,
+    ]);
     assert_eq!(out.status.code(), Some(4));
 }

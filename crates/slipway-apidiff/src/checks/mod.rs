@@ -222,28 +222,33 @@ fn stability_policy<'d, 'a>(spec: &'d SpecDiff<'a>, sink: &mut Sink<'_>) -> Scop
     }
     // Webhooks join the paths after the policy ran (as `webhook:<name>`), so their
     // operations are not filtered by stability.
-    let push_paths = |scope: &mut Scope<'d, 'a>, prefix: &str, paths: &'d std::collections::BTreeMap<String, PathDiff<'a>>| {
-        let webhook = !prefix.is_empty();
-        let kept = |level: Result<Option<StabilityLevel>, String>, missing_is_kept: bool| match level {
-            Ok(level) => webhook || included(options, level),
-            Err(_) => webhook || missing_is_kept,
-        };
-        for (path, item) in paths {
-            let key = format!("{prefix}{path}");
-            for method in &item.operations_deleted {
-                if kept(stability_of(item.base_operation(method)), false) {
-                    scope.deleted_operations.push((key.clone(), item, *method));
+    let push_paths =
+        |scope: &mut Scope<'d, 'a>,
+         prefix: &str,
+         paths: &'d std::collections::BTreeMap<String, PathDiff<'a>>| {
+            let webhook = !prefix.is_empty();
+            let kept = |level: Result<Option<StabilityLevel>, String>, missing_is_kept: bool| {
+                match level {
+                    Ok(level) => webhook || included(options, level),
+                    Err(_) => webhook || missing_is_kept,
                 }
+            };
+            for (path, item) in paths {
+                let key = format!("{prefix}{path}");
+                for method in &item.operations_deleted {
+                    if kept(stability_of(item.base_operation(method)), false) {
+                        scope.deleted_operations.push((key.clone(), item, *method));
+                    }
+                }
+                let methods = item
+                    .operations_modified
+                    .keys()
+                    .copied()
+                    .filter(|method| kept(stability_of(item.revision_operation(method)), true))
+                    .collect();
+                scope.modified.push((key, item, methods));
             }
-            let methods = item
-                .operations_modified
-                .keys()
-                .copied()
-                .filter(|method| kept(stability_of(item.revision_operation(method)), true))
-                .collect();
-            scope.modified.push((key, item, methods));
-        }
-    };
+        };
     push_paths(&mut scope, "", &spec.paths.modified);
     push_paths(&mut scope, "webhook:", &spec.webhooks.modified);
     scope

@@ -14,7 +14,7 @@ use slipway_domain::diagnostic::Diagnostic;
 use slipway_domain::diff::{FieldChange, diff_values};
 use slipway_domain::kinds::{self, KindDef, Verb};
 use slipway_domain::references::{
-    check_batch, find_dependency_cycle, referrers, service_dependencies,
+    check_batch, find_dependency_cycle, referrers, service_dependencies, team_parents,
 };
 use slipway_domain::resource::{Resource, parse_document};
 use slipway_store::{Actor, AppliedAction, Mutation};
@@ -201,6 +201,98 @@ pub async fn apply_batch(
                 parsed.push(r);
             }
             Err(d) => diags.extend(d.into_iter().map(|d| d.with_source(&source))),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(invalid_batch(diags));
+    }
+    let existing = state.store.keys().await?;
+    for (i, (doc, r)) in request.documents.iter().zip(&parsed).enumerate() {
+        let def = kinds::lookup_exact(&r.kind)
+            .ok_or_else(|| ApiError::internal("parsed kind is unregistered"))?;
+        refuse_server_written(def).map_err(|mut e| {
+            e.body.message = format!("{}: {}", source_of(i, doc), e.body.message);
+            e
+        })?;
+        let verb = if existing.contains(&(r.kind.clone(), r.metadata.name.clone())) {
+            Verb::Update
+        } else {
+            Verb::Create
+        };
+        let env = (def.environment_of)(&r.metadata.name, &r.spec);
+        // An update must be allowed where the resource is now as well as where it is going,
+        // or a user limited to staging could rewrite a production resource into "staging".
+        let mut scopes = vec![env];
+        if verb == Verb::Update
+            && let Some(stored) = state.store.get(&r.kind, &r.metadata.name).await?
+        {
+            let was = (def.environment_of)(&r.metadata.name, &stored.spec);
+            if !scopes.contains(&was) {
+                scopes.push(was);
+            }
+        }
+        for env in scopes {
+            authorize(state, caller, verb, def.plural, env, false)
+                .await
+                .map_err(|mut e| {
+                    e.body.message = format!("{}: {}", source_of(i, doc), e.body.message);
+                    e
+                })?;
+        }
+    }
+    let mut diags: Vec<Diagnostic> = check_batch(&parsed, &existing)
+        .into_iter()
+        .map(|(i, d)| {
+            let source = request
+                .documents
+                .get(i)
+                .map(|doc| source_of(i, doc))
+                .unwrap_or_default();
+            d.with_source(&source)
+        })
+        .collect();
+    // Graphs that must stay acyclic once the batch is applied: services' dependencies and the
+    // team hierarchy.
+    type Edges = fn(&mut dyn Iterator<Item = &Resource>) -> BTreeMap<String, Vec<String>>;
+    let graphs: [(&str, &str, &str, Edges); 2] = [
+        (
+            "Service",
+            "spec.dependsOn",
+            "services depend on each other in a cycle",
+            |all| service_dependencies(all),
+        ),
+        (
+            "Team",
+            "spec.parent",
+            "teams are each other's parents in a cycle",
+            |all| team_parents(all),
+        ),
+    ];
+    for (kind, field, what, edges) in graphs {
+        if !parsed.iter().any(|r| r.kind == kind) {
+            continue;
+        }
+        let mut all: BTreeMap<String, Resource> = state
+            .store
+            .list(kind)
+            .await?
+            .into_iter()
+            .map(|r| (r.metadata.name.clone(), r))
+            .collect();
+        for r in parsed.iter().filter(|r| r.kind == kind) {
+            all.insert(r.metadata.name.clone(), r.clone());
+        }
+        if let Some(cycle) = find_dependency_cycle(&edges(&mut all.values())) {
+            let first = cycle.first().cloned().unwrap_or_default();
+            let source = parsed
+                .iter()
+                .position(|r| r.kind == kind && r.metadata.name == first)
+                .and_then(|i| request.documents.get(i).map(|d| source_of(i, d)))
+                .unwrap_or_default();
+            diags.push(
+                Diagnostic::new(field, format!("{what}: {}", cycle.join(" → ")))
+                    .with_source(&source),
+            );
         }
     }
     if !diags.is_empty() {

@@ -79,7 +79,7 @@ pub fn parse_text(name: &str, text: &str) -> CliResult<Vec<ApplyDocument>> {
     let is_json = name.ends_with(".json");
     let mut out = Vec::new();
     if is_json {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        let value = slipway_spec::unique_keys::from_json_str(text).map_err(|e| {
             Failure::new(
                 failure::INVALID,
                 format!("{name}: line {} column {}: {e}", e.line(), e.column()),
@@ -99,8 +99,9 @@ pub fn parse_text(name: &str, text: &str) -> CliResult<Vec<ApplyDocument>> {
     }
     for (i, de) in yaml_serde::Deserializer::from_str(text).enumerate() {
         let source = format!("{name} (document {})", i + 1);
-        let document = serde_json::Value::deserialize(de)
-            .map_err(|e| Failure::new(failure::INVALID, format!("{source}: {e}")))?;
+        let document = slipway_spec::UniqueKeys::deserialize(de)
+            .map_err(|e| Failure::new(failure::INVALID, format!("{source}: {e}")))?
+            .into_inner();
         if !document.is_null() {
             out.push(ApplyDocument {
                 source: Some(source),
@@ -130,5 +131,24 @@ mod tests {
         assert_eq!(err.exit, failure::INVALID);
         let err = parse_text("c.json", "{\"kind\": ").unwrap_err();
         assert!(format!("{:#}", err.error).starts_with("c.json: line 1"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_naming_the_key() {
+        let err = parse_text(
+            "d.yaml",
+            "kind: Team
+---
+kind: Role
+kind: Team
+",
+        )
+        .unwrap_err();
+        let msg = format!("{:#}", err.error);
+        assert!(msg.starts_with("d.yaml (document 2): "), "{msg}");
+        assert!(msg.contains("duplicate key `kind`"), "{msg}");
+        assert_eq!(err.exit, failure::INVALID);
+        let err = parse_text("e.json", r#"{"spec": {"tier": "high", "tier": "low"}}"#).unwrap_err();
+        assert!(format!("{:#}", err.error).contains("duplicate key `tier`"));
     }
 }

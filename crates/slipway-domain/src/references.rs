@@ -106,6 +106,21 @@ pub fn service_dependencies<'a>(
         .collect()
 }
 
+/// Builds the team hierarchy from team resources (those that validate): name → its parent.
+/// A cycle in it ([`find_dependency_cycle`]) would make a team its own ancestor.
+pub fn team_parents<'a>(
+    teams: impl IntoIterator<Item = &'a Resource>,
+) -> BTreeMap<String, Vec<String>> {
+    teams
+        .into_iter()
+        .filter(|r| r.kind == "Team")
+        .filter_map(|r| {
+            typed::<kinds::TeamSpec>(&r.spec)
+                .map(|s| (r.metadata.name.clone(), s.parent.into_iter().collect()))
+        })
+        .collect()
+}
+
 /// Which of `resources` refer to (kind, name): used to refuse deleting something still in use.
 pub fn referrers(resources: &[Resource], kind: &str, name: &str) -> Vec<String> {
     resources
@@ -166,6 +181,27 @@ mod tests {
         );
         let deps = service_dependencies(&[svc("a", &["b"]), svc("b", &[]), svc("d", &["a", "b"])]);
         assert_eq!(find_dependency_cycle(&deps), None);
+    }
+
+    #[test]
+    fn team_parent_cycles_are_found() {
+        let team = |name: &str, parent: Option<&str>| {
+            parse_document(
+                &json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Team",
+                "metadata": {"name": name}, "spec": {"parent": parent}}),
+            )
+            .unwrap()
+        };
+        let tree = [team("a", None), team("b", Some("a")), team("c", Some("b"))];
+        assert_eq!(find_dependency_cycle(&team_parents(&tree)), None);
+        let looped = [
+            team("a", Some("c")),
+            team("b", Some("a")),
+            team("c", Some("b")),
+        ];
+        let cycle = find_dependency_cycle(&team_parents(&looped)).unwrap();
+        assert_eq!(cycle.len(), 4, "{cycle:?}");
+        assert_eq!(cycle.first(), cycle.last());
     }
 
     #[test]

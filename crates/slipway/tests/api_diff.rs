@@ -1,21 +1,12 @@
 //! `slipway api diff` as a process: offline, no server, the JSON shape the contract check
 //! promises, the table, `--fail-on`, and a clear error for a document that is not OpenAPI.
 
+use crate::support::*;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn slipway(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_slipway"))
-        .args(args)
-        .env_remove("SLIPWAY_SERVER")
-        .env_remove("SLIPWAY_TOKEN")
-        .output()
-        .expect("slipway runs")
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
-    std::fs::write(&path, text).expect("write");
+    std::fs::write(&path, text).unwrap();
     path.display().to_string()
 }
 
@@ -25,11 +16,13 @@ const REVISION: &str = "{\"openapi\": \"3.0.3\", \"info\": {\"title\": \"shop\",
 
 #[test]
 fn api_diff_reports_oasdiff_findings_offline() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    let run = |args: &[&str]| slipway(&config, &[], args);
     let base = write(dir.path(), "base.yaml", BASE);
     let revision = write(dir.path(), "revision.json", REVISION);
 
-    let out = slipway(&[
+    let report = run(&[
         "api",
         "diff",
         &base,
@@ -38,25 +31,16 @@ fn api_diff_reports_oasdiff_findings_offline() {
         "json",
         "--clock",
         "2026-08-06",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let changes = report["changes"].as_array().expect("changes");
+    ])
+    .expect(OK)
+    .json();
+    let changes = report["changes"].as_array().unwrap();
     let mut seen: Vec<(String, String, String, String)> = changes
         .iter()
         .map(|c| {
-            let keys: Vec<&str> = c
-                .as_object()
-                .expect("object")
-                .keys()
-                .map(String::as_str)
-                .collect();
+            let keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
             assert_eq!(keys, ["id", "level", "operation", "path", "text"]);
-            let s = |k: &str| c[k].as_str().expect("string").to_owned();
+            let s = |k: &str| c[k].as_str().unwrap().to_owned();
             (s("id"), s("level"), s("operation"), s("path"))
         })
         .collect();
@@ -79,8 +63,8 @@ fn api_diff_reports_oasdiff_findings_offline() {
         ]
     );
 
-    // only the breaking ones, and the exit code asked for
-    let out = slipway(&[
+    // only the breaking ones past the sunset date, and the exit code asked for
+    let report = run(&[
         "api",
         "diff",
         &base,
@@ -93,40 +77,29 @@ fn api_diff_reports_oasdiff_findings_offline() {
         "ERR",
         "--fail-on",
         "ERR",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    ])
+    .expect(1)
+    .json();
     assert_eq!(
         report["changes"].as_array().map(Vec::len),
         Some(1),
-        "past the sunset only the property change is breaking"
+        "{report}"
     );
 
-    let out = slipway(&["api", "diff", &base, &base]);
-    assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no changes");
-
-    let table = slipway(&["api", "diff", &base, &revision, "--clock", "2026-08-06"]);
-    let text = String::from_utf8_lossy(&table.stdout);
-    assert!(
-        text.contains("response-property-became-optional") && text.contains("2 error(s)"),
-        "{text}"
-    );
+    run(&["api", "diff", &base, &base])
+        .expect(OK)
+        .prints(&["no changes"]);
+    run(&["api", "diff", &base, &revision, "--clock", "2026-08-06"])
+        .expect(OK)
+        .prints(&[
+            "response-property-became-optional",
+            "2 error(s), 0 warning(s), 0 info",
+        ]);
 
     let swagger = write(dir.path(), "swagger.yaml", "swagger: '2.0'\n");
-    let out = slipway(&["api", "diff", &swagger, &base]);
-    assert_eq!(out.status.code(), Some(3));
-    let error = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        error.contains("swagger.yaml: $.swagger: Swagger 2.0 is not supported"),
-        "{error}"
-    );
-
-    let out = slipway(&[
-        "api",
-        "diff",
-        &dir.path().join("missing.yaml").display().to_string(),
-        &base,
-    ]);
-    assert_eq!(out.status.code(), Some(4));
+    run(&["api", "diff", &swagger, &base])
+        .expect(INVALID)
+        .says(&["swagger.yaml: $.swagger: Swagger 2.0 is not supported"]);
+    let missing = dir.path().join("missing.yaml").display().to_string();
+    run(&["api", "diff", &missing, &base]).expect(NOT_FOUND);
 }

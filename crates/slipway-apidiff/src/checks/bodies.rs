@@ -223,7 +223,7 @@ fn responses(scope: &Scope<'_, '_>, sink: &mut Sink<'_>) {
             let Some(headers) = &response.headers else {
                 continue;
             };
-            for name in &headers.added {
+            for name in &headers.headers.added {
                 sink.emit(
                     "response-header-added",
                     method,
@@ -231,7 +231,7 @@ fn responses(scope: &Scope<'_, '_>, sink: &mut Sink<'_>) {
                     format!("header `{name}` added to response {status}"),
                 );
             }
-            for (name, header) in &headers.deleted {
+            for (name, header) in &headers.removed {
                 let id = if header.get("required") == Some(&Value::Bool(true)) {
                     "required-response-header-removed"
                 } else {
@@ -244,7 +244,7 @@ fn responses(scope: &Scope<'_, '_>, sink: &mut Sink<'_>) {
                     format!("header `{name}` removed from response {status}"),
                 );
             }
-            for (name, header) in &headers.modified {
+            for (name, header) in &headers.headers.modified {
                 if header.required.is_some_and(|r| r.was_true()) {
                     sink.emit(
                         "response-header-became-optional",

@@ -3,7 +3,7 @@
 //! default, bounds, patterns, nullability, `x-extensible-enum`, and header parameters whose
 //! object schema gained required properties or enums.
 
-use super::schema_rules::bound_change;
+use super::schema_rules::bound_moves;
 use super::types::{
     nullability_change, parameter_property_verdict, request_verdict, type_or_format_changed,
 };
@@ -218,34 +218,14 @@ fn modified(
             ),
         }
     }
-    for (keyword, name, zero_is_absent) in [
-        (Kw::Maximum, "max", false),
-        (Kw::Minimum, "min", false),
-        (Kw::ExclusiveMaximum, "exclusive-max", false),
-        (Kw::ExclusiveMinimum, "exclusive-min", false),
-        (Kw::MaxLength, "max-length", false),
-        (Kw::MinLength, "min-length", true),
-        (Kw::MaxItems, "max-items", false),
-        (Kw::MinItems, "min-items", true),
-    ] {
-        // maxItems written inside `items` counts for the parameter too
-        let holder = match (keyword, schema.value(Kw::MaxItems), &schema.items) {
-            (Kw::MaxItems, None, Some(items)) => items.as_ref(),
-            _ => schema.as_ref(),
-        };
-        if let Some((action, what)) = bound_change(holder, keyword, zero_is_absent) {
-            let what = format!("{} {what}", super::schema_rules::keyword_spelling(keyword));
-            let id = format!("request-parameter-{name}-{action}");
-            if rule(&id).is_some() {
-                emit(sink, &id, what);
-            } else if zero_is_absent && (action == "set" || action == "unset") {
-                let fallback = if action == "set" {
-                    "increased"
-                } else {
-                    "decreased"
-                };
-                emit(sink, &format!("request-parameter-{name}-{fallback}"), what);
+    for bound in bound_moves(schema, schema.items.as_deref()) {
+        let id = format!("request-parameter-{}", bound.change);
+        match (rule(&id), &bound.fallback) {
+            (Some(_), _) => emit(sink, &id, bound.what),
+            (None, Some(fallback)) => {
+                emit(sink, &format!("request-parameter-{fallback}"), bound.what)
             }
+            (None, None) => {}
         }
     }
     if let Some(pattern) = schema.value(Kw::Pattern) {

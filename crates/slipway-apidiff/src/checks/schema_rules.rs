@@ -168,32 +168,58 @@ pub(super) fn bound_change(
     }
 }
 
+/// A bound that moved: the rule-id stem of the move (`max-length-set`), the stem to use when
+/// no rule has that one (a `minLength` set from 0 is an increase), and what happened.
+pub(super) struct BoundMove {
+    pub change: String,
+    pub fallback: Option<String>,
+    pub what: String,
+}
+
+/// Every bound that moved in `diff`; `maxItems` written inside `items` counts when `items` is
+/// given and the schema itself has no `maxItems` change (parameters, as oasdiff reads them).
+pub(super) fn bound_moves(diff: &SchemaDiff<'_>, items: Option<&SchemaDiff<'_>>) -> Vec<BoundMove> {
+    let mut moves = Vec::new();
+    for (keyword, name, zero_is_absent) in BOUNDS {
+        let holder = match (keyword, diff.value(Kw::MaxItems), items) {
+            (Kw::MaxItems, None, Some(items)) => items,
+            _ => diff,
+        };
+        let Some((action, what)) = bound_change(holder, keyword, zero_is_absent) else {
+            continue;
+        };
+        let fallback = match (zero_is_absent, action) {
+            (true, "set") => Some(format!("{name}-increased")),
+            (true, "unset") => Some(format!("{name}-decreased")),
+            _ => None,
+        };
+        moves.push(BoundMove {
+            change: format!("{name}-{action}"),
+            fallback,
+            what: format!("{} {what}", keyword_spelling(keyword)),
+        });
+    }
+    moves
+}
+
 fn bounds(target: &Target<'_, '_, '_>, sink: &mut Sink<'_>) {
     let read_only = target.scope == "property"
         && target.side == "request"
         && target.diff.revision.is_some_and(|s| s.read_only());
-    for (keyword, name, zero_is_absent) in BOUNDS {
-        let Some((action, what)) = bound_change(target.diff, keyword, zero_is_absent) else {
-            continue;
-        };
-        let what = format!("{} {what}", keyword_spelling(keyword));
-        let change = format!("{name}-{action}");
+    for bound in bound_moves(target.diff, None) {
         if read_only
-            && target.report_id(sink, &format!("request-read-only-property-{change}"), &what)
+            && target.report_id(
+                sink,
+                &format!("request-read-only-property-{}", bound.change),
+                &bound.what,
+            )
         {
             continue;
         }
-        if !target.report(sink, &change, &what) && zero_is_absent {
-            // no "set"/"unset" rule on this side: the move from or to zero is an increase or
-            // a decrease
-            let fallback = if action == "set" {
-                "increased"
-            } else if action == "unset" {
-                "decreased"
-            } else {
-                continue;
-            };
-            target.report(sink, &format!("{name}-{fallback}"), &what);
+        if !target.report(sink, &bound.change, &bound.what)
+            && let Some(fallback) = &bound.fallback
+        {
+            target.report(sink, fallback, &bound.what);
         }
     }
 }

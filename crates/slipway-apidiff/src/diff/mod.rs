@@ -5,6 +5,72 @@
 
 pub(crate) mod schema_diff;
 
+/// The entries of two mappings compared key by key: keys only on the right were added, only on
+/// the left deleted, and entries on both sides compared by the caller (`None`: no difference).
+#[derive(Debug)]
+pub(crate) struct Keyed<T> {
+    pub added: Vec<String>,
+    pub deleted: Vec<String>,
+    pub modified: BTreeMap<String, T>,
+}
+
+impl<T> Default for Keyed<T> {
+    fn default() -> Self {
+        Keyed {
+            added: Vec::new(),
+            deleted: Vec::new(),
+            modified: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T> Keyed<T> {
+    /// Compares the entries whose key `keep` accepts.
+    pub fn compare<'v>(
+        left: &'v Map<String, Value>,
+        right: &'v Map<String, Value>,
+        keep: fn(&str) -> bool,
+        mut changed: impl FnMut(&'v Value, &'v Value) -> Option<T>,
+    ) -> Self {
+        let mut diff = Keyed::default();
+        for (name, value) in left.iter().filter(|(k, _)| keep(k)) {
+            match right.get(name) {
+                None => diff.deleted.push(name.clone()),
+                Some(other) => {
+                    if let Some(change) = changed(value, other) {
+                        diff.modified.insert(name.clone(), change);
+                    }
+                }
+            }
+        }
+        diff.added = right
+            .keys()
+            .filter(|k| keep(k) && !left.contains_key(*k))
+            .cloned()
+            .collect();
+        diff
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.deleted.is_empty() && self.modified.is_empty()
+    }
+
+    /// `Some` when something differs.
+    pub fn non_empty(self) -> Option<Self> {
+        (!self.is_empty()).then_some(self)
+    }
+}
+
+/// Every key counts.
+pub(crate) fn any_key(_: &str) -> bool {
+    true
+}
+
+/// Specification extensions (`x-...`) are not entries.
+fn not_extension(key: &str) -> bool {
+    !key.starts_with("x-")
+}
+
 use crate::document::{OpenApi, empty_map};
 use crate::schema::{maps_equal, values_equal};
 use schema_diff::{Direction, ExtensionsDiff, SchemaDiff, SchemaDiffer, StringsDiff, ValueDiff};
@@ -118,23 +184,18 @@ pub(crate) struct MediaTypeDiff<'a> {
     pub schema: Option<Rc<SchemaDiff<'a>>>,
 }
 
-#[derive(Default)]
-pub(crate) struct ResponsesDiff<'a> {
-    pub added: Vec<String>,
-    pub deleted: Vec<String>,
-    pub modified: BTreeMap<String, ResponseDiff<'a>>,
-}
+/// Responses by status.
+pub(crate) type ResponsesDiff<'a> = Keyed<ResponseDiff<'a>>;
 
 pub(crate) struct ResponseDiff<'a> {
     pub headers: Option<HeadersDiff<'a>>,
     pub content: Option<ContentDiff<'a>>,
 }
 
-#[derive(Default)]
+/// Response headers by name; `removed` holds the deleted headers' objects.
 pub(crate) struct HeadersDiff<'a> {
-    pub added: Vec<String>,
-    pub deleted: Vec<(String, &'a Map<String, Value>)>,
-    pub modified: BTreeMap<String, HeaderDiff<'a>>,
+    pub headers: Keyed<HeaderDiff<'a>>,
+    pub removed: Vec<(String, &'a Map<String, Value>)>,
 }
 
 pub(crate) struct HeaderDiff<'a> {
@@ -159,12 +220,7 @@ pub(crate) type ObjectPair<'a> = (&'a Map<String, Value>, &'a Map<String, Value>
 type ParamLists<'a> = (Vec<&'a Map<String, Value>>, Vec<&'a Map<String, Value>>);
 
 /// `components.securitySchemes` compared.
-#[derive(Default)]
-pub(crate) struct SecuritySchemesDiff<'a> {
-    pub added: Vec<String>,
-    pub deleted: Vec<String>,
-    pub modified: BTreeMap<String, ObjectPair<'a>>,
-}
+pub(crate) type SecuritySchemesDiff<'a> = Keyed<ObjectPair<'a>>;
 
 /// Computes the difference between two documents.
 pub(crate) fn diff_specs<'a>(
@@ -195,28 +251,16 @@ pub(crate) fn diff_specs<'a>(
             false,
         ),
         security: security_diff(left.get("security"), right.get("security")),
-        security_schemes: SecuritySchemesDiff::default(),
+        security_schemes: Keyed::default(),
         schemas_deleted: Vec::new(),
         version: None,
     };
     let (lc, rc) = (object(left, "components"), object(right, "components"));
     let (ls, rs) = (object(lc, "securitySchemes"), object(rc, "securitySchemes"));
-    for (name, scheme) in ls {
-        match rs.get(name) {
-            None => diff.security_schemes.deleted.push(name.clone()),
-            Some(other) => {
-                let (a, b) = (base.resolve_object(scheme), revision.resolve_object(other));
-                if !maps_equal(a, b) {
-                    diff.security_schemes.modified.insert(name.clone(), (a, b));
-                }
-            }
-        }
-    }
-    for name in rs.keys() {
-        if !ls.contains_key(name) {
-            diff.security_schemes.added.push(name.clone());
-        }
-    }
+    diff.security_schemes = Keyed::compare(ls, rs, any_key, |scheme, other| {
+        let (a, b) = (base.resolve_object(scheme), revision.resolve_object(other));
+        (!maps_equal(a, b)).then_some((a, b))
+    });
     let rschemas = object(rc, "schemas");
     diff.schemas_deleted = object(lc, "schemas")
         .keys()
@@ -705,38 +749,25 @@ fn responses_diff<'a>(
     left: &'a Map<String, Value>,
     right: &'a Map<String, Value>,
 ) -> Option<ResponsesDiff<'a>> {
-    let mut diff = ResponsesDiff::default();
-    for (status, response) in left.iter().filter(|(k, _)| !k.starts_with("x-")) {
-        match right.get(status) {
-            None => diff.deleted.push(status.clone()),
-            Some(other) => {
-                let (a, b) = (
-                    base.resolve_object(response),
-                    revision.resolve_object(other),
-                );
-                let changed = ResponseDiff {
-                    headers: headers_diff(
-                        differ,
-                        base,
-                        revision,
-                        object(a, "headers"),
-                        object(b, "headers"),
-                    ),
-                    content: content_diff(differ, object(a, "content"), object(b, "content")),
-                };
-                if changed.headers.is_some() || changed.content.is_some() || !maps_equal(a, b) {
-                    diff.modified.insert(status.clone(), changed);
-                }
-            }
-        }
-    }
-    for status in right.keys().filter(|k| !k.starts_with("x-")) {
-        if !left.contains_key(status) {
-            diff.added.push(status.clone());
-        }
-    }
-    (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty())
-        .then_some(diff)
+    Keyed::compare(left, right, not_extension, |response, other| {
+        let (a, b) = (
+            base.resolve_object(response),
+            revision.resolve_object(other),
+        );
+        let changed = ResponseDiff {
+            headers: headers_diff(
+                differ,
+                base,
+                revision,
+                object(a, "headers"),
+                object(b, "headers"),
+            ),
+            content: content_diff(differ, object(a, "content"), object(b, "content")),
+        };
+        (changed.headers.is_some() || changed.content.is_some() || !maps_equal(a, b))
+            .then_some(changed)
+    })
+    .non_empty()
 }
 
 fn headers_diff<'a>(
@@ -746,35 +777,26 @@ fn headers_diff<'a>(
     left: &'a Map<String, Value>,
     right: &'a Map<String, Value>,
 ) -> Option<HeadersDiff<'a>> {
-    let mut diff = HeadersDiff::default();
-    for (name, header) in left {
-        let a = base.resolve_object(header);
-        match right.get(name) {
-            None => diff.deleted.push((name.clone(), a)),
-            Some(other) => {
-                let b = revision.resolve_object(other);
-                let changed = HeaderDiff {
-                    required: value_diff(a.get("required"), b.get("required"), true),
-                    schema: differ.diff(a.get("schema"), b.get("schema")),
-                    content: content_diff(differ, object(a, "content"), object(b, "content")),
-                };
-                if changed.required.is_some()
-                    || changed.schema.is_some()
-                    || changed.content.is_some()
-                    || !maps_equal(a, b)
-                {
-                    diff.modified.insert(name.clone(), changed);
-                }
-            }
-        }
-    }
-    for name in right.keys() {
-        if !left.contains_key(name) {
-            diff.added.push(name.clone());
-        }
-    }
-    (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty())
-        .then_some(diff)
+    let headers = Keyed::compare(left, right, any_key, |header, other| {
+        let (a, b) = (base.resolve_object(header), revision.resolve_object(other));
+        let changed = HeaderDiff {
+            required: value_diff(a.get("required"), b.get("required"), true),
+            schema: differ.diff(a.get("schema"), b.get("schema")),
+            content: content_diff(differ, object(a, "content"), object(b, "content")),
+        };
+        (changed.required.is_some()
+            || changed.schema.is_some()
+            || changed.content.is_some()
+            || !maps_equal(a, b))
+        .then_some(changed)
+    })
+    .non_empty()?;
+    let removed = headers
+        .deleted
+        .iter()
+        .map(|name| (name.clone(), base.resolve_object(&left[name])))
+        .collect();
+    Some(HeadersDiff { headers, removed })
 }
 
 type Requirement<'a> = BTreeMap<&'a str, Vec<&'a str>>;

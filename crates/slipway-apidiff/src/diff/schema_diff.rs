@@ -301,12 +301,7 @@ pub(crate) struct EnumDiff<'a> {
 }
 
 /// Named subschemas (`properties`, `patternProperties`, `dependentSchemas`, `$defs`).
-#[derive(Default)]
-pub(crate) struct MapDiff<'a> {
-    pub added: Vec<String>,
-    pub deleted: Vec<String>,
-    pub modified: BTreeMap<String, Rc<SchemaDiff<'a>>>,
-}
+pub(crate) type MapDiff<'a> = super::Keyed<Rc<SchemaDiff<'a>>>;
 
 /// One entry of a subschema list, named the way findings name it.
 #[derive(Debug, Clone)]
@@ -883,24 +878,10 @@ impl<'a> SchemaDiffer<'a> {
         if left.is_empty() && right.is_empty() {
             return None;
         }
-        let mut diff = MapDiff::default();
-        for (name, value) in left {
-            match right.get(name) {
-                None => diff.deleted.push(name.clone()),
-                Some(other) => {
-                    if let Some(changed) = self.diff(Some(value), Some(other)) {
-                        diff.modified.insert(name.clone(), changed);
-                    }
-                }
-            }
-        }
-        for name in right.keys() {
-            if !left.contains_key(name) {
-                diff.added.push(name.clone());
-            }
-        }
-        (!diff.added.is_empty() || !diff.deleted.is_empty() || !diff.modified.is_empty())
-            .then_some(diff)
+        super::Keyed::compare(left, right, super::any_key, |value, other| {
+            self.diff(Some(value), Some(other))
+        })
+        .non_empty()
     }
 
     fn subschemas(

@@ -116,26 +116,30 @@ impl<'a> Schema<'a> {
     /// (title, description, examples, default, deprecated, ...) or nothing at all.
     pub fn is_annotation_only(&self) -> bool {
         self.keywords.keys().all(|keyword| {
-            keyword.starts_with("x-")
+            is_description_keyword(keyword)
                 || matches!(
                     keyword.as_str(),
-                    "title"
-                        | "description"
-                        | "example"
-                        | "examples"
-                        | "default"
-                        | "externalDocs"
-                        | "$comment"
-                        | "deprecated"
-                        | "readOnly"
-                        | "writeOnly"
-                        | "xml"
-                        | "$schema"
-                        | "$id"
-                        | "$anchor"
+                    "readOnly" | "writeOnly" | "xml" | "$schema" | "$id" | "$anchor"
                 )
         })
     }
+}
+
+/// Keywords that only describe an instance (extensions, titles, examples,
+/// defaults, deprecation) and never restrict which instances are valid.
+pub(crate) fn is_description_keyword(keyword: &str) -> bool {
+    keyword.starts_with("x-")
+        || matches!(
+            keyword,
+            "title"
+                | "description"
+                | "example"
+                | "examples"
+                | "default"
+                | "externalDocs"
+                | "$comment"
+                | "deprecated"
+        )
 }
 
 /// Numeric equality the way the Go loader sees it (every JSON number a float64).

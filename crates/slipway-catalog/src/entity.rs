@@ -314,6 +314,17 @@ impl Reader {
         }
     }
 
+    /// `spec.profile.displayName` and `spec.profile.email` of a Group or User.
+    fn profile(&mut self, spec: &Map<String, Value>) -> (Option<String>, Option<String>) {
+        match self.object(spec.get("profile"), "spec.profile", false) {
+            Some(p) => (
+                self.string(p, "spec.profile", "displayName", false),
+                self.string(p, "spec.profile", "email", false),
+            ),
+            None => (None, None),
+        }
+    }
+
     fn reference(
         &mut self,
         object: &Map<String, Value>,
@@ -537,14 +548,7 @@ impl Reader {
             }
             Kind::Group => {
                 let group_type = text(self, "type", true);
-                let profile = self.object(spec.get("profile"), "spec.profile", false);
-                let (display_name, email) = match profile {
-                    Some(p) => (
-                        self.string(p, "spec.profile", "displayName", false),
-                        self.string(p, "spec.profile", "email", false),
-                    ),
-                    None => (None, None),
-                };
+                let (display_name, email) = self.profile(spec);
                 Spec::Group {
                     group_type: group_type?,
                     display_name,
@@ -555,14 +559,7 @@ impl Reader {
                 }
             }
             Kind::User => {
-                let profile = self.object(spec.get("profile"), "spec.profile", false);
-                let (display_name, email) = match profile {
-                    Some(p) => (
-                        self.string(p, "spec.profile", "displayName", false),
-                        self.string(p, "spec.profile", "email", false),
-                    ),
-                    None => (None, None),
-                };
+                let (display_name, email) = self.profile(spec);
                 Spec::User {
                     display_name,
                     email,

@@ -279,6 +279,22 @@ impl Planner<'_> {
     }
 
     /// The team that owns an entity: its owner Group, or the first team of its owner User.
+    /// The Slipway name and owning team of an owned entity (Component, API),
+    /// with notes on how the owner was found; skips the entity when its
+    /// owner is not a team of this catalog.
+    fn owned_name(&mut self, entity: &Entity) -> Option<(String, String, Vec<String>)> {
+        let name = self.name_of(&entity.id)?;
+        let mut notes = Vec::new();
+        let Some(owner) = self.owning_team(entity, &mut notes) else {
+            self.skip(
+                entity,
+                "its owner is not a team, nor a person in a team, of this catalog",
+            );
+            return None;
+        };
+        Some((name, owner, notes))
+    }
+
     fn owning_team(&self, entity: &Entity, notes: &mut Vec<String>) -> Option<String> {
         let owner = self
             .catalog
@@ -387,15 +403,7 @@ impl Planner<'_> {
             self.skip(entity, "a library component is not deployed on its own");
             return;
         }
-        let Some(name) = self.name_of(&entity.id) else {
-            return;
-        };
-        let mut notes = Vec::new();
-        let Some(owner) = self.owning_team(entity, &mut notes) else {
-            self.skip(
-                entity,
-                "its owner is not a team, nor a person in a team, of this catalog",
-            );
+        let Some((name, owner, mut notes)) = self.owned_name(entity) else {
             return;
         };
         let tier = match entity.annotations.get(TIER_ANNOTATION).map(String::as_str) {
@@ -467,15 +475,7 @@ impl Planner<'_> {
         else {
             return;
         };
-        let Some(name) = self.name_of(&entity.id) else {
-            return;
-        };
-        let mut notes = Vec::new();
-        let Some(owner) = self.owning_team(entity, &mut notes) else {
-            self.skip(
-                entity,
-                "its owner is not a team, nor a person in a team, of this catalog",
-            );
+        let Some((name, owner, mut notes)) = self.owned_name(entity) else {
             return;
         };
         let text = match definition {

@@ -22,18 +22,20 @@ fn api_diff_reports_oasdiff_findings_offline() {
     let base = write(dir.path(), "base.yaml", BASE);
     let revision = write(dir.path(), "revision.json", REVISION);
 
-    let report = run(&[
-        "api",
-        "diff",
-        &base,
-        &revision,
-        "-o",
-        "json",
-        "--clock",
-        "2026-08-06",
-    ])
-    .expect(OK)
-    .json();
+    let json_diff = |options: &[&str]| {
+        let mut args = vec![
+            "api",
+            "diff",
+            base.as_str(),
+            revision.as_str(),
+            "-o",
+            "json",
+        ];
+        args.extend_from_slice(options);
+        run(&args)
+    };
+
+    let report = json_diff(&["--clock", "2026-08-06"]).expect(OK).json();
     let changes = report["changes"].as_array().unwrap();
     let mut seen: Vec<(String, String, String, String)> = changes
         .iter()
@@ -64,13 +66,7 @@ fn api_diff_reports_oasdiff_findings_offline() {
     );
 
     // only the breaking ones past the sunset date, and the exit code asked for
-    let report = run(&[
-        "api",
-        "diff",
-        &base,
-        &revision,
-        "-o",
-        "json",
+    let report = json_diff(&[
         "--clock",
         "2099-12-31",
         "--min-level",

@@ -11,7 +11,7 @@ mod security;
 mod types;
 
 use crate::diff::schema_diff::SchemaDiff;
-use crate::diff::{METHODS, OperationDiff, PathDiff, SpecDiff};
+use crate::diff::{ContentDiff, METHODS, OperationDiff, PathDiff, SpecDiff};
 use crate::{Finding, Options, StabilityLevel};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -276,31 +276,13 @@ impl Body<'_, '_> {
 pub(crate) fn request_bodies<'s, 'd, 'a>(scope: &'s Scope<'d, 'a>) -> Vec<Body<'s, 'a>> {
     let mut out = Vec::new();
     for op in scope.operations() {
-        let Some(content) = op
+        if let Some(content) = op
             .diff
             .request_body
             .as_ref()
             .and_then(|b| b.content.as_ref())
-        else {
-            continue;
-        };
-        for (media_type, media) in &content.modified {
-            if let Some(schema) = media
-                .schema
-                .as_ref()
-                .filter(|s| s.base.is_some() && s.revision.is_some())
-            {
-                out.push(Body {
-                    path: op.path,
-                    method: op.method,
-                    op: op.diff,
-                    status: "",
-                    media_type,
-                    schema,
-                    base_spec: scope.spec.base,
-                    revision_spec: scope.spec.revision,
-                });
-            }
+        {
+            push_bodies(&mut out, scope, &op, "", content);
         }
     }
     out
@@ -313,30 +295,40 @@ pub(crate) fn response_bodies<'s, 'd, 'a>(scope: &'s Scope<'d, 'a>) -> Vec<Body<
             continue;
         };
         for (status, response) in &responses.modified {
-            let Some(content) = response.content.as_ref() else {
-                continue;
-            };
-            for (media_type, media) in &content.modified {
-                if let Some(schema) = media
-                    .schema
-                    .as_ref()
-                    .filter(|s| s.base.is_some() && s.revision.is_some())
-                {
-                    out.push(Body {
-                        path: op.path,
-                        method: op.method,
-                        op: op.diff,
-                        status,
-                        media_type,
-                        schema,
-                        base_spec: scope.spec.base,
-                        revision_spec: scope.spec.revision,
-                    });
-                }
+            if let Some(content) = response.content.as_ref() {
+                push_bodies(&mut out, scope, &op, status, content);
             }
         }
     }
     out
+}
+
+/// One [`Body`] per media type of `content` whose schema is on both sides.
+fn push_bodies<'s, 'a>(
+    out: &mut Vec<Body<'s, 'a>>,
+    scope: &Scope<'_, 'a>,
+    op: &Op<'s, 'a>,
+    status: &'s str,
+    content: &'s ContentDiff<'a>,
+) {
+    for (media_type, media) in &content.modified {
+        if let Some(schema) = media
+            .schema
+            .as_ref()
+            .filter(|s| s.base.is_some() && s.revision.is_some())
+        {
+            out.push(Body {
+                path: op.path,
+                method: op.method,
+                op: op.diff,
+                status,
+                media_type,
+                schema,
+                base_spec: scope.spec.base,
+                revision_spec: scope.spec.revision,
+            });
+        }
+    }
 }
 
 /// A schema node below a body: its path of property names (and `items`, `allOf[...]`, ...)

@@ -734,7 +734,7 @@ impl<'a> SchemaDiffer<'a> {
             || !revision
                 .keywords
                 .keys()
-                .all(|k| k == "oneOf" || is_annotation_keyword(k))
+                .all(|k| k == "oneOf" || crate::schema::is_description_keyword(k))
         {
             return false;
         }
@@ -746,7 +746,7 @@ impl<'a> SchemaDiffer<'a> {
             s.types() == ["null"]
                 && s.keywords
                     .keys()
-                    .all(|k| k == "type" || is_annotation_keyword(k))
+                    .all(|k| k == "type" || crate::schema::is_description_keyword(k))
         };
         let nulls = branches.iter().filter(|b| bare_null(b)).count();
         let Some(payload) = branches.iter().find(|b| !bare_null(b)) else {
@@ -1282,20 +1282,4 @@ fn one_of_wrapping(
     (!moved.is_empty()).then_some(OneOfWrapping {
         moved_properties: moved,
     })
-}
-
-/// Keywords that describe without constraining.
-fn is_annotation_keyword(keyword: &str) -> bool {
-    keyword.starts_with("x-")
-        || matches!(
-            keyword,
-            "title"
-                | "description"
-                | "example"
-                | "examples"
-                | "default"
-                | "externalDocs"
-                | "$comment"
-                | "deprecated"
-        )
 }

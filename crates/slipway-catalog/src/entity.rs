@@ -186,26 +186,26 @@ pub struct Entity {
 /// Backstage's name rule: 1–63 characters of letters, digits and `-_.`, beginning and ending
 /// with a letter or digit.
 pub fn valid_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    label(name, |b| {
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+    })
 }
 
 /// Namespaces are DNS labels.
 pub fn valid_namespace(namespace: &str) -> bool {
-    let bytes = namespace.as_bytes();
+    label(namespace, |b| {
+        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'
+    })
+}
+
+/// 1–63 bytes, each `allowed`, beginning and ending with a letter or digit.
+fn label(text: &str, allowed: fn(u8) -> bool) -> bool {
+    let bytes = text.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= 63
         && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
         && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.iter().all(|&b| allowed(b))
 }
 
 /// Reads the documents of one file. Empty documents are skipped; each entity comes with the

@@ -329,13 +329,7 @@ impl Planner<'_> {
         let Some(name) = self.name_of(&entity.id) else {
             return;
         };
-        let mut spec = Map::new();
-        if let Some(display) = display_name.clone().or_else(|| entity.title.clone()) {
-            spec.insert("displayName".into(), Value::String(display));
-        }
-        if let Some(email) = email {
-            spec.insert("email".into(), Value::String(email.clone()));
-        }
+        let mut spec = profile_spec(entity, display_name, email);
         if let Some(parent) = self
             .catalog
             .targets(&entity.id, RelationKind::ChildOf)
@@ -379,13 +373,7 @@ impl Planner<'_> {
                 teams.push(team);
             }
         }
-        let mut spec = Map::new();
-        if let Some(display) = display_name.clone().or_else(|| entity.title.clone()) {
-            spec.insert("displayName".into(), Value::String(display));
-        }
-        if let Some(email) = email {
-            spec.insert("email".into(), Value::String(email.clone()));
-        }
+        let mut spec = profile_spec(entity, display_name, email);
         spec.insert("teams".into(), json!(teams));
         self.push(entity, "User", name, Value::Object(spec), Vec::new());
     }
@@ -643,6 +631,22 @@ pub fn reconcile(plan: &Plan, existing: &BTreeMap<(String, String), Value>) -> I
         .map(|s| format!("{} ({})", s.entity, s.reason))
         .collect();
     report
+}
+
+/// The `displayName` (the profile's, else the entity's title) and `email` of a Team or User.
+fn profile_spec(
+    entity: &Entity,
+    display_name: &Option<String>,
+    email: &Option<String>,
+) -> Map<String, Value> {
+    let mut spec = Map::new();
+    if let Some(display) = display_name.clone().or_else(|| entity.title.clone()) {
+        spec.insert("displayName".into(), Value::String(display));
+    }
+    if let Some(email) = email {
+        spec.insert("email".into(), Value::String(email.clone()));
+    }
+    spec
 }
 
 #[cfg(test)]

@@ -131,21 +131,29 @@ pub enum Command {
     },
 }
 
-/// Parses the command line, runs the command and maps failures to exit codes.
+/// Parses the command line, runs the command and maps failures to exit codes. `slipway
+/// server` reads its configuration here and hands over to the server crate, which builds its
+/// own runtime; every other command runs on one runtime built here.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let outcome = match cli.command {
+        Command::Server(args) => server_commands::server(args),
+        command => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(run(Cli {
+                global: cli.global,
+                command,
+            })),
+            Err(e) => Err(Failure::new(
+                1,
+                format!("cannot start the async runtime: {e}"),
+            )),
+        },
     };
-    match runtime.block_on(run(cli)) {
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("error: {:#}", f.error);
@@ -175,7 +183,8 @@ pub async fn run(cli: Cli) -> CliResult {
     let g = &cli.global;
     match cli.command {
         Command::Init(args) => server_commands::init(args).await,
-        Command::Server(args) => server_commands::server(args).await,
+        // `main` lets the server build its own runtime; here it runs on the caller's.
+        Command::Server(args) => server_commands::server_here(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Login(args) => identity_commands::login(g, args).await,
         Command::Whoami => identity_commands::whoami(&client(g)?).await,

@@ -5,7 +5,7 @@
 //! applied. They are pure: same inputs, same diagnostics.
 
 use crate::diagnostic::Diagnostic;
-use crate::kinds::{self, ServiceSpec, typed};
+use crate::kinds::{self, Service, ServiceSpec, typed};
 use crate::resource::Resource;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -99,7 +99,7 @@ pub fn service_dependencies<'a>(
 ) -> BTreeMap<String, Vec<String>> {
     services
         .into_iter()
-        .filter(|r| r.kind == "Service")
+        .filter(|r| r.is::<Service>())
         .filter_map(|r| {
             typed::<ServiceSpec>(&r.spec).map(|s| (r.metadata.name.clone(), s.depends_on))
         })
@@ -113,7 +113,7 @@ pub fn team_parents<'a>(
 ) -> BTreeMap<String, Vec<String>> {
     teams
         .into_iter()
-        .filter(|r| r.kind == "Team")
+        .filter(|r| r.is::<kinds::Team>())
         .filter_map(|r| {
             typed::<kinds::TeamSpec>(&r.spec)
                 .map(|s| (r.metadata.name.clone(), s.parent.into_iter().collect()))

@@ -14,14 +14,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 use slipway_domain::governance_records::EventSinkSpec;
-use slipway_domain::kinds::typed;
+use slipway_domain::kinds::{EventSink, Rollout, typed};
 use slipway_events::{
     ApprovalClosedContent, ApprovalCreatedContent, ApprovalDecision, ApprovalStatus,
     AttemptOutcome, CdEvent, Content, EncodingMode, EnvironmentRef, EventMeta, NextAction,
     OutboxEntry, RetryPolicy, SecretString, ServiceContent, ServiceRemovedContent, Sink,
     SinkHeader, TicketClosedContent, TicketCreatedContent, TicketUpdatedContent,
 };
-use slipway_store::{OutboxOutcome, Store, StoreError};
+use slipway_store::{OutboxOutcome, Store, StoreError, TypedStore};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
@@ -188,7 +188,8 @@ struct ConfiguredSink {
 /// Every EventSink resource as a sink; header values come from the server's environment.
 async fn sinks(store: &dyn Store) -> Result<Vec<ConfiguredSink>, StoreError> {
     Ok(store
-        .list("EventSink")
+        .kind::<EventSink>()
+        .resources()
         .await?
         .into_iter()
         .filter_map(|r| {
@@ -269,7 +270,7 @@ async fn watch_rollouts(
     store: &dyn Store,
     emitted: &mut std::collections::HashSet<String>,
 ) -> Result<(), StoreError> {
-    let rollouts = store.list("Rollout").await?;
+    let rollouts = store.kind::<Rollout>().resources().await?;
     // With no sink there is nobody to tell: remember the outcomes in memory only, so a busy
     // engine's writes are not joined by bookkeeping ones.
     let have_sinks = !sinks(store).await?.is_empty();

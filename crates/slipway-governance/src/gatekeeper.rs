@@ -20,12 +20,14 @@ use serde_json::json;
 use slipway_change::{Calendar, CalendarSet, GateInput, decide_gate_compiled};
 use slipway_domain::diagnostic::Diagnostic;
 use slipway_domain::governance_records::{GateDecisionSpec, GateRuleOutcome};
-use slipway_domain::kinds::{EnvironmentSpec, typed};
+use slipway_domain::kinds::{
+    self, Artifact, Environment, EnvironmentSpec, GateDecision, GatePolicy, Kind, User, typed,
+};
 use slipway_domain::resource::parse_document;
 use slipway_engine::EngineError;
 use slipway_engine::gate::{DecisionRecorded, GateRequest, GateVerdict, Gatekeeper};
 use slipway_store::fresh::FreshRounds;
-use slipway_store::{Actor, CachedStore, Mutation, Store};
+use slipway_store::{Actor, CachedStore, Mutation, Store, TypedStore};
 
 use serde_json::Value;
 use slipway_domain::governance_records::GatePolicySpec;
@@ -201,7 +203,8 @@ impl GovernanceGate {
         let snapshot: Arc<dyn Store> = Arc::new(pinned);
         let store = snapshot.as_ref();
         let environment = store
-            .get("Environment", &request.environment)
+            .kind::<Environment>()
+            .resource(&request.environment)
             .await
             .map_err(store_error)?
             .and_then(|r| typed::<EnvironmentSpec>(&r.spec));
@@ -292,7 +295,8 @@ impl GovernanceGate {
             .and_then(|e| e.promotion_policy.as_ref())
         {
             let supply = store
-                .get("Artifact", &request.artifact)
+                .kind::<Artifact>()
+                .resource(&request.artifact)
                 .await
                 .map_err(store_error)?
                 .and_then(|a| a.status)
@@ -393,7 +397,7 @@ impl GovernanceGate {
 
     /// Every GatePolicy resource, compiled (once per version of the kind).
     async fn policies(&self, store: &CachedStore) -> Result<PolicySet, EngineError> {
-        let version = store.version("GatePolicy").await?;
+        let version = store.version(GatePolicy::KIND).await?;
         if let Some((cached, set)) = self
             .compiled
             .lock()
@@ -403,7 +407,7 @@ impl GovernanceGate {
         {
             return Ok(set.clone());
         }
-        let (version, resources) = store.list_versioned("GatePolicy").await?;
+        let (version, resources) = store.list_versioned(GatePolicy::KIND).await?;
         let sources: Vec<PolicySource> = resources
             .into_iter()
             .filter_map(|r| {
@@ -423,7 +427,7 @@ impl GovernanceGate {
 
     /// Every Calendar, compiled (once per version of the kind).
     async fn calendars(&self, store: &CachedStore) -> Result<Arc<CompiledCalendars>, EngineError> {
-        let version = store.version("Calendar").await?;
+        let version = store.version(kinds::Calendar::KIND).await?;
         if let Some((cached, set)) = self
             .calendars
             .lock()
@@ -433,7 +437,7 @@ impl GovernanceGate {
         {
             return Ok(set.clone());
         }
-        let (version, resources) = store.list_versioned("Calendar").await?;
+        let (version, resources) = store.list_versioned(kinds::Calendar::KIND).await?;
         let calendars = calendars_of(resources);
         let set = Arc::new(CompiledCalendars {
             compiled: CalendarSet::compile(&calendars),
@@ -484,7 +488,7 @@ impl GovernanceGate {
             // The review queue of `GET /api/v1/unauthorised-changes`.
             labels[UNAUTHORISED_LABEL] = json!("true");
         }
-        let document = json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "GateDecision",
+        let document = json!({"apiVersion": "slipway.dev/v1alpha1", "kind": GateDecision::KIND,
             "metadata": {"name": name, "labels": labels},
             "spec": decision});
         let resource = parse_document(&document).map_err(|d| EngineError::Gate {
@@ -539,7 +543,7 @@ async fn policy_input(
         .and_then(Value::as_object)
         .and_then(|o| o.keys().next().cloned())
         .unwrap_or_else(|| "direct".into());
-    let artifact = store.get("Artifact", &request.artifact).await?;
+    let artifact = store.kind::<Artifact>().resource(&request.artifact).await?;
     let version = artifact
         .as_ref()
         .and_then(|a| a.spec.get("version"))
@@ -564,7 +568,8 @@ async fn policy_input(
     let window_rule = rule("window");
     let teams = match deployer {
         Some(user) => store
-            .get("User", user)
+            .kind::<User>()
+            .resource(user)
             .await?
             .and_then(|u| u.spec.get("teams").cloned())
             .unwrap_or_else(|| json!([])),

@@ -1,16 +1,18 @@
-//! The authorization matrix: every endpoint × every role, over real HTTP against a real server
-//! on a SQLite data dir. The expected outcome of each cell is written out by hand below, so a
+//! The authorization matrix: every endpoint × every role, over real HTTP against the API's
+//! router on a SQLite data dir made by `slipway init`'s bootstrap. The expected outcome of each cell is written out by hand below, so a
 //! change in what a role may do shows up here as a failing cell.
 #![allow(clippy::unwrap_used)] // in tests a panic is a failing test, which is the point
 
 use serde_json::{Value, json};
 use slipway_api::AppState;
 use slipway_api::auth::mint;
-use slipway_api::server::{ServeOptions, run};
+use slipway_domain::kinds::Rollout;
 use slipway_domain::resource::parse_document;
 use slipway_store::data_dir::DataDir;
-use slipway_store::{Actor, Mutation, SqlStore, Store};
+use slipway_store::{Actor, Mutation, SqlStore, Store, TypedStore};
+use slipway_supply_chain::{Artifacts, SupplyChain};
 use std::collections::BTreeMap;
+use std::future::IntoFuture;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -269,7 +271,7 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let data = DataDir::new(tmp.path().join("data"));
-    slipway_api::bootstrap::init(&data, None, "admin")
+    slipway_server::bootstrap::init(&data, None, "admin")
         .await
         .unwrap();
     let store = SqlStore::open(&data.sqlite_url()).await.unwrap();
@@ -341,8 +343,8 @@ async fn fixture() -> Fixture {
     store.apply(&actor, batch, false).await.unwrap();
     // A finished rollout, so its event stream ends.
     store
+        .kind::<Rollout>()
         .set_status(
-            "Rollout",
             "r",
             &json!({"phase": "Promoted", "history": [{"atMs": 1, "what": "promoted 1"}]}),
         )
@@ -369,8 +371,7 @@ async fn fixture() -> Fixture {
         .unwrap()
         .checkpoint
         .size;
-    let artifacts =
-        slipway_api::artifact_routes::Artifacts::open(&data.root, Default::default()).unwrap();
+    let artifacts = Artifacts::open(&data.root, Default::default()).unwrap();
     artifacts
         .store
         .push(
@@ -378,21 +379,26 @@ async fn fixture() -> Fixture {
             &mut &b"api 1.0.0"[..],
         )
         .unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let signing_key = Arc::new(key);
     let state = AppState {
-        store: Arc::new(store),
-        signing_key: Arc::new(key),
+        supply_chain: Some(Arc::new(SupplyChain::new(
+            store.clone(),
+            artifacts,
+            signing_key.clone(),
+        ))),
+        store,
+        signing_key,
         extra_metrics: None,
-        artifacts: Some(Arc::new(artifacts)),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
-    tokio::spawn(run(
-        listener,
-        state,
-        ServeOptions::default(),
-        shutdown.clone(),
-    ));
+    tokio::spawn(
+        axum::serve(listener, slipway_api::router(state))
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .into_future(),
+    );
     Fixture {
         url,
         tokens,

@@ -1,58 +1,43 @@
-//! The artifact supply chain on the server: validating documents before they are attached
-//! (SBOMs against their schema, SARIF logs, Sigstore bundles against the artifact, in-toto DSSE
-//! envelopes), the Artifact resource's `status.supplyChain` recomputed from what is attached
-//! (signature, vulnerabilities from the SBOM against the server's vulnerability database,
-//! licences, SARIF counts, provenance), SLSA provenance for pushes from a pipeline, and the
-//! vulnerability database import route (`POST /api/v1/vulndb/import`, a ZIP of OSV records as the
-//! body, kept in `DATA_DIR/vulndb`).
-//!
-//! [`assess`] is pure: it takes the referrers' contents and returns the status document.
+//! The documents attached to an artifact: what each short type name stands for, the checks a
+//! document passes before it is kept (SBOMs against their schema, SARIF logs, Sigstore bundles
+//! against the artifact and the signer asked for, in-toto DSSE envelopes, Slipway signatures),
+//! and [`assess`], which is pure: the attached documents in, the Artifact's
+//! `status.supplyChain` out.
 
-use crate::AppState;
-use crate::access::authorize;
-use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
-use axum::Json;
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::post;
-use serde::{Deserialize, Serialize};
+use crate::{Result, SupplyChainError};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use slipway_artifacts::oci::artifact_types;
-use slipway_domain::kinds::Verb;
-use slipway_signing::in_toto::{BuildDefinition, Builder, RunDetails, SLSA_PROVENANCE_V1};
+use slipway_signing::in_toto::SLSA_PROVENANCE_V1;
 use slipway_signing::{
-    ArtifactInput, ArtifactSignature, DsseEnvelope, Policy, Provenance, ResourceDescriptor,
-    Sha256Digest, SigningKey, Statement, VerifyRequest, VerifyingKey,
+    ArtifactInput, ArtifactSignature, DsseEnvelope, Policy, Sha256Digest, Statement, VerifyRequest,
+    VerifyingKey,
 };
 use slipway_vuln::{FindingKind, Package, Severity, VulnDb};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-/// The directory of the data dir holding the imported vulnerability database snapshot.
-pub const VULNDB_DIR: &str = "vulndb";
 
 /// The annotation on a Sigstore bundle referrer naming the signer it was verified against.
 pub const SIGSTORE_SIGNER_ANNOTATION: &str = "dev.slipway.sigstore.verified-signer";
 
-/// The largest OSV ZIP accepted by the import route.
-const MAX_VULNDB_BYTES: usize = 512 << 20;
-
-/// The build type of the provenance the server records for pushes from a pipeline.
-pub const PUSH_BUILD_TYPE: &str = "https://slipway.dev/push/v1";
-
-pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/vulndb/import",
-        post(import_vulndb).layer(DefaultBodyLimit::max(MAX_VULNDB_BYTES)),
-    )
+/// The artifact type a short name stands for (`sbom-cyclonedx`, `sbom-spdx`, `sarif`,
+/// `sigstore-bundle`, `in-toto`, `slipway-signature`); anything else is taken as a media type.
+pub fn referrer_type(name: &str) -> &str {
+    match name {
+        "sbom-cyclonedx" | "cyclonedx" => artifact_types::CYCLONEDX,
+        "sbom-spdx" | "spdx" => artifact_types::SPDX,
+        "sarif" => artifact_types::SARIF,
+        "sigstore-bundle" => artifact_types::SIGSTORE_BUNDLE,
+        "in-toto" => artifact_types::IN_TOTO,
+        "slipway-signature" => artifact_types::SLIPWAY_SIGNATURE,
+        other => other,
+    }
 }
 
-/// Who must have signed a Sigstore bundle attached to an artifact (query parameters of the
-/// attach request).
-#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
-pub struct BundlePolicyQuery {
+/// Who must have signed a Sigstore bundle attached to an artifact (the attach request's query
+/// parameters).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct BundleSigner {
     /// The certificate identity the bundle's signer must have.
     pub identity: Option<String>,
     /// The OIDC issuer of the signer's certificate.
@@ -67,10 +52,10 @@ pub fn validate_referrer(
     artifact_type: &str,
     bytes: &[u8],
     layer: &Sha256Digest,
-    policy: &BundlePolicyQuery,
-) -> ApiResult<BTreeMap<String, String>> {
+    policy: &BundleSigner,
+) -> Result<BTreeMap<String, String>> {
     let refuse =
-        |what: &str, why: String| ApiError::invalid(format!("{what} refused: {why}"), vec![]);
+        |what: &str, why: String| SupplyChainError::invalid(format!("{what} refused: {why}"));
     let mut annotations = BTreeMap::new();
     match artifact_type {
         artifact_types::CYCLONEDX | artifact_types::SPDX => {
@@ -285,259 +270,12 @@ pub fn assess(
     status
 }
 
-/// The signed SLSA v1 provenance the server records for a push from pipeline `pipeline_id`:
-/// subject the file's digest, builder `https://slipway.dev/builder/<server key id>`.
-pub fn push_provenance(
-    key: &SigningKey,
-    file_name: &str,
-    layer: &Sha256Digest,
-    parameters: &PushParameters<'_>,
-) -> Result<DsseEnvelope, slipway_signing::AttestationError> {
-    let provenance = Provenance {
-        build_definition: BuildDefinition {
-            build_type: PUSH_BUILD_TYPE.to_owned(),
-            external_parameters: json!({
-                "service": parameters.service,
-                "version": parameters.version,
-                "gitSha": parameters.git_sha,
-                "pipelineId": parameters.pipeline_id,
-            }),
-            internal_parameters: Value::Null,
-            resolved_dependencies: Vec::new(),
-        },
-        run_details: RunDetails {
-            builder: Builder {
-                id: format!(
-                    "https://slipway.dev/builder/{}",
-                    slipway_signing::key_id(&key.verifying_key())
-                ),
-            },
-            metadata: None,
-        },
-    };
-    Statement::provenance(
-        vec![ResourceDescriptor::subject(file_name, layer)],
-        &provenance,
-    )?
-    .sign(key)
-}
-
-/// What a push says about its build.
-#[derive(Debug, Clone, Copy)]
-pub struct PushParameters<'a> {
-    pub service: &'a str,
-    pub version: &'a str,
-    pub git_sha: Option<&'a str>,
-    pub pipeline_id: &'a str,
-}
-
-/// The annotation on a verification summary referrer naming the environment it was made for.
-pub const VSA_ENVIRONMENT_ANNOTATION: &str = "dev.slipway.vsa.environment";
-
-/// A signed SLSA Verification Summary: `decision` (an allowing gate decision) verified the file
-/// `layer` of `resource_uri` under the promotion policy of its environment; the verified levels
-/// list every supply-chain rule that passed (`SLIPWAY_SUPPLY_CHAIN_<RULE>`), and
-/// `SLSA_BUILD_LEVEL_1` when provenance was among them.
-pub fn verification_summary(
-    key: &SigningKey,
-    decision: &slipway_domain::governance_records::GateDecisionSpec,
-    resource_uri: &str,
-    layer: &Sha256Digest,
-    verified_at: time::OffsetDateTime,
-) -> Result<DsseEnvelope, slipway_signing::AttestationError> {
-    use slipway_signing::in_toto::{PolicyReference, VerificationResult, Verifier};
-    let mut levels: Vec<String> = decision
-        .rules
-        .iter()
-        .filter(|r| r.passed)
-        .filter_map(|r| r.rule.strip_prefix("supply-chain:"))
-        .map(|rule| format!("SLIPWAY_SUPPLY_CHAIN_{}", rule.to_ascii_uppercase()))
-        .collect();
-    if levels
-        .iter()
-        .any(|l| l == "SLIPWAY_SUPPLY_CHAIN_PROVENANCE")
-    {
-        levels.insert(0, "SLSA_BUILD_LEVEL_1".to_owned());
-    }
-    let summary = slipway_signing::VerificationSummary {
-        verifier: Verifier {
-            id: format!(
-                "https://slipway.dev/verifier/{}",
-                slipway_signing::key_id(&key.verifying_key())
-            ),
-        },
-        time_verified: verified_at,
-        resource_uri: resource_uri.to_owned(),
-        policy: PolicyReference {
-            uri: Some(format!(
-                "https://slipway.dev/environments/{}/promotion-policy",
-                decision.environment
-            )),
-            digest: BTreeMap::new(),
-        },
-        input_attestations: Vec::new(),
-        verification_result: VerificationResult::Passed,
-        verified_levels: levels,
-    };
-    Statement::verification_summary(
-        vec![ResourceDescriptor::at_uri(resource_uri, layer)],
-        &summary,
-    )?
-    .sign(key)
-}
-
-/// The gate's [`VerificationRecorder`](slipway_governance::VerificationRecorder): attaches a
-/// signed verification summary to the allowed artifact (once per environment).
-pub struct VsaRecorder {
-    state: AppState,
-}
-
-impl VsaRecorder {
-    pub fn new(state: AppState) -> Self {
-        VsaRecorder { state }
-    }
-}
-
-#[async_trait::async_trait]
-impl slipway_governance::VerificationRecorder for VsaRecorder {
-    async fn record_verification(
-        &self,
-        decision: &slipway_domain::governance_records::GateDecisionSpec,
-    ) -> Result<(), String> {
-        let Some(artifacts) = self.state.artifacts.clone() else {
-            return Ok(());
-        };
-        let Some(spec) = self
-            .state
-            .store
-            .get("Artifact", &decision.artifact)
-            .await
-            .map_err(|e| e.to_string())?
-            .and_then(|r| {
-                slipway_domain::kinds::typed::<slipway_domain::kinds::ArtifactSpec>(&r.spec)
-            })
-        else {
-            return Ok(());
-        };
-        let Some(reference) = spec.location.strip_prefix("oci:") else {
-            return Ok(());
-        };
-        let store = artifacts.store.clone();
-        let (service, version) = (spec.service.clone(), spec.version.clone());
-        let opened = tokio::task::spawn_blocking(move || {
-            store
-                .open_artifact(&service, &version, None)
-                .map(|(_, opened)| opened)
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-        let layer =
-            crate::artifact_routes::sha256_of(&opened.layer.digest).map_err(|e| e.body.message)?;
-        let resource_uri = format!("oci:{reference}@{}", opened.layer.digest);
-        let envelope = verification_summary(
-            &self.state.signing_key,
-            decision,
-            &resource_uri,
-            &layer,
-            time::OffsetDateTime::now_utc(),
-        )
-        .map_err(|e| e.to_string())?;
-        let bytes = serde_json::to_vec(&envelope).map_err(|e| e.to_string())?;
-        crate::artifact_routes::attach_once(
-            &artifacts,
-            &opened.manifest.digest,
-            artifact_types::IN_TOTO,
-            bytes,
-            VSA_ENVIRONMENT_ANNOTATION,
-            decision.environment.clone(),
-        )
-        .await
-        .map_err(|e| e.body.message)?;
-        Ok(())
-    }
-}
-
-/// Reads the server's vulnerability database snapshot; `None` when none was imported (or it
-/// does not load, which is logged).
-pub fn load_vulndb(dir: &Path) -> Option<VulnDb> {
-    if !dir.join(slipway_vuln::SNAPSHOT_FILE).is_file() {
-        return None;
-    }
-    match VulnDb::load_from(dir) {
-        Ok(db) => Some(db),
-        Err(e) => {
-            tracing::error!(error = %e, "the vulnerability database snapshot does not load");
-            None
-        }
-    }
-}
-
-/// What an import did.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct VulnDbImport {
-    /// Where the snapshot was written.
-    pub snapshot: String,
-    /// Advisories kept.
-    pub records: usize,
-    /// Withdrawn advisories skipped.
-    pub skipped_withdrawn: usize,
-}
-
-fn vulndb_dir(state: &AppState) -> ApiResult<(PathBuf, PathBuf)> {
-    let artifacts = state.artifacts.as_ref().ok_or_else(|| {
-        ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "this server runs without a data dir for its vulnerability database",
-        )
-    })?;
-    Ok((artifacts.vulndb_dir.clone(), artifacts.scratch.clone()))
-}
-
-#[utoipa::path(post, path = "/api/v1/vulndb/import",
-    request_body(content = Vec<u8>, content_type = "application/zip", description = "a ZIP of OSV records"),
-    responses((status = 200, body = VulnDbImport), (status = 422, body = crate::error::ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn import_vulndb(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Bytes,
-) -> ApiResult<Json<VulnDbImport>> {
-    authorize(&state, &caller, Verb::Update, "artifacts", None, false).await?;
-    let (dir, scratch) = vulndb_dir(&state)?;
-    let imported = tokio::task::spawn_blocking(move || -> ApiResult<VulnDbImport> {
-        let staged = tempfile::Builder::new()
-            .suffix(".zip")
-            .tempfile_in(&scratch)
-            .map_err(|e| ApiError::internal(format!("could not stage the upload: {e}")))?;
-        std::fs::write(staged.path(), &body)
-            .map_err(|e| ApiError::internal(format!("could not stage the upload: {e}")))?;
-        let db = VulnDb::load_osv(staged.path())
-            .map_err(|e| ApiError::invalid(format!("osv archive refused: {e}"), vec![]))?;
-        let snapshot = db
-            .import_to(&dir)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        Ok(VulnDbImport {
-            snapshot: snapshot.display().to_string(),
-            records: db.stats().records,
-            skipped_withdrawn: db.stats().skipped_withdrawn,
-        })
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("the import task failed: {e}")))??;
-    tracing::info!(
-        records = imported.records,
-        "vulnerability database imported"
-    );
-    Ok(Json(imported))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::attestations::{PushParameters, push_provenance, verification_summary};
+    use slipway_signing::SigningKey;
 
     fn signing_key() -> SigningKey {
         SigningKey::from_bytes(&[7; 32])
@@ -657,7 +395,7 @@ mod tests {
     #[test]
     fn invalid_documents_are_refused_with_their_reason() {
         let layer = Sha256Digest::of(b"the file");
-        let none = BundlePolicyQuery::default();
+        let none = BundleSigner::default();
         for (artifact_type, content, reason) in [
             (
                 artifact_types::CYCLONEDX,
@@ -679,11 +417,30 @@ mod tests {
         ] {
             let error = validate_referrer(artifact_type, content, &layer, &none).unwrap_err();
             assert!(
-                error.body.message.contains(reason),
-                "{artifact_type}: {}",
-                error.body.message
+                error.to_string().contains(reason),
+                "{artifact_type}: {error}"
             );
         }
         assert!(validate_referrer("text/plain", b"anything", &layer, &none).is_ok());
+    }
+
+    #[test]
+    fn short_referrer_types_name_the_media_types() {
+        assert_eq!(
+            referrer_type("sbom-cyclonedx"),
+            "application/vnd.cyclonedx+json"
+        );
+        assert_eq!(referrer_type("sbom-spdx"), "application/spdx+json");
+        assert_eq!(referrer_type("sarif"), "application/sarif+json");
+        assert_eq!(
+            referrer_type("sigstore-bundle"),
+            "application/vnd.dev.sigstore.bundle.v0.3+json"
+        );
+        assert_eq!(referrer_type("in-toto"), "application/vnd.in-toto+json");
+        assert_eq!(
+            referrer_type("slipway-signature"),
+            "application/vnd.slipway.signature.v1+json"
+        );
+        assert_eq!(referrer_type("text/plain"), "text/plain");
     }
 }

@@ -1,10 +1,10 @@
 //! `slipway init`: a new data dir with its signing key, schema, built-in roles, the first admin
 //! and that admin's token, all written through the store so the audit log starts complete.
 
-use crate::auth;
-use crate::error::ApiError;
 use serde_json::json;
-use slipway_domain::resource::{Resource, parse_document};
+use slipway_api::auth;
+use slipway_domain::kinds::{Kind, Role, RoleBinding, User};
+use slipway_domain::resource::{API_VERSION, Resource, parse_document};
 use slipway_store::data_dir::DataDir;
 use slipway_store::{Actor, Mutation, SqlStore, Store};
 
@@ -20,16 +20,16 @@ pub fn builtin_roles() -> Vec<serde_json::Value> {
         "rolebindings",
     ];
     vec![
-        json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Role", "metadata": {"name": "admin"},
+        json!({"apiVersion": API_VERSION, "kind": Role::KIND, "metadata": {"name": "admin"},
             "spec": {"description": "everything, including users, roles, tokens and the audit log",
                      "rules": [{"verbs": ["*"], "kinds": ["*"]}]}}),
-        json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Role", "metadata": {"name": "editor"},
+        json!({"apiVersion": API_VERSION, "kind": Role::KIND, "metadata": {"name": "editor"},
             "spec": {"description": "manage teams, services and environments; read the rest",
                      "rules": [{"verbs": ["get", "list", "create", "update", "delete"], "kinds": ["teams", "services", "environments"]},
                                {"verbs": ["get", "list"], "kinds": ["users", "roles", "rolebindings"]}]}}),
-        json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Role", "metadata": {"name": "viewer"},
+        json!({"apiVersion": API_VERSION, "kind": Role::KIND, "metadata": {"name": "viewer"},
             "spec": {"description": "read the catalogue", "rules": [{"verbs": ["get", "list"], "kinds": catalogue}]}}),
-        json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Role", "metadata": {"name": "auditor"},
+        json!({"apiVersion": API_VERSION, "kind": Role::KIND, "metadata": {"name": "auditor"},
             "spec": {"description": "read everything, including the audit log, tokens' metadata and metrics; change nothing",
                      "rules": [{"verbs": ["get", "list"], "kinds": ["*"]}]}}),
     ]
@@ -41,8 +41,11 @@ pub struct Initialised {
     pub database: String,
 }
 
-fn doc(value: serde_json::Value) -> Result<Resource, ApiError> {
-    parse_document(&value).map_err(|d| ApiError::invalid("built-in document is invalid", d))
+fn doc(value: serde_json::Value) -> Result<Resource, String> {
+    parse_document(&value).map_err(|d| {
+        let reasons: Vec<String> = d.iter().map(ToString::to_string).collect();
+        format!("built-in document is invalid: {}", reasons.join("; "))
+    })
 }
 
 /// Initialises `dir` (creating it) with the database at `database_url` (the data dir's SQLite
@@ -82,17 +85,16 @@ pub async fn init(
     let actor = Actor::system("init");
     let mut batch = Vec::new();
     for role in builtin_roles() {
-        batch.push(Mutation::Put(doc(role).map_err(|e| e.body.message)?));
+        batch.push(Mutation::Put(doc(role)?));
     }
+    batch.push(Mutation::Put(doc(
+        json!({"apiVersion": API_VERSION, "kind": User::KIND, "metadata": {"name": admin},
+            "spec": {"displayName": "first administrator"}}),
+    )?));
     batch.push(Mutation::Put(
-        doc(json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "User", "metadata": {"name": admin},
-            "spec": {"displayName": "first administrator"}}))
-        .map_err(|e| e.body.message)?,
-    ));
-    batch.push(Mutation::Put(
-        doc(json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "RoleBinding", "metadata": {"name": format!("{admin}-admin")},
-            "spec": {"role": "admin", "subjects": [{"kind": "User", "name": admin}]}}))
-        .map_err(|e| e.body.message)?,
+        doc(json!({"apiVersion": API_VERSION, "kind": RoleBinding::KIND, "metadata": {"name": format!("{admin}-admin")},
+            "spec": {"role": "admin", "subjects": [{"kind": User::KIND, "name": admin}]}}))
+?,
     ));
     store
         .apply(&actor, batch, false)

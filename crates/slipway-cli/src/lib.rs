@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis_commands;
+pub mod api_commands;
 pub mod artifact_commands;
 pub mod audit_commands;
 pub mod change_commands;
@@ -117,6 +118,9 @@ pub enum Command {
     /// Canary analysis offline: classify one metric or judge a configuration.
     #[command(subcommand)]
     Analysis(analysis_commands::AnalysisCommand),
+    /// API contracts offline: compare two OpenAPI documents.
+    #[command(subcommand)]
+    Api(api_commands::ApiCommand),
     /// The example service the demo deploys (serves a version banner; can be told to fail).
     #[command(hide = true)]
     ExampleService(example_service::ExampleServiceArgs),
@@ -203,6 +207,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Scan(args) => scan_commands::scan(&args),
         Command::Vulndb(cmd) => scan_commands::vulndb(cmd, || client(g)).await,
         Command::Analysis(cmd) => analysis_commands::run(g, cmd).await,
+        Command::Api(cmd) => api_commands::run(cmd),
         Command::ExampleService(args) => example_service::run(args).await,
         Command::Completions { shell } => {
             clap_complete::generate(

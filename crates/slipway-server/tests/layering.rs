@@ -45,6 +45,31 @@ const FORBIDDEN: &[(&str, &[&str], &str)] = &[
         IO,
         "signing takes documents and keys as values",
     ),
+    (
+        "slipway-yaml",
+        IO,
+        "strict YAML reading takes text, returns values",
+    ),
+    (
+        "slipway-apidiff",
+        IO,
+        "the contract diff takes documents and a clock as values",
+    ),
+    (
+        "slipway-servicegraph",
+        IO,
+        "the service graph takes spans as values",
+    ),
+    (
+        "slipway-catalog",
+        IO,
+        "the catalog import plan and impact analysis are pure",
+    ),
+    (
+        "slipway-deps",
+        IO,
+        "version matrices and support checks are pure",
+    ),
     ("slipway-store", HTTP_SERVER, "the store knows no HTTP"),
     ("slipway-store", TERMINAL, "the store knows no terminals"),
     (

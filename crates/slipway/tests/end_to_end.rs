@@ -12,6 +12,7 @@
 mod support;
 
 mod analysis;
+mod api_diff;
 mod artifacts;
 mod audit;
 mod change_control;

@@ -165,6 +165,25 @@ fn an_overdue_review_is_listed_escalated_once_and_holds_the_next_emergency_until
             assert!(item["overdueSeconds"].as_i64().unwrap() > 0, "{item}");
             assert!(item["deadline"].is_string(), "{item}");
         }
+        // The same list over HTTP, documented in the OpenAPI document.
+        let listed = server.get("/api/v1/overdue-changes");
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        assert!(listed.json()["overdue"].as_array().unwrap().len() >= 2);
+        let openapi = server.anonymous().get("/api/v1/openapi.json").json();
+        assert!(
+            openapi["paths"]["/api/v1/overdue-changes"]["get"].is_object(),
+            "the route is documented"
+        );
+        let action = &openapi["components"]["schemas"]["ChangeActionRequest"]["properties"];
+        for field in [
+            "outcome",
+            "findings",
+            "followUps",
+            "proposedModelPatch",
+            "number",
+        ] {
+            assert!(action[field].is_object(), "{field} documented: {action}");
+        }
         let table = server.cli(&["change", "overdue"]).expect(OK);
         table.prints(&[
             "CHANGE",

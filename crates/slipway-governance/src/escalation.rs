@@ -7,7 +7,9 @@
 //! created only if absent, so neither a restart nor a second replica records it twice; then a
 //! CDEvent `ticket.updated` for the change's ticket is queued for every accepting sink, once:
 //! the store's meta table remembers it was queued. A crash between queueing and remembering
-//! queues it again on the next pass (at least once, like the rollout outcomes).
+//! queues it again on the next pass (at least once, like the rollout outcomes). Of several
+//! replicas only the holder of the `overdue-escalation` lease runs the watch (`events::run`),
+//! so two replicas do not queue the same event at the same moment.
 
 use std::sync::Arc;
 

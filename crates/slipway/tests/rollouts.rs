@@ -326,7 +326,11 @@ fn a_new_spec_for_a_finished_rollout_runs_it_again() {
 fn failing_health_checks_roll_back() {
     let payments = Payments::v1_serving();
     let server = &payments.server;
-    payments.add_build("8.0.0", r#"EXAMPLE_UNHEALTHY_AFTER_SECS: "2""#);
+    // Healthy for 5 s, then failing: long enough for a slow machine to pass the first probe (a
+    // python start-up through a pyenv shim can take seconds under load); the step's pause is
+    // long enough for the guardrail to see three failures after that, and a rollback ends it
+    // early.
+    payments.add_build("8.0.0", r#"EXAMPLE_UNHEALTHY_AFTER_SECS: "5""#);
     // A command health check (python probing the instance's PORT) and the health guardrail.
     let probe = "python3 -c \"import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['PORT'], timeout=1)\"";
     let document = format!(
@@ -335,7 +339,7 @@ fn failing_health_checks_roll_back() {
             .rollout_document(
                 "v8",
                 "8.0.0",
-                "{canary: {steps: [{weight: 20, pause: 6s}]}}"
+                "{canary: {steps: [{weight: 20, pause: 60s}]}}"
             )
             .replace(
                 "guardrails: [\"error_rate > 5% for 200ms\"]",

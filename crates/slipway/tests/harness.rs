@@ -17,7 +17,8 @@ fn a_wait_that_times_out_says_what_it_waited_for() {
 #[should_panic(expected = "waiting for the count to reach 1000; last seen: 3")]
 fn a_wait_that_times_out_says_what_it_saw_last() {
     let mut count = 0;
-    wait_until(Duration::from_millis(50), "the count to reach 1000", || {
+    // Long enough for three polls on a loaded machine; the count stops at 3 anyway.
+    wait_until(Duration::from_secs(2), "the count to reach 1000", || {
         count = (count + 1).min(3);
         (count >= 1000).then_some(()).ok_or(count)
     });

@@ -326,20 +326,18 @@ fn a_new_spec_for_a_finished_rollout_runs_it_again() {
 fn failing_health_checks_roll_back() {
     let payments = Payments::v1_serving();
     let server = &payments.server;
-    // Healthy for 5 s, then failing: long enough for a slow machine to pass the first probe (a
-    // python start-up through a pyenv shim can take seconds under load); the step's pause is
-    // long enough for the guardrail to see three failures after that, and a rollback ends it
-    // early.
-    payments.add_build("8.0.0", r#"EXAMPLE_UNHEALTHY_AFTER_SECS: "5""#);
-    // A command health check (python probing the instance's PORT) and the health guardrail.
-    let probe = "python3 -c \"import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['PORT'], timeout=1)\"";
+    payments.add_build("8.0.0", r#"EXAMPLE_UNHEALTHY_AFTER_SECS: "2""#);
+    // A command health check (bash probing the instance's PORT over /dev/tcp: it starts in
+    // milliseconds even on a loaded machine, where a python start-up can outlast the probe's
+    // timeout) and the health guardrail.
+    let probe = r#"exec 3<>/dev/tcp/127.0.0.1/$PORT && printf 'GET /healthz HTTP/1.0\r\n\r\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"#;
     let document = format!(
-        "{}  healthCheck: {{command: [sh, -c, \"{}\"]}}\n",
+        "{}  healthCheck: {{command: [bash, -c, \"{}\"]}}\n",
         payments
             .rollout_document(
                 "v8",
                 "8.0.0",
-                "{canary: {steps: [{weight: 20, pause: 60s}]}}"
+                "{canary: {steps: [{weight: 20, pause: 6s}]}}"
             )
             .replace(
                 "guardrails: [\"error_rate > 5% for 200ms\"]",

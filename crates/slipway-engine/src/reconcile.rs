@@ -77,17 +77,22 @@ impl<'e> Rollout<'e> {
             .program_of(&artifact, true)
             .await
             .map_err(artifact_fail)?;
+        let previous = engine.stable_of(key);
+        let mut groups = BTreeMap::new();
+        if let Some(previous) = &previous {
+            groups.insert(plan::Group::Stable, previous.instances.clone());
+        }
         Ok(Rollout {
             engine,
             name: name.to_string(),
             key: key.to_string(),
-            previous: engine.stable_of(key),
+            previous,
             status: plan::RolloutStatus::new(plan::Phase::Pending, &artifact.version),
             spec,
             artifact,
             program,
             shutdown,
-            groups: BTreeMap::new(),
+            groups,
             experiment: None,
             records: std::sync::Mutex::new(Vec::new()),
             outcomes: Observed::default(),

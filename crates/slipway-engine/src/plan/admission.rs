@@ -143,7 +143,7 @@ mod tests {
     }
 
     #[test]
-    fn the_gate_asks_waits_denies_and_admits_by_strategy() {
+    fn the_gate_is_asked_waited_for_and_obeyed() {
         let rows = vec![
             Row {
                 name: "first, the gate is asked",
@@ -214,6 +214,15 @@ mod tests {
                 }),
                 expect: Plan::fail(vec![], "refused at the gate: unsigned; no sbom"),
             },
+        ];
+        for row in rows {
+            check(row);
+        }
+    }
+
+    #[test]
+    fn a_rollout_waiting_at_the_gate_is_left_on_shutdown_lost_lease_or_deletion() {
+        let rows = vec![
             Row {
                 name: "shut down while waiting: left for the restarted server",
                 strategy: canary(),
@@ -250,6 +259,15 @@ mod tests {
                     last_wait: Some(vec!["no approval".into()]),
                 }),
             },
+        ];
+        for row in rows {
+            check(row);
+        }
+    }
+
+    #[test]
+    fn an_allowed_rollout_starts_by_its_strategy() {
+        let rows = vec![
             Row {
                 name: "allowed, first deployment of a canary: direct",
                 strategy: canary(),

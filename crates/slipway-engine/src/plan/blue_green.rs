@@ -42,11 +42,7 @@ fn declared<'a>(desired: &Desired<'a>) -> (Option<&'a str>, Duration) {
 
 /// Starts the new colour.
 pub fn begin(desired: &Desired<'_>) -> Plan {
-    Plan {
-        actions: vec![direct::start_new(desired)],
-        stage: wrap(Stage::Starting),
-        next: Next::Now,
-    }
+    direct::start_new(desired, wrap(Stage::Starting))
 }
 
 /// Plans a blue-green rollout.
@@ -189,7 +185,7 @@ fn switched(desired: &Desired<'_>, hold: Option<Hold>, observed: &Observed) -> P
 
 /// Back to the old colour, then the new one stops (its last output kept as evidence).
 fn switch_back(breach: Breach, window: Value, observed: &Observed) -> Vec<Action> {
-    vec![
+    let mut actions = vec![
         Action::Route {
             stable: vec![Group::Stable],
             canary: vec![],
@@ -200,17 +196,13 @@ fn switch_back(breach: Breach, window: Value, observed: &Observed) -> Vec<Action
             breach.rule,
             breach.shown
         ))),
-        Action::Status(Edit::Evidence {
-            window,
-            output: "newColourOutput",
-            group: Group::Canary,
-        }),
-        Action::Stop(Group::Canary),
-        Action::Status(Edit::Phase(Phase::RolledBack)),
-        Action::Status(Edit::Weight(0)),
-        watch::breach(breach),
-        Action::Save,
-    ]
+    ];
+    actions.extend(watch::take_new_away(
+        breach,
+        window,
+        Some("newColourOutput"),
+    ));
+    actions
 }
 
 #[cfg(test)]
@@ -340,7 +332,7 @@ mod tests {
     }
 
     #[test]
-    fn blue_green_smoke_tests_switches_and_switches_back() {
+    fn blue_green_smoke_tests_the_idle_colour_and_switches() {
         let rows = vec![
             Row {
                 name: "healthy, no smoke path: idle beside, then switched",
@@ -430,6 +422,15 @@ mod tests {
                     Action::Save,
                 ]),
             },
+        ];
+        for row in rows {
+            check(row);
+        }
+    }
+
+    #[test]
+    fn blue_green_holds_the_window_and_promotes_or_switches_back() {
+        let rows = vec![
             Row {
                 name: "the window's first tick starts its clock",
                 smoke: false,

@@ -5,7 +5,7 @@
 //! stable first, then stops the canary. With `baseline: beside`, see [`super::experiment`].
 
 use super::watch::{self, Hold, Outcome};
-use super::{Action, Desired, Edit, Group, Next, Observed, Phase, Plan, Side, Started};
+use super::{Action, Desired, Edit, Group, Next, Observed, Plan, Side, Started};
 use super::{WatchSpec, direct, experiment, healthy, record};
 use serde_json::Value;
 use slipway_domain::guardrail::{Breach, parse_duration_ms};
@@ -60,11 +60,7 @@ fn wrap(stage: Stage) -> super::Stage {
 
 /// Starts the new version's instances.
 pub fn begin(desired: &Desired<'_>) -> Plan {
-    Plan {
-        actions: vec![direct::start_new(desired)],
-        stage: wrap(Stage::Starting),
-        next: Next::Now,
-    }
+    direct::start_new(desired, wrap(Stage::Starting))
 }
 
 /// Plans a canary rollout.
@@ -284,17 +280,8 @@ fn roll_back(mut actions: Vec<Action>, breach: Breach, window: Value, experiment
             stable: vec![Group::Stable],
             canary: vec![],
         },
-        Action::Status(Edit::Evidence {
-            window,
-            output: "canaryOutput",
-            group: Group::Canary,
-        }),
-        Action::Stop(Group::Canary),
-        Action::Status(Edit::Phase(Phase::RolledBack)),
-        Action::Status(Edit::Weight(0)),
-        watch::breach(breach),
-        Action::Save,
     ]);
+    actions.extend(watch::take_new_away(breach, window, Some("canaryOutput")));
     if experiment {
         actions.extend(experiment::close());
     }
@@ -305,7 +292,7 @@ fn roll_back(mut actions: Vec<Action>, breach: Breach, window: Value, experiment
 mod tests {
     use super::*;
     use crate::plan::testing::{at, spec, stable, tripped};
-    use crate::plan::{AnalysisVerdict, Build, Control, Stage as Rollout, Tripped};
+    use crate::plan::{AnalysisVerdict, Build, Control, Phase, Stage as Rollout, Tripped};
     use serde_json::json;
 
     struct Row {
@@ -481,7 +468,7 @@ mod tests {
     }
 
     #[test]
-    fn canary_steps_advance_hold_and_promote() {
+    fn canary_steps_advance_and_promote() {
         let rows = vec![
             Row {
                 name: "healthy: traffic split, first step begins",
@@ -554,6 +541,15 @@ mod tests {
                     .concat(),
                 ),
             },
+        ];
+        for row in rows {
+            check(row);
+        }
+    }
+
+    #[test]
+    fn canary_steps_pause_resume_and_leave() {
+        let rows = vec![
             Row {
                 name: "pause: recorded, the step holds on",
                 strategy: two_steps(),
@@ -651,7 +647,7 @@ mod tests {
     }
 
     #[test]
-    fn canary_breaches_aborts_and_failed_analyses_roll_back() {
+    fn canary_breaches_and_aborts_roll_back() {
         let health = Tripped {
             breach: Breach {
                 rule: "health_check_failures >= 3".into(),
@@ -702,6 +698,15 @@ mod tests {
                     false,
                 )),
             },
+        ];
+        for row in rows {
+            check(row);
+        }
+    }
+
+    #[test]
+    fn canary_analyses_are_kept_and_a_failing_one_rolls_back() {
+        let rows = vec![
             Row {
                 name: "a step with analysis is judged when held",
                 strategy: analysed_steps(),
@@ -779,7 +784,7 @@ mod tests {
     }
 
     #[test]
-    fn a_baseline_beside_the_canary_tells_environmental_breaches_apart() {
+    fn a_baseline_starts_beside_the_canary() {
         let rows = vec![
             Row {
                 name: "healthy canary: the baseline starts beside it",
@@ -842,6 +847,15 @@ mod tests {
                     "artifact 1.0.0: the stable version's artifact is gone",
                 ),
             },
+        ];
+        for row in rows {
+            check(row);
+        }
+    }
+
+    #[test]
+    fn environmental_breaches_are_told_apart_with_a_baseline_beside() {
+        let rows = vec![
             Row {
                 name: "environmental, carry on: recorded, the next step begins",
                 strategy: beside("continue"),

@@ -12,11 +12,7 @@ pub enum Stage {
 
 /// Starts the new version's instances.
 pub fn begin(desired: &Desired<'_>) -> Plan {
-    Plan {
-        actions: vec![start_new(desired)],
-        stage: super::Stage::Direct(Stage::Starting),
-        next: Next::Now,
-    }
+    start_new(desired, super::Stage::Direct(Stage::Starting))
 }
 
 /// Plans a direct rollout.
@@ -32,13 +28,17 @@ pub fn plan(desired: &Desired<'_>, stage: &Stage, observed: &Observed) -> Plan {
     }
 }
 
-/// The new version's instances, started for a rollout.
-pub(crate) fn start_new(desired: &Desired<'_>) -> Action {
-    Action::Start {
-        group: Group::Canary,
-        build: Build::New,
-        first: 0,
-        count: desired.spec.instances,
+/// Starts the new version's instances; the rollout then stands at `stage`.
+pub(crate) fn start_new(desired: &Desired<'_>, stage: super::Stage) -> Plan {
+    Plan {
+        actions: vec![Action::Start {
+            group: Group::Canary,
+            build: Build::New,
+            first: 0,
+            count: desired.spec.instances,
+        }],
+        stage,
+        next: Next::Now,
     }
 }
 

@@ -367,6 +367,15 @@ mod tests {
                 },
                 expect: StageStep::Over(Err("some services could not start".into())),
             },
+        ];
+        for row in rows {
+            check(row);
+        }
+    }
+
+    #[test]
+    fn a_resuming_release_adopts_finished_services_and_stops_at_ended_ones() {
+        let rows = vec![
             Row {
                 name: "resuming: a service promoted before the restart is adopted",
                 parallel: 10,

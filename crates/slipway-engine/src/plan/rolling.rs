@@ -206,24 +206,9 @@ fn held(desired: &Desired<'_>, here: Stage, outcome: Outcome, observed: &Observe
 }
 
 /// Every new instance serves: it alone takes the traffic, then the old ones left (more old
-/// instances than new ones) stop, and the new version is stable.
+/// instances than new ones) stop, and the new version is stable, as a direct rollout ends.
 fn promote(desired: &Desired<'_>, observed: &Observed) -> Plan {
-    let old = observed.stable_version();
-    Plan::finish(vec![
-        Action::Route {
-            stable: vec![Group::Canary],
-            canary: vec![],
-        },
-        Action::Stop(Group::Stable),
-        Action::Adopt {
-            build: Build::New,
-            groups: vec![Group::Canary],
-        },
-        Action::Status(Edit::Phase(Phase::Promoted)),
-        Action::Status(Edit::Weight(100)),
-        record(format!("promoted {}, replacing {old}", desired.version)),
-        Action::Save,
-    ])
+    Plan::finish(super::direct::promote(desired, observed))
 }
 
 /// After a breach: the old instances (those still serving and those brought back) take all
@@ -250,7 +235,7 @@ fn restored_or_failed(
             Action::Status(Edit::Phase(Phase::Failed)),
             Action::Status(Edit::Message(message.clone())),
             record(message),
-            watch::breach(breach),
+            Action::Status(Edit::Breach(breach)),
             Action::Save,
         ]);
     }
@@ -260,7 +245,7 @@ fn restored_or_failed(
     } else {
         vec![Group::Stable]
     };
-    Plan::finish(vec![
+    let mut actions = vec![
         Action::Route {
             stable: back.clone(),
             canary: vec![],
@@ -269,16 +254,13 @@ fn restored_or_failed(
             "rolled back to {old}: {} = {}",
             breach.rule, breach.shown
         ))),
-        Action::Stop(Group::Canary),
         Action::Adopt {
             build: Build::Old,
             groups: back,
         },
-        Action::Status(Edit::Phase(Phase::RolledBack)),
-        Action::Status(Edit::Weight(0)),
-        watch::breach(breach),
-        Action::Save,
-    ])
+    ];
+    actions.extend(watch::take_new_away(breach, serde_json::Value::Null, None));
+    Plan::finish(actions)
 }
 
 #[cfg(test)]
@@ -360,11 +342,11 @@ mod tests {
                 "rolled back to 1.0.0: {} = {}",
                 breach.rule, breach.shown
             ))),
-            Action::Stop(Group::Canary),
             Action::Adopt {
                 build: Build::Old,
                 groups: back,
             },
+            Action::Stop(Group::Canary),
             Action::Status(Edit::Phase(Phase::RolledBack)),
             Action::Status(Edit::Weight(0)),
             Action::Status(Edit::Breach(breach)),
@@ -386,7 +368,7 @@ mod tests {
     }
 
     #[test]
-    fn rolling_replaces_batch_by_batch_and_brings_the_old_version_back() {
+    fn rolling_replaces_instances_batch_by_batch() {
         let rows = vec![
             Row {
                 name: "the first batch is healthy: it serves, one old instance leaves",
@@ -449,6 +431,7 @@ mod tests {
                         stable: vec![Group::Canary],
                         canary: vec![],
                     },
+                    Action::Weight(0),
                     Action::Stop(Group::Stable),
                     Action::Adopt {
                         build: Build::New,
@@ -483,6 +466,15 @@ mod tests {
                     next: Next::Now,
                 },
             },
+        ];
+        for row in rows {
+            check(row);
+        }
+    }
+
+    #[test]
+    fn rolling_brings_the_old_version_back_on_a_breach() {
+        let rows = vec![
             Row {
                 name: "a breach: the stopped old instances are brought back first",
                 stage: holding(1, 1, 1, Some(6_000)),

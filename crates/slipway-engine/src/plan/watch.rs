@@ -2,7 +2,7 @@
 //! a rolling batch's pause. Each tick it answers the operator (abort, promote, pause, resume),
 //! looks for a guardrail breach, and ends the step when its time is up (pauses stretch it).
 
-use super::{Action, Control, Edit, Observed, Tripped, record};
+use super::{Action, Control, Edit, Group, Observed, Phase, Tripped, record};
 use slipway_domain::guardrail::Breach;
 
 /// How long a held step lasts, and since when it is paused.
@@ -102,9 +102,30 @@ pub fn stopping(outcome: &Outcome, now_ms: u64) -> Option<(Breach, serde_json::V
     }
 }
 
-/// The status edits that record a breach.
-pub fn breach(breach: Breach) -> Action {
-    Action::Status(Edit::Breach(breach))
+/// The end every rollback shares, once traffic is back on stable: the new version's last
+/// output kept as evidence (under `output`, with the `window` that breached), the new version
+/// stopped, and the status rolled back with the breach, saved.
+pub fn take_new_away(
+    breach: Breach,
+    window: serde_json::Value,
+    output: Option<&'static str>,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    if let Some(output) = output {
+        actions.push(Action::Status(Edit::Evidence {
+            window,
+            output,
+            group: Group::Canary,
+        }));
+    }
+    actions.extend([
+        Action::Stop(Group::Canary),
+        Action::Status(Edit::Phase(Phase::RolledBack)),
+        Action::Status(Edit::Weight(0)),
+        Action::Status(Edit::Breach(breach)),
+        Action::Save,
+    ]);
+    actions
 }
 
 #[cfg(test)]
@@ -136,7 +157,7 @@ mod tests {
     }
 
     #[test]
-    fn a_held_step_answers_operators_breaches_time_and_shutdown() {
+    fn a_held_step_keeps_time_through_pauses() {
         let rows = vec![
             Row {
                 name: "the first tick starts the clock",
@@ -195,6 +216,15 @@ mod tests {
                 expect_notes: vec![record("resumed by an operator"), Action::Save],
                 expect: Outcome::Watching,
             },
+        ];
+        for row in rows {
+            check(row);
+        }
+    }
+
+    #[test]
+    fn a_held_step_ends_on_abort_promote_breach_and_shutdown() {
+        let rows = vec![
             Row {
                 name: "abort wins over everything",
                 hold: Some(held(11_000, None)),

@@ -208,7 +208,7 @@ fn switch_back(breach: Breach, window: Value, observed: &Observed) -> Vec<Action
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::testing::{at, spec, stable, tripped};
+    use crate::plan::testing::{at, rolled_back_tail, spec, stable, tripped};
     use crate::plan::{Control, SmokeAnswer, Stage as Rollout, Started};
     use serde_json::json;
 
@@ -292,7 +292,7 @@ mod tests {
     }
 
     fn switched_back(breach: Breach, window: Value) -> Vec<Action> {
-        vec![
+        let mut actions = vec![
             Action::Route {
                 stable: vec![Group::Stable],
                 canary: vec![],
@@ -301,17 +301,9 @@ mod tests {
                 "switched back to 1.0.0: {} = {}",
                 breach.rule, breach.shown
             ))),
-            Action::Status(Edit::Evidence {
-                window,
-                output: "newColourOutput",
-                group: Group::Canary,
-            }),
-            Action::Stop(Group::Canary),
-            Action::Status(Edit::Phase(Phase::RolledBack)),
-            Action::Status(Edit::Weight(0)),
-            Action::Status(Edit::Breach(breach)),
-            Action::Save,
-        ]
+        ];
+        actions.extend(rolled_back_tail(breach, window, Some("newColourOutput")));
+        actions
     }
 
     fn promoted() -> Vec<Action> {

@@ -291,8 +291,8 @@ fn roll_back(mut actions: Vec<Action>, breach: Breach, window: Value, experiment
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::testing::{at, spec, stable, tripped};
-    use crate::plan::{AnalysisVerdict, Build, Control, Phase, Stage as Rollout, Tripped};
+    use crate::plan::testing::{at, promoted_over_stable, rolled_back_tail, spec, stable, tripped};
+    use crate::plan::{AnalysisVerdict, Build, Control, Stage as Rollout, Tripped};
     use serde_json::json;
 
     struct Row {
@@ -393,22 +393,7 @@ mod tests {
                 Action::Stop(Group::Baseline),
             ]);
         }
-        actions.extend([
-            Action::Route {
-                stable: vec![Group::Canary],
-                canary: vec![],
-            },
-            Action::Weight(0),
-            Action::Stop(Group::Stable),
-            Action::Adopt {
-                build: Build::New,
-                groups: vec![Group::Canary],
-            },
-            Action::Status(Edit::Phase(Phase::Promoted)),
-            Action::Status(Edit::Weight(100)),
-            record("promoted 2.0.0, replacing 1.0.0"),
-            Action::Save,
-        ]);
+        actions.extend(promoted_over_stable());
         actions
     }
 
@@ -423,17 +408,8 @@ mod tests {
                 stable: vec![Group::Stable],
                 canary: vec![],
             },
-            Action::Status(Edit::Evidence {
-                window,
-                output: "canaryOutput",
-                group: Group::Canary,
-            }),
-            Action::Stop(Group::Canary),
-            Action::Status(Edit::Phase(Phase::RolledBack)),
-            Action::Status(Edit::Weight(0)),
-            Action::Status(Edit::Breach(breach)),
-            Action::Save,
         ];
+        actions.extend(rolled_back_tail(breach, window, Some("canaryOutput")));
         if experiment {
             actions.extend([Action::CloseExperiment, Action::Stop(Group::Baseline)]);
         }

@@ -71,7 +71,7 @@ pub(crate) fn promote(desired: &Desired<'_>, observed: &Observed) -> Vec<Action>
 mod tests {
     use super::*;
     use crate::plan::Started;
-    use crate::plan::testing::{at, spec, stable};
+    use crate::plan::testing::{self, at, spec, stable};
 
     struct Row {
         name: &'static str,
@@ -94,25 +94,13 @@ mod tests {
     }
 
     fn promoted(line: &str) -> Vec<Action> {
-        vec![
+        let mut actions = vec![
             Action::AwaitRecords,
             record("2 instance(s) of 2.0.0 healthy"),
             Action::Save,
-            Action::Route {
-                stable: vec![Group::Canary],
-                canary: vec![],
-            },
-            Action::Weight(0),
-            Action::Stop(Group::Stable),
-            Action::Adopt {
-                build: Build::New,
-                groups: vec![Group::Canary],
-            },
-            Action::Status(Edit::Phase(Phase::Promoted)),
-            Action::Status(Edit::Weight(100)),
-            record(line),
-            Action::Save,
-        ]
+        ];
+        actions.extend(testing::promoted(line));
+        actions
     }
 
     #[test]

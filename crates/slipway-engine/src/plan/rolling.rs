@@ -266,8 +266,9 @@ fn restored_or_failed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::testing::{at, spec, stable, tripped};
+    use crate::plan::testing::{at, promoted_over_stable, rolled_back_tail, spec, stable, tripped};
     use crate::plan::{Control, Stage as Rollout};
+    use serde_json::Value;
     use serde_json::json;
 
     struct Row {
@@ -333,7 +334,7 @@ mod tests {
     }
 
     fn rolled_back(breach: Breach, back: Vec<Group>) -> Vec<Action> {
-        vec![
+        let mut actions = vec![
             Action::Route {
                 stable: back.clone(),
                 canary: vec![],
@@ -346,12 +347,9 @@ mod tests {
                 build: Build::Old,
                 groups: back,
             },
-            Action::Stop(Group::Canary),
-            Action::Status(Edit::Phase(Phase::RolledBack)),
-            Action::Status(Edit::Weight(0)),
-            Action::Status(Edit::Breach(breach)),
-            Action::Save,
-        ]
+        ];
+        actions.extend(rolled_back_tail(breach, Value::Null, None));
+        actions
     }
 
     fn restoring(count: u32, remaining: u32, breach: Breach) -> Plan {
@@ -426,22 +424,7 @@ mod tests {
                 name: "the last batch held: promoted, the old version stops",
                 stage: holding(2, 0, 2, Some(12_000)),
                 observed: at(12_000),
-                expect: Plan::finish(vec![
-                    Action::Route {
-                        stable: vec![Group::Canary],
-                        canary: vec![],
-                    },
-                    Action::Weight(0),
-                    Action::Stop(Group::Stable),
-                    Action::Adopt {
-                        build: Build::New,
-                        groups: vec![Group::Canary],
-                    },
-                    Action::Status(Edit::Phase(Phase::Promoted)),
-                    Action::Status(Edit::Weight(100)),
-                    record("promoted 2.0.0, replacing 1.0.0"),
-                    Action::Save,
-                ]),
+                expect: Plan::finish(promoted_over_stable()),
             },
             Row {
                 name: "promote now starts the next batch without waiting",

@@ -358,11 +358,13 @@ impl Rollout<'_> {
     }
 
     /// Writes the status and waits until it is durable; a promotion tells its listener first.
-    async fn save(&self) -> Result<(), EngineError> {
+    async fn save(&mut self) -> Result<(), EngineError> {
         if self.status.phase == Phase::Promoted {
-            self.engine.write_promoted(&self.name, &self.status).await
+            self.engine.write_promoted(&self.name, &self.status).await?;
         } else {
-            self.engine.write(&self.name, &self.status).await
+            self.engine.write(&self.name, &self.status).await?;
         }
+        self.saved = Some(self.status.phase);
+        Ok(())
     }
 }

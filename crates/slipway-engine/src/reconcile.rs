@@ -44,6 +44,8 @@ pub(crate) struct Rollout<'e> {
     /// Outcomes of actions, observed by the next plan.
     pub outcomes: Observed,
     pub watcher: Option<Watcher>,
+    /// The phase of the last status written, once one is.
+    pub saved: Option<plan::Phase>,
 }
 
 impl<'e> Rollout<'e> {
@@ -97,6 +99,7 @@ impl<'e> Rollout<'e> {
             records: std::sync::Mutex::new(Vec::new()),
             outcomes: Observed::default(),
             watcher: None,
+            saved: None,
         })
     }
 

@@ -250,7 +250,12 @@ impl Driver<'_> {
         }
         let done = crate::plan::release::stage_done(&stage.environment);
         self.status.record(now_ms(), done);
-        write_release(self.progress, &self.status).await?;
+        if index + 1 == self.inputs.pipeline.stages.len() {
+            // The last stage: durable with "released", written right after.
+            set_release(self.progress, &self.status)?;
+        } else {
+            write_release(self.progress, &self.status).await?;
+        }
         Ok(Flow::Next)
     }
 
@@ -290,7 +295,8 @@ impl Driver<'_> {
         Ok(planned)
     }
 
-    /// Drives the stage's rollouts as the plan says; `None` when the server shuts down.
+    /// Drives the stage's rollouts as the plan says; `None` when the server shuts down (or
+    /// the lease is lost): the release stays in progress, to resume.
     async fn deploy(
         &mut self,
         environment: &str,
@@ -362,6 +368,7 @@ impl Driver<'_> {
                     }
                 }
                 StageStep::Over(outcome) => return Ok(Some(outcome)),
+                StageStep::Leave => return Ok(None),
             }
         }
     }

@@ -445,26 +445,32 @@ impl Engine {
             active: &self.active,
             key,
         };
-        let failed = match crate::reconcile::Rollout::prepare(self, key, name, spec, shutdown).await
-        {
-            Ok(mut rollout) => match rollout.reconcile().await {
-                Ok(()) => None,
-                Err(e) => {
-                    rollout.abandon().await;
-                    Some(e)
-                }
-            },
-            Err(e) => Some(e),
-        };
-        if let Some(e) = failed {
-            tracing::error!(rollout = %name, error = %e, "rollout failed");
-            let _ = self.fail(name, &e.to_string()).await;
-        }
+        let outcome =
+            match crate::reconcile::Rollout::prepare(self, key, name, spec, shutdown).await {
+                Ok(mut rollout) => match rollout.reconcile().await {
+                    Ok(()) => Ok(rollout.saved),
+                    Err(e) => {
+                        rollout.abandon().await;
+                        Err(e)
+                    }
+                },
+                Err(e) => Err(e),
+            };
         lock(&self.promotion_listeners).remove(name);
-        self.status_of(name)
-            .await
-            .map(|s| s.phase)
-            .unwrap_or(Phase::Failed)
+        match outcome {
+            // What it wrote last is what it is: the release driver hears at once.
+            Ok(Some(phase)) => phase,
+            Ok(None) => self
+                .status_of(name)
+                .await
+                .map(|s| s.phase)
+                .unwrap_or(Phase::Failed),
+            Err(e) => {
+                tracing::error!(rollout = %name, error = %e, "rollout failed");
+                let _ = self.fail(name, &e.to_string()).await;
+                Phase::Failed
+            }
+        }
     }
 
     /// Takes a service out of an environment: its router listener closes and its instances stop.

@@ -28,6 +28,8 @@ pub struct StageProgress {
     pub running: usize,
     /// What a resuming release found of each service's rollout.
     pub resumed: BTreeMap<String, Resumed>,
+    /// A rollout was left where it stood (shutdown, lost lease): the release is too.
+    pub left: bool,
 }
 
 /// What the stage does next.
@@ -41,6 +43,9 @@ pub enum StageStep {
     Deploy(Vec<String>),
     /// Wait until a running rollout is promoted or ends.
     Await,
+    /// The stage's rollouts were left where they stood (shutdown, lost lease): leave the
+    /// release in progress, for the next run to resume.
+    Leave,
     /// Every rollout of the stage is over: fine, or why the stage failed.
     Over(Result<(), String>),
 }
@@ -69,11 +74,13 @@ impl StageProgress {
         self.done.insert(service.to_string());
     }
 
-    /// A service's rollout is over.
+    /// A service's rollout is over, or was left in `phase` (not a terminal one).
     pub fn finished(&mut self, service: &str, rollout: &str, phase: Phase) {
         self.running = self.running.saturating_sub(1);
         if phase == Phase::Promoted {
             self.done.insert(service.to_string());
+        } else if !phase.is_terminal() {
+            self.left = true;
         } else {
             self.failed.push(format!("{rollout} ended {phase:?}"));
         }
@@ -88,6 +95,12 @@ impl StageProgress {
 
 /// The stage's next step.
 pub fn next(graph: &StageGraph<'_>, progress: &StageProgress) -> StageStep {
+    if progress.left {
+        return match progress.running {
+            0 => StageStep::Leave,
+            _ => StageStep::Await,
+        };
+    }
     if progress.failed.is_empty() {
         let mut deploy = Vec::new();
         let free = graph.parallel.max(1).saturating_sub(progress.running);
@@ -412,6 +425,42 @@ mod tests {
         for row in rows {
             check(row);
         }
+    }
+
+    #[test]
+    fn a_rollout_left_by_a_shutdown_leaves_the_release_to_resume() {
+        let rows = vec![
+            Row {
+                name: "left while others run: wait for them, start nothing",
+                parallel: 10,
+                progress: StageProgress {
+                    started: set(&["a", "d"]),
+                    done: set(&["a"]),
+                    running: 1,
+                    left: true,
+                    ..StageProgress::default()
+                },
+                expect: StageStep::Await,
+            },
+            Row {
+                name: "left, nothing running: the release is left in progress, not failed",
+                parallel: 10,
+                progress: StageProgress {
+                    started: set(&["a", "d"]),
+                    done: set(&["a"]),
+                    left: true,
+                    ..StageProgress::default()
+                },
+                expect: StageStep::Leave,
+            },
+        ];
+        for row in rows {
+            check(row);
+        }
+        let mut progress = StageProgress::default();
+        progress.deploying("a");
+        progress.finished("a", "rel-load-a", Phase::Progressing);
+        assert!(progress.left && progress.failed.is_empty(), "{progress:?}");
     }
 
     #[test]

@@ -7,18 +7,19 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use slipway_domain::authz::{AccessRequest, Policy, decide};
-use slipway_domain::kinds::{RoleBindingSpec, RoleSpec, Verb, typed};
+use slipway_domain::kinds::{Role, RoleBinding, RoleBindingSpec, RoleSpec, Verb, typed};
+use slipway_store::TypedStore;
 
 /// Reads the current policy from the store. Invalid stored roles are skipped (they cannot be
 /// written through the API, which validates them).
 pub async fn load_policy(state: &AppState) -> Result<Policy, ApiError> {
     let mut policy = Policy::default();
-    for role in state.store.list("Role").await? {
+    for role in state.store.kind::<Role>().resources().await? {
         if let Some(spec) = typed::<RoleSpec>(&role.spec) {
             policy.roles.insert(role.metadata.name, spec);
         }
     }
-    for binding in state.store.list("RoleBinding").await? {
+    for binding in state.store.kind::<RoleBinding>().resources().await? {
         if let Some(spec) = typed::<RoleBindingSpec>(&binding.spec) {
             policy.bindings.insert(binding.metadata.name, spec);
         }

@@ -11,8 +11,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 use slipway_domain::authz::Principal;
-use slipway_domain::kinds::{UserSpec, typed};
-use slipway_store::TokenRecord;
+use slipway_domain::kinds::User;
+use slipway_store::{TokenRecord, TypedStore};
 use std::time::Duration;
 
 /// A freshly minted token: the record to store and the secret to show once.
@@ -161,7 +161,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<(Principal, S
     }
     let user = state
         .store
-        .get("User", &record.user)
+        .kind::<User>()
+        .get(&record.user)
         .await?
         .ok_or_else(refused)?;
     // A token belongs to the user who held the name when it was made: if the user was deleted
@@ -174,7 +175,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<(Principal, S
         (Some(u), Some(t)) if u <= t => {}
         _ => return Err(refused()),
     }
-    let spec: UserSpec = typed(&user.spec).ok_or_else(refused)?;
+    let spec = user.spec;
     if spec.disabled {
         return Err(refused());
     }

@@ -20,10 +20,12 @@ use slipway_domain::audit::AuditEntry;
 use slipway_domain::audit::evidence::{EVIDENCE_FORMAT, EvidenceBody, EvidenceItem, EvidencePack};
 use slipway_domain::audit::merkle::inclusion_proof;
 use slipway_domain::governance_records::GateDecisionSpec;
-use slipway_domain::kinds::{Verb, typed};
+use slipway_domain::kinds::{
+    self, Calendar, ChangeRequest, GateDecision, Kind, Release, Rollout, Service, Verb,
+};
 use slipway_domain::resource::Resource;
 use slipway_governance::{ChangeCommand, ChangeDesk, ChangeError};
-use slipway_store::Actor;
+use slipway_store::{Actor, TypedStore};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -148,7 +150,7 @@ pub async fn act(
         | ChangeCommand::ApproveException { .. } => Verb::Approve,
         _ => Verb::Update,
     };
-    authorize(&state, &caller, verb, "changerequests", None, false).await?;
+    authorize(&state, &caller, verb, ChangeRequest::PLURAL, None, false).await?;
     let actor = Actor {
         user: caller.principal.user.clone(),
         request_id: caller.request_id.clone(),
@@ -168,7 +170,15 @@ pub async fn view(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    authorize(&state, &caller, Verb::Get, "changerequests", None, false).await?;
+    authorize(
+        &state,
+        &caller,
+        Verb::Get,
+        ChangeRequest::PLURAL,
+        None,
+        false,
+    )
+    .await?;
     let view = ChangeDesk::new(state.store.clone())
         .view(&name, None)
         .await
@@ -178,7 +188,15 @@ pub async fn view(
 
 #[utoipa::path(get, path = "/api/v1/change-rates", responses((status = 200, body = Object)), security(("bearer" = [])))]
 pub async fn rates(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    authorize(&state, &caller, Verb::List, "changerequests", None, false).await?;
+    authorize(
+        &state,
+        &caller,
+        Verb::List,
+        ChangeRequest::PLURAL,
+        None,
+        false,
+    )
+    .await?;
     let records = ChangeDesk::new(state.store.clone())
         .records()
         .await
@@ -186,13 +204,11 @@ pub async fn rates(State(state): State<AppState>, caller: Caller) -> ApiResult<J
     // Each service's owning team.
     let owners: std::collections::BTreeMap<String, String> = state
         .store
-        .list("Service")
+        .kind::<Service>()
+        .list()
         .await?
         .into_iter()
-        .filter_map(|s| {
-            typed::<slipway_domain::kinds::ServiceSpec>(&s.spec)
-                .map(|spec| (s.metadata.name, spec.owner))
-        })
+        .map(|s| (s.metadata.name, s.spec.owner))
         .collect();
     let closed: Vec<ClosedChange> = records
         .iter()
@@ -208,22 +224,29 @@ pub async fn explain(
     caller: Caller,
     Path((kind, name)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    authorize(&state, &caller, Verb::List, "gatedecisions", None, false).await?;
-    let kind = match kind.to_ascii_lowercase().as_str() {
-        "rollout" | "rollouts" | "ro" => "Rollout",
-        "release" | "releases" | "rel" => "Release",
-        _ => {
-            return Err(ApiError::bad_request(format!(
-                "{kind:?}: the gate decides rollouts and releases"
-            )));
-        }
-    };
+    authorize(
+        &state,
+        &caller,
+        Verb::List,
+        GateDecision::PLURAL,
+        None,
+        false,
+    )
+    .await?;
+    // Any of a kind's names, as the registry lists them; the gate decides deployments only.
+    let kind = kinds::lookup(&kind)
+        .map(|def| def.kind)
+        .filter(|k| [Rollout::KIND, Release::KIND].contains(k))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("{kind:?}: the gate decides rollouts and releases"))
+        })?;
     let mut decisions: Vec<(String, GateDecisionSpec)> = state
         .store
-        .list("GateDecision")
+        .kind::<GateDecision>()
+        .list()
         .await?
         .into_iter()
-        .filter_map(|r| typed::<GateDecisionSpec>(&r.spec).map(|s| (r.metadata.name, s)))
+        .map(|r| (r.metadata.name, r.spec))
         .filter(|(_, d)| d.subject_kind == kind && d.subject == name)
         .collect();
     decisions.sort_by(|a, b| a.1.at.cmp(&b.1.at));
@@ -239,17 +262,22 @@ pub async fn unauthorised_changes(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Value>> {
-    authorize(&state, &caller, Verb::List, "gatedecisions", None, false).await?;
+    authorize(
+        &state,
+        &caller,
+        Verb::List,
+        GateDecision::PLURAL,
+        None,
+        false,
+    )
+    .await?;
     let mut found: Vec<(String, GateDecisionSpec)> = state
         .store
-        .list_labelled(
-            "GateDecision",
-            slipway_governance::UNAUTHORISED_LABEL,
-            "true",
-        )
+        .kind::<GateDecision>()
+        .list_labelled(slipway_governance::UNAUTHORISED_LABEL, "true")
         .await?
         .into_iter()
-        .filter_map(|r| typed::<GateDecisionSpec>(&r.spec).map(|s| (r.metadata.name, s)))
+        .map(|r| (r.metadata.name, r.spec))
         .collect();
     found.sort_by(|a, b| a.1.at.cmp(&b.1.at));
     let items: Vec<Value> = found
@@ -376,7 +404,7 @@ pub async fn calendar_decision(
     caller: Caller,
     axum::extract::Query(q): axum::extract::Query<CalendarQuery>,
 ) -> ApiResult<Json<Value>> {
-    authorize(&state, &caller, Verb::List, "calendars", None, false).await?;
+    authorize(&state, &caller, Verb::List, Calendar::PLURAL, None, false).await?;
     let at = match &q.at {
         Some(text) => text.parse::<Timestamp>().map_err(|e| {
             ApiError::bad_request(format!("at: not an RFC 3339 instant with an offset: {e}"))

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use slipway_artifacts::{ArtifactError, HoldError};
 use slipway_domain::diagnostic::Diagnostic;
 use slipway_store::StoreError;
 
@@ -69,6 +70,10 @@ impl ApiError {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -82,6 +87,49 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %e, "store failure");
                 Self::internal(e.to_string())
             }
+        }
+    }
+}
+
+impl From<slipway_resources::ApplyError> for ApiError {
+    fn from(e: slipway_resources::ApplyError) -> Self {
+        match e {
+            slipway_resources::ApplyError::Invalid { message, details } => {
+                Self::invalid(message, details)
+            }
+            slipway_resources::ApplyError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<slipway_supply_chain::SupplyChainError> for ApiError {
+    fn from(e: slipway_supply_chain::SupplyChainError) -> Self {
+        use slipway_supply_chain::SupplyChainError;
+        match e {
+            SupplyChainError::Invalid { message, details } => Self::invalid(message, details),
+            SupplyChainError::Conflict(message) => Self::conflict(message),
+            SupplyChainError::Artifact(e) => artifact_error(e),
+            SupplyChainError::Store(e) => e.into(),
+            SupplyChainError::Internal(message) => Self::internal(message),
+        }
+    }
+}
+
+/// An artifact store error as the API answers it.
+fn artifact_error(e: ArtifactError) -> ApiError {
+    match &e {
+        ArtifactError::InvalidRequest { .. }
+        | ArtifactError::Archive { .. }
+        | ArtifactError::PlatformRequired { .. }
+        | ArtifactError::Hold(HoldError::Incomplete) => ApiError::invalid(e.to_string(), vec![]),
+        ArtifactError::Conflict { .. }
+        | ArtifactError::PlatformMix { .. }
+        | ArtifactError::Sealed { .. }
+        | ArtifactError::Hold(_) => ApiError::conflict(e.to_string()),
+        ArtifactError::NotFound(_) => ApiError::not_found(e.to_string()),
+        ArtifactError::Io { .. } | ArtifactError::Corrupt(_) => {
+            tracing::error!(error = %e, "artifact store failure");
+            ApiError::internal(e.to_string())
         }
     }
 }

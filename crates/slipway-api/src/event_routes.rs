@@ -11,7 +11,8 @@ use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::stream::{self, Stream};
-use slipway_domain::kinds::Verb;
+use slipway_domain::kinds::{Kind, Rollout, Verb};
+use slipway_store::TypedStore;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -33,13 +34,9 @@ pub async fn events(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let rollout = state.store.get("Rollout", &name).await?;
-    let env = rollout
-        .as_ref()
-        .and_then(|r| r.spec.get("environment"))
-        .and_then(|e| e.as_str())
-        .map(str::to_string);
-    authorize(&state, &caller, Verb::Get, "rollouts", env, false).await?;
+    let rollout = state.store.kind::<Rollout>().get(&name).await?;
+    let env = rollout.as_ref().map(|r| r.spec.environment.clone());
+    authorize(&state, &caller, Verb::Get, Rollout::PLURAL, env, false).await?;
     if rollout.is_none() {
         return Err(ApiError::not_found(format!(
             "Rollout {name} does not exist"
@@ -59,7 +56,8 @@ pub async fn events(
             let status = c
                 .state
                 .store
-                .get("Rollout", &c.name)
+                .kind::<Rollout>()
+                .resource(&c.name)
                 .await
                 .ok()
                 .flatten()

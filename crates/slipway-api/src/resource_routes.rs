@@ -10,15 +10,11 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use slipway_domain::diagnostic::Diagnostic;
-use slipway_domain::diff::{FieldChange, diff_values};
 use slipway_domain::kinds::{self, KindDef, Verb};
-use slipway_domain::references::{
-    check_batch, find_dependency_cycle, referrers, service_dependencies,
-};
-use slipway_domain::resource::{Resource, parse_document};
-use slipway_store::{Actor, AppliedAction, Mutation};
-use std::collections::BTreeMap;
+use slipway_domain::references::referrers;
+use slipway_domain::resource::Resource;
+use slipway_resources::Batch;
+use slipway_store::{Actor, Mutation};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -108,15 +104,7 @@ pub async fn get_one(
         .ok_or_else(|| ApiError::not_found(format!("{} {name} does not exist", def.kind)))
 }
 
-/// One document of an apply batch, with where it came from (for error messages).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ApplyDocument {
-    /// E.g. `examples/services.yaml#2`; named in every diagnostic about this document.
-    #[serde(default)]
-    pub source: Option<String>,
-    #[schema(value_type = Object)]
-    pub document: serde_json::Value,
-}
+pub use slipway_resources::{ApplyDocument, ApplyResult};
 
 /// A batch to apply atomically.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -131,32 +119,9 @@ pub struct ApplyRequest {
     pub change_ref: Option<String>,
 }
 
-/// What happened to one document.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ApplyResult {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    pub kind: String,
-    pub name: String,
-    /// created, updated, unchanged or deleted.
-    pub action: String,
-    pub revision: i64,
-    #[schema(value_type = Vec<Object>)]
-    pub changes: Vec<FieldChange>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audit_seq: Option<u64>,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApplyResponse {
     pub results: Vec<ApplyResult>,
-}
-
-fn source_of(i: usize, doc: &ApplyDocument) -> String {
-    doc.source
-        .clone()
-        .unwrap_or_else(|| format!("document {i}"))
 }
 
 #[utoipa::path(post, path = "/api/v1/apply", request_body = ApplyRequest,
@@ -177,194 +142,33 @@ pub async fn apply_batch(
     caller: &Caller,
     request: ApplyRequest,
 ) -> ApiResult<Vec<ApplyResult>> {
-    if request.documents.is_empty() {
-        return Err(ApiError::invalid("the batch holds no documents", vec![]));
-    }
-    let mut diags: Vec<Diagnostic> = Vec::new();
-    let mut parsed: Vec<Resource> = Vec::new();
-    let mut seen = BTreeMap::new();
-    for (i, doc) in request.documents.iter().enumerate() {
-        let source = source_of(i, doc);
-        match parse_document(&doc.document) {
-            Ok(r) => {
-                if let Some(first) =
-                    seen.insert((r.kind.clone(), r.metadata.name.clone()), source.clone())
-                {
-                    diags.push(
-                        Diagnostic::new(
-                            "metadata.name",
-                            format!("{} {} is also defined in {first}", r.kind, r.metadata.name),
-                        )
-                        .with_source(&source),
-                    );
-                }
-                parsed.push(r);
-            }
-            Err(d) => diags.extend(d.into_iter().map(|d| d.with_source(&source))),
-        }
-    }
-    if !diags.is_empty() {
-        return Err(invalid_batch(diags));
-    }
-    let existing = state.store.keys().await?;
-    for (i, (doc, r)) in request.documents.iter().zip(&parsed).enumerate() {
-        let def = kinds::lookup_exact(&r.kind)
-            .ok_or_else(|| ApiError::internal("parsed kind is unregistered"))?;
-        refuse_server_written(def).map_err(|mut e| {
-            e.body.message = format!("{}: {}", source_of(i, doc), e.body.message);
+    let store = state.store.as_ref();
+    let batch = Batch::parse(store, &request.documents).await?;
+    for permission in batch.permissions(store).await? {
+        let refused = |mut e: ApiError| {
+            e.body.message = format!("{}: {}", permission.source, e.body.message);
             e
-        })?;
-        let verb = if existing.contains(&(r.kind.clone(), r.metadata.name.clone())) {
-            Verb::Update
-        } else {
-            Verb::Create
         };
-        let env = (def.environment_of)(&r.metadata.name, &r.spec);
-        // An update must be allowed where the resource is now as well as where it is going,
-        // or a user limited to staging could rewrite a production resource into "staging".
-        let mut scopes = vec![env];
-        if verb == Verb::Update
-            && let Some(stored) = state.store.get(&r.kind, &r.metadata.name).await?
-        {
-            let was = (def.environment_of)(&r.metadata.name, &stored.spec);
-            if !scopes.contains(&was) {
-                scopes.push(was);
-            }
+        refuse_server_written(permission.kind).map_err(refused)?;
+        for env in permission.environments.iter().cloned() {
+            authorize(
+                state,
+                caller,
+                permission.verb,
+                permission.kind.plural,
+                env,
+                false,
+            )
+            .await
+            .map_err(refused)?;
         }
-        for env in scopes {
-            authorize(state, caller, verb, def.plural, env, false)
-                .await
-                .map_err(|mut e| {
-                    e.body.message = format!("{}: {}", source_of(i, doc), e.body.message);
-                    e
-                })?;
-        }
-    }
-    let mut diags: Vec<Diagnostic> = check_batch(&parsed, &existing)
-        .into_iter()
-        .map(|(i, d)| {
-            let source = request
-                .documents
-                .get(i)
-                .map(|doc| source_of(i, doc))
-                .unwrap_or_default();
-            d.with_source(&source)
-        })
-        .collect();
-    if parsed.iter().any(|r| r.kind == "Service") {
-        let mut all: BTreeMap<String, Resource> = state
-            .store
-            .list("Service")
-            .await?
-            .into_iter()
-            .map(|r| (r.metadata.name.clone(), r))
-            .collect();
-        for r in parsed.iter().filter(|r| r.kind == "Service") {
-            all.insert(r.metadata.name.clone(), r.clone());
-        }
-        if let Some(cycle) = find_dependency_cycle(&service_dependencies(all.values())) {
-            let first = cycle.first().cloned().unwrap_or_default();
-            let source = parsed
-                .iter()
-                .position(|r| r.kind == "Service" && r.metadata.name == first)
-                .and_then(|i| request.documents.get(i).map(|d| source_of(i, d)))
-                .unwrap_or_default();
-            diags.push(
-                Diagnostic::new(
-                    "spec.dependsOn",
-                    format!(
-                        "services depend on each other in a cycle: {}",
-                        cycle.join(" → ")
-                    ),
-                )
-                .with_source(&source),
-            );
-        }
-    }
-    if !diags.is_empty() {
-        return Err(invalid_batch(diags));
     }
     let actor = Actor {
         user: caller.principal.user.clone(),
         request_id: caller.request_id.clone(),
         change_ref: request.change_ref.clone(),
     };
-    let new_contents: Vec<serde_json::Value> =
-        parsed.iter().map(Resource::declared_content).collect();
-    let applied = state
-        .store
-        .apply(
-            &actor,
-            parsed.into_iter().map(Mutation::Put).collect(),
-            request.dry_run,
-        )
-        .await?;
-    let results: Vec<ApplyResult> = applied
-        .into_iter()
-        .zip(new_contents)
-        .zip(&request.documents)
-        .enumerate()
-        .map(|(i, ((a, after), doc))| ApplyResult {
-            source: Some(source_of(i, doc)),
-            changes: match &a.before {
-                Some(before) => diff_values(before, &after),
-                None => Vec::new(),
-            },
-            kind: a.kind,
-            name: a.name,
-            action: action_name(a.action).into(),
-            revision: a.revision,
-            audit_seq: a.audit_seq,
-        })
-        .collect();
-    if !request.dry_run {
-        restart_finished_runs(state, &results).await?;
-    }
-    Ok(results)
-}
-
-/// A new spec for a finished run (a Rollout or Release that has ended) asks for a new run:
-/// its status is cleared so the engine takes it up again. A run in progress keeps its status.
-async fn restart_finished_runs(state: &AppState, results: &[ApplyResult]) -> ApiResult<()> {
-    for r in results.iter().filter(|r| r.action == "updated") {
-        let Some(finished) = kinds::lookup_exact(&r.kind).and_then(|k| k.run_finished) else {
-            continue;
-        };
-        if !r.changes.iter().any(|c| c.path.starts_with("spec")) {
-            continue;
-        }
-        let status = state
-            .store
-            .get(&r.kind, &r.name)
-            .await?
-            .and_then(|x| x.status);
-        if status.as_ref().is_some_and(finished) {
-            state
-                .store
-                .set_status(&r.kind, &r.name, &serde_json::Value::Null)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
-fn invalid_batch(diags: Vec<Diagnostic>) -> ApiError {
-    let first = diags.first().map(|d| d.to_string()).unwrap_or_default();
-    let more = if diags.len() > 1 {
-        format!(" (and {} more)", diags.len() - 1)
-    } else {
-        String::new()
-    };
-    ApiError::invalid(format!("nothing was applied: {first}{more}"), diags)
-}
-
-fn action_name(a: AppliedAction) -> &'static str {
-    match a {
-        AppliedAction::Created => "created",
-        AppliedAction::Updated => "updated",
-        AppliedAction::Unchanged => "unchanged",
-        AppliedAction::Deleted => "deleted",
-    }
+    Ok(batch.apply(store, &actor, request.dry_run).await?)
 }
 
 #[utoipa::path(put, path = "/api/v1/{plural}/{name}", params(("plural" = String, Path), ("name" = String, Path)),
@@ -472,15 +276,7 @@ pub async fn delete_one(
     let a = applied
         .pop()
         .ok_or_else(|| ApiError::internal("delete returned no result"))?;
-    Ok(Json(ApplyResult {
-        source: None,
-        kind: a.kind,
-        name: a.name,
-        action: action_name(a.action).into(),
-        revision: a.revision,
-        changes: Vec::new(),
-        audit_seq: a.audit_seq,
-    }))
+    Ok(Json(ApplyResult::new(None, a, Vec::new())))
 }
 
 /// Change events and gate decisions are records the server writes; no client may forge,

@@ -10,8 +10,8 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::{delete, get};
 use serde::{Deserialize, Serialize};
-use slipway_domain::kinds::Verb;
-use slipway_store::{Actor, TokenRecord};
+use slipway_domain::kinds::{User, Verb};
+use slipway_store::{Actor, TokenRecord, TypedStore};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -55,7 +55,7 @@ pub async fn create(
 ) -> ApiResult<Json<CreatedToken>> {
     let own = req.user == caller.principal.user;
     authorize(&state, &caller, Verb::Create, "tokens", None, own).await?;
-    if state.store.get("User", &req.user).await?.is_none() {
+    if !state.store.kind::<User>().exists(&req.user).await? {
         return Err(ApiError::not_found(format!(
             "User {} does not exist",
             req.user

@@ -9,14 +9,15 @@ use crate::client::ApiClient;
 use crate::failure::{CliResult, Failure};
 use crate::manifests::parse_text;
 use crate::output::{Format, print_resources};
-use crate::server_commands::{open, stop_on_signal};
+use crate::server_commands::server_failure;
 use anyhow::Context;
 use clap::Args;
 use serde_json::json;
 use slipway_api::resource_routes::{ApplyRequest, ApplyResponse, ResourceList};
-use slipway_api::server::{ServeOptions, run as serve};
 use slipway_api::token_routes::CreatedToken;
 use slipway_domain::audit::proof_bundle::AuditDocument;
+use slipway_domain::kinds::{Environment, Kind, Service};
+use slipway_server::{Config, Server, stop_on_signal};
 use slipway_store::data_dir::DataDir;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -64,7 +65,7 @@ pub async fn run(args: DemoArgs) -> CliResult {
     let data = DataDir::new(tmp.path().join("data"));
 
     step("1. slipway init: data dir, audit signing key, built-in roles, first admin");
-    slipway_api::bootstrap::init(&data, None, "admin")
+    slipway_server::bootstrap::init(&data, None, "admin")
         .await
         .map_err(|e| Failure::new(1, e))?;
     println!(
@@ -74,22 +75,14 @@ pub async fn run(args: DemoArgs) -> CliResult {
     );
 
     step("2. slipway server on a free loopback port");
-    let state = open(&data.root, None).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let mut config = Config::new(&data.root);
+    config.listen = "127.0.0.1:0".into();
+    config.checkpoint_interval = Duration::from_secs(5);
+    config.drain_timeout = Duration::from_secs(5);
+    let server = Server::start(config.read().map_err(server_failure)?)
         .await
-        .context("cannot bind a loopback port")?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let shutdown = CancellationToken::new();
-    let options = ServeOptions {
-        checkpoint_interval: Duration::from_secs(5),
-        drain_timeout: Duration::from_secs(5),
-    };
-    let engine = crate::server_commands::start_engine(&data.root, &state, &shutdown)?;
-    let mut state = state;
-    state.extra_metrics = Some(std::sync::Arc::new(
-        crate::server_commands::RouterMetricsText(engine.engine.clone()),
-    ));
-    let server = tokio::spawn(serve(listener, state, options, shutdown.clone()));
+        .map_err(server_failure)?;
+    let url = format!("http://{}", server.local_addr());
     println!("listening on {url}");
     let admin = ApiClient::new(
         &url,
@@ -120,9 +113,9 @@ pub async fn run(args: DemoArgs) -> CliResult {
 
     step("4. slipway get services / environments");
     let services: ResourceList = admin.get("/api/v1/services").await?;
-    print_resources(Format::Table, "Service", &services.items)?;
+    print_resources(Format::Table, Service::KIND, &services.items)?;
     let envs: ResourceList = admin.get("/api/v1/environments").await?;
-    print_resources(Format::Table, "Environment", &envs.items)?;
+    print_resources(Format::Table, Environment::KIND, &envs.items)?;
 
     step("5. identity: a token for rita (release manager), shown once");
     let created: CreatedToken = admin
@@ -223,16 +216,11 @@ pub async fn run(args: DemoArgs) -> CliResult {
             "\nthe server keeps running at {url}; try:\n  export SLIPWAY_SERVER={url} SLIPWAY_TOKEN=$(cat {})\n  slipway get services\npress Ctrl-C to stop",
             data.admin_token_path().display()
         );
-        stop_on_signal(shutdown.clone()).await;
+        stop_on_signal(server.shutdown_token()).await;
     }
 
     step("9. graceful shutdown: drain, final signed checkpoint, instances stopped");
-    shutdown.cancel();
-    server
-        .await
-        .context("the server task failed")?
-        .context("the server failed")?;
-    engine.stop().await;
+    server.stop().await.map_err(server_failure)?;
     println!("server stopped");
 
     step("10. slipway audit verify --data-dir (offline)");
@@ -517,7 +505,10 @@ fn start_load(url: String) -> Load {
                     requests.fetch_add(1, Ordering::Relaxed);
                     if !ok {
                         failures.fetch_add(1, Ordering::Relaxed);
-                        let now = slipway_engine::rollout::now_ms();
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_millis() as u64)
+                            .unwrap_or(0);
                         let _ =
                             first.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
                     }

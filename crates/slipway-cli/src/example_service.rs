@@ -123,7 +123,7 @@ pub async fn run(args: ExampleServiceArgs) -> CliResult {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let shutdown = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(crate::server_commands::stop_on_signal(shutdown.clone()));
+    tokio::spawn(slipway_server::stop_on_signal(shutdown.clone()));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await

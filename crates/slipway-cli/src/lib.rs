@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis_commands;
+pub mod api_commands;
 pub mod artifact_commands;
 pub mod audit_commands;
 pub mod change_commands;
@@ -117,6 +118,9 @@ pub enum Command {
     /// Canary analysis offline: classify one metric or judge a configuration.
     #[command(subcommand)]
     Analysis(analysis_commands::AnalysisCommand),
+    /// API contracts offline: compare two OpenAPI documents.
+    #[command(subcommand)]
+    Api(api_commands::ApiCommand),
     /// The example service the demo deploys (serves a version banner; can be told to fail).
     #[command(hide = true)]
     ExampleService(example_service::ExampleServiceArgs),
@@ -127,21 +131,29 @@ pub enum Command {
     },
 }
 
-/// Parses the command line, runs the command and maps failures to exit codes.
+/// Parses the command line, runs the command and maps failures to exit codes. `slipway
+/// server` reads its configuration here and hands over to the server crate, which builds its
+/// own runtime; every other command runs on one runtime built here.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let outcome = match cli.command {
+        Command::Server(args) => server_commands::server(args),
+        command => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(run(Cli {
+                global: cli.global,
+                command,
+            })),
+            Err(e) => Err(Failure::new(
+                1,
+                format!("cannot start the async runtime: {e}"),
+            )),
+        },
     };
-    match runtime.block_on(run(cli)) {
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("error: {:#}", f.error);
@@ -171,7 +183,8 @@ pub async fn run(cli: Cli) -> CliResult {
     let g = &cli.global;
     match cli.command {
         Command::Init(args) => server_commands::init(args).await,
-        Command::Server(args) => server_commands::server(args).await,
+        // `main` lets the server build its own runtime; here it runs on the caller's.
+        Command::Server(args) => server_commands::server_here(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Login(args) => identity_commands::login(g, args).await,
         Command::Whoami => identity_commands::whoami(&client(g)?).await,
@@ -194,6 +207,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Scan(args) => scan_commands::scan(&args),
         Command::Vulndb(cmd) => scan_commands::vulndb(cmd, || client(g)).await,
         Command::Analysis(cmd) => analysis_commands::run(g, cmd).await,
+        Command::Api(cmd) => api_commands::run(cmd),
         Command::ExampleService(args) => example_service::run(args).await,
         Command::Completions { shell } => {
             clap_complete::generate(

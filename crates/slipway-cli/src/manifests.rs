@@ -1,10 +1,12 @@
 //! Reading resource documents from files and directories: multi-document YAML and JSON (one
 //! document or a list). Every document keeps its source (`FILE (document N)`), so every error,
-//! from here or from the server, names the file and the document.
+//! from here or from the server, names the file and the document. Mappings that repeat a key
+//! are refused (`slipway_yaml::StrictValue`).
 
 use crate::failure::{self, CliResult, Failure};
 use serde::Deserialize;
 use slipway_api::resource_routes::ApplyDocument;
+use slipway_yaml::StrictValue;
 use std::path::{Path, PathBuf};
 
 /// Reads every document under `paths` (files, or directories searched recursively for `.yaml`,
@@ -79,12 +81,14 @@ pub fn parse_text(name: &str, text: &str) -> CliResult<Vec<ApplyDocument>> {
     let is_json = name.ends_with(".json");
     let mut out = Vec::new();
     if is_json {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            Failure::new(
-                failure::INVALID,
-                format!("{name}: line {} column {}: {e}", e.line(), e.column()),
-            )
-        })?;
+        let value = serde_json::from_str::<StrictValue>(text)
+            .map(|v| v.0)
+            .map_err(|e| {
+                Failure::new(
+                    failure::INVALID,
+                    format!("{name}: line {} column {}: {e}", e.line(), e.column()),
+                )
+            })?;
         let values = match value {
             serde_json::Value::Array(items) => items,
             other => vec![other],
@@ -99,7 +103,7 @@ pub fn parse_text(name: &str, text: &str) -> CliResult<Vec<ApplyDocument>> {
     }
     for (i, de) in yaml_serde::Deserializer::from_str(text).enumerate() {
         let source = format!("{name} (document {})", i + 1);
-        let document = serde_json::Value::deserialize(de)
+        let StrictValue(document) = StrictValue::deserialize(de)
             .map_err(|e| Failure::new(failure::INVALID, format!("{source}: {e}")))?;
         if !document.is_null() {
             out.push(ApplyDocument {
@@ -130,5 +134,24 @@ mod tests {
         assert_eq!(err.exit, failure::INVALID);
         let err = parse_text("c.json", "{\"kind\": ").unwrap_err();
         assert!(format!("{:#}", err.error).starts_with("c.json: line 1"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_naming_the_key() {
+        let err = parse_text(
+            "d.yaml",
+            "kind: Team
+---
+kind: Role
+kind: Team
+",
+        )
+        .unwrap_err();
+        let msg = format!("{:#}", err.error);
+        assert!(msg.starts_with("d.yaml (document 2): "), "{msg}");
+        assert!(msg.contains("duplicate key `kind`"), "{msg}");
+        assert_eq!(err.exit, failure::INVALID);
+        let err = parse_text("e.json", r#"{"spec": {"tier": "high", "tier": "low"}}"#).unwrap_err();
+        assert!(format!("{:#}", err.error).contains("duplicate key `tier`"));
     }
 }

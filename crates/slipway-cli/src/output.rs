@@ -4,6 +4,7 @@ use crate::failure::CliResult;
 use clap::ValueEnum;
 use comfy_table::{Table, presets::NOTHING};
 use serde::Serialize;
+use slipway_domain::kinds;
 use slipway_domain::resource::Resource;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -31,71 +32,6 @@ pub fn table(header: Vec<&str>) -> Table {
     t
 }
 
-fn spec_str(r: &Resource, field: &str) -> String {
-    match r.spec.get(field) {
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .map(|i| {
-                i.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| i.to_string())
-            })
-            .collect::<Vec<_>>()
-            .join(","),
-        Some(serde_json::Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    }
-}
-
-/// A table column: its header and how to compute a cell.
-type Column = (&'static str, fn(&Resource) -> String);
-
-/// Kind-specific summary columns for `get`.
-fn columns(kind: &str) -> Vec<Column> {
-    match kind {
-        "Service" => vec![
-            ("OWNER", |r| spec_str(r, "owner")),
-            ("TIER", |r| spec_str(r, "tier")),
-            ("DEPENDS ON", |r| spec_str(r, "dependsOn")),
-        ],
-        "Environment" => vec![
-            ("TIER", |r| spec_str(r, "tier")),
-            ("ORDER", |r| spec_str(r, "order")),
-            ("PROMOTES FROM", |r| spec_str(r, "promotionSource")),
-        ],
-        "Team" => vec![("DISPLAY NAME", |r| spec_str(r, "displayName"))],
-        "User" => vec![
-            ("TEAMS", |r| spec_str(r, "teams")),
-            ("DISABLED", |r| spec_str(r, "disabled")),
-        ],
-        "Role" => vec![("DESCRIPTION", |r| spec_str(r, "description"))],
-        "RoleBinding" => vec![
-            ("ROLE", |r| spec_str(r, "role")),
-            ("SUBJECTS", |r| {
-                r.spec
-                    .get("subjects")
-                    .and_then(|s| s.as_array())
-                    .map(|s| {
-                        s.iter()
-                            .map(|x| format!("{}/{}", spec_field(x, "kind"), spec_field(x, "name")))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    })
-                    .unwrap_or_default()
-            }),
-        ],
-        _ => vec![],
-    }
-}
-
-fn spec_field(v: &serde_json::Value, f: &str) -> String {
-    v.get(f)
-        .and_then(|x| x.as_str())
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// Prints resources as a table, or as data.
 pub fn print_resources(format: Format, kind: &str, items: &[Resource]) -> CliResult {
     if format != Format::Table {
@@ -105,14 +41,17 @@ pub fn print_resources(format: Format, kind: &str, items: &[Resource]) -> CliRes
             print_data(format, &items)
         };
     }
-    let cols = columns(kind);
+    // The kind's summary columns come from its registry entry.
+    let cols = kinds::lookup_exact(kind)
+        .map(|k| k.columns)
+        .unwrap_or_default();
     let mut header = vec!["NAME"];
-    header.extend(cols.iter().map(|c| c.0));
+    header.extend(cols.iter().map(|c| c.header));
     header.extend(["REVISION", "UPDATED"]);
     let mut t = table(header);
     for r in items {
         let mut row = vec![r.metadata.name.clone()];
-        row.extend(cols.iter().map(|c| (c.1)(r)));
+        row.extend(cols.iter().map(|c| c.of(&r.spec)));
         row.push(
             r.metadata
                 .revision

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// The directory of a data dir that holds the imported vulnerability database snapshot (the
 /// same one the server scans with).
-pub use slipway_api::supply_chain::VULNDB_DIR;
+pub use slipway_supply_chain::vulndb::VULNDB_DIR;
 
 /// The exit code of a scan whose findings break the `--fail-on` policy.
 pub const SCAN_FAILED: u8 = 1;

@@ -1,11 +1,15 @@
 //! The kind registry and the typed specs of the built-in kinds.
 //!
-//! Each kind is one [`KindDef`]: its names (`Service`, `service`, `services`, short names), how its
-//! spec is validated, and which environment a resource of it belongs to (for environment-scoped
-//! permissions). Later kinds are added by appending a `KindDef` with a typed spec struct to
-//! [`KINDS`]; the store, API and CLI handle every registered kind generically.
+//! Each kind is declared once, in the [`registry!`] invocation below: its names (`Service`,
+//! `service`, `services`, short names), its typed spec, which environment a resource of it
+//! belongs to (for environment-scoped permissions), what it refers to, and the summary columns
+//! a table of it shows. The declaration yields both the [`KindDef`] entry in [`KINDS`] and a
+//! marker type of the same name implementing [`Kind`] (e.g. [`Artifact`], whose spec is
+//! [`ArtifactSpec`]), through which the store is reached with typed handles. The store, API and
+//! CLI handle every registered kind generically; adding a kind is one entry here.
 
 use crate::diagnostic::Diagnostic;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -31,6 +35,72 @@ pub struct KindDef {
     /// Records only the server writes (change events, gate decisions): clients cannot apply
     /// or delete them.
     pub written_by_server: bool,
+    /// The spec fields a table of this kind shows between the name and the revision.
+    pub columns: &'static [Column],
+}
+
+/// A summary column of a kind's table: a header and the spec field it shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub header: &'static str,
+    /// A top-level field of the spec.
+    pub field: &'static str,
+    /// The cell's text from the field's value (`Null` when the field is absent).
+    pub cell: fn(&Value) -> String,
+}
+
+impl Column {
+    /// A column showing a field as text: strings as they are, lists joined by `,`.
+    pub const fn text(header: &'static str, field: &'static str) -> Column {
+        Column {
+            header,
+            field,
+            cell: cell_text,
+        }
+    }
+
+    /// The cell of this column for a spec.
+    pub fn of(&self, spec: &Value) -> String {
+        (self.cell)(spec.get(self.field).unwrap_or(&Value::Null))
+    }
+}
+
+/// Strings as they are, lists joined by `,`, nothing for null, JSON for the rest.
+fn cell_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| i.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A role binding's subjects as `Kind/name,...`.
+fn subjects_cell(value: &Value) -> String {
+    let text = |v: &Value, f: &str| {
+        v.get(f)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    value
+        .as_array()
+        .map(|subjects| {
+            subjects
+                .iter()
+                .map(|s| format!("{}/{}", text(s, "kind"), text(s, "name")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
 }
 
 /// A reference from one resource's spec to another resource.
@@ -47,71 +117,112 @@ impl std::fmt::Debug for KindDef {
     }
 }
 
-/// Every kind this build knows.
-pub static KINDS: &[KindDef] = &[
-    KindDef {
-        kind: "Team",
+/// A registered kind as a type: the marker types the registry declares implement it, so code
+/// names a kind by its type (`Artifact`) rather than by a string, and gets its spec typed.
+pub trait Kind: Send + Sync + 'static {
+    /// The kind's spec.
+    type Spec: DeserializeOwned + Serialize + Clone + std::fmt::Debug + Send + Sync + 'static;
+    /// The kind's registry entry.
+    const DEF: &'static KindDef;
+    /// The `kind` field, e.g. `Artifact`.
+    const KIND: &'static str = Self::DEF.kind;
+    /// The plural: URLs and permission rules name the kind by it, e.g. `artifacts`.
+    const PLURAL: &'static str = Self::DEF.plural;
+}
+
+/// What a [`KindDef`] says when its declaration leaves it out: no environment, no references,
+/// no run, written by clients, no summary columns.
+const BASE: KindDef = KindDef {
+    kind: "",
+    singular: "",
+    plural: "",
+    short_names: &[],
+    validate_spec: |_| Vec::new(),
+    environment_of: no_environment,
+    references: |_| Vec::new(),
+    run_finished: None,
+    written_by_server: false,
+    columns: &[],
+};
+
+/// Declares every kind once: a marker type named like the kind implementing [`Kind`] with its
+/// spec type, whose [`KindDef`] has the kind's name and validates the spec as that type; the
+/// other fields are given or taken from [`BASE`]. Then [`KINDS`] lists them all.
+macro_rules! registry {
+    ($($(#[$doc:meta])* $marker:ident: $spec:ty { $($field:ident: $value:expr),* $(,)? })*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+            pub struct $marker;
+
+            impl Kind for $marker {
+                type Spec = $spec;
+                const DEF: &'static KindDef = &KindDef {
+                    kind: stringify!($marker),
+                    validate_spec: validate_typed::<$spec>,
+                    $($field: $value,)*
+                    ..BASE
+                };
+            }
+        )*
+
+        /// Every kind this build knows.
+        pub static KINDS: &[&KindDef] = &[$(<$marker as Kind>::DEF),*];
+    };
+}
+
+registry! {
+    /// A team.
+    Team: TeamSpec {
         singular: "team",
         plural: "teams",
-        short_names: &[],
-        validate_spec: validate_typed::<TeamSpec>,
-        environment_of: no_environment,
         references: |spec| {
             typed::<TeamSpec>(spec)
                 .and_then(|s| s.parent)
-                .map(|p| vec![reference("Team", p, "spec.parent")])
+                .map(|p| vec![reference(Team::KIND, p, "spec.parent")])
                 .unwrap_or_default()
         },
-        run_finished: None,
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "User",
+        columns: &[Column::text("DISPLAY NAME", "displayName")],
+    }
+
+    /// A person or robot account.
+    User: UserSpec {
         singular: "user",
         plural: "users",
-        short_names: &[],
-        validate_spec: validate_typed::<UserSpec>,
-        environment_of: no_environment,
         references: |spec| {
             typed::<UserSpec>(spec)
                 .map(|s| {
                     s.teams
                         .into_iter()
                         .enumerate()
-                        .map(|(i, t)| reference("Team", t, &format!("spec.teams[{i}]")))
+                        .map(|(i, t)| reference(Team::KIND, t, &format!("spec.teams[{i}]")))
                         .collect()
                 })
                 .unwrap_or_default()
         },
-        run_finished: None,
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "Role",
+        columns: &[Column::text("TEAMS", "teams"), Column::text("DISABLED", "disabled")],
+    }
+
+    /// A set of permissions.
+    Role: RoleSpec {
         singular: "role",
         plural: "roles",
-        short_names: &[],
-        validate_spec: validate_typed::<RoleSpec>,
-        environment_of: no_environment,
-        references: |_| Vec::new(),
-        run_finished: None,
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "RoleBinding",
+        columns: &[Column::text("DESCRIPTION", "description")],
+    }
+
+    /// A role granted to users and teams, optionally in some environments only.
+    RoleBinding: RoleBindingSpec {
         singular: "rolebinding",
         plural: "rolebindings",
         short_names: &["rb"],
-        validate_spec: validate_typed::<RoleBindingSpec>,
-        environment_of: no_environment,
         references: |spec| {
             typed::<RoleBindingSpec>(spec)
                 .map(|s| {
-                    let mut refs = vec![reference("Role", s.role, "spec.role")];
+                    let mut refs = vec![reference(Role::KIND, s.role, "spec.role")];
                     for (i, subject) in s.subjects.into_iter().enumerate() {
                         let kind = match subject.kind {
-                            SubjectKind::User => "User",
-                            SubjectKind::Team => "Team",
+                            SubjectKind::User => User::KIND,
+                            SubjectKind::Team => Team::KIND,
                         };
                         refs.push(reference(
                             kind,
@@ -122,7 +233,7 @@ pub static KINDS: &[KindDef] = &[
                     for (i, env) in s.environments.unwrap_or_default().into_iter().enumerate() {
                         if env != "*" {
                             refs.push(reference(
-                                "Environment",
+                                Environment::KIND,
                                 env,
                                 &format!("spec.environments[{i}]"),
                             ));
@@ -132,97 +243,99 @@ pub static KINDS: &[KindDef] = &[
                 })
                 .unwrap_or_default()
         },
-        run_finished: None,
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "Service",
+        columns: &[
+            Column::text("ROLE", "role"),
+            Column { header: "SUBJECTS", field: "subjects", cell: subjects_cell },
+        ],
+    }
+
+    /// A deployable service.
+    Service: ServiceSpec {
         singular: "service",
         plural: "services",
         short_names: &["svc"],
-        validate_spec: validate_typed::<ServiceSpec>,
-        environment_of: no_environment,
         references: |spec| {
             typed::<ServiceSpec>(spec)
                 .map(|s| {
-                    let mut refs = vec![reference("Team", s.owner, "spec.owner")];
+                    let mut refs = vec![reference(Team::KIND, s.owner, "spec.owner")];
                     for (i, dep) in s.depends_on.into_iter().enumerate() {
-                        refs.push(reference("Service", dep, &format!("spec.dependsOn[{i}]")));
+                        refs.push(reference(Service::KIND, dep, &format!("spec.dependsOn[{i}]")));
                     }
                     for env in s.endpoints.into_keys() {
                         let path = format!("spec.endpoints.{env}");
-                        refs.push(reference("Environment", env, &path));
+                        refs.push(reference(Environment::KIND, env, &path));
                     }
                     refs
                 })
                 .unwrap_or_default()
         },
-        run_finished: None,
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "Environment",
+        columns: &[
+            Column::text("OWNER", "owner"),
+            Column::text("TIER", "tier"),
+            Column::text("DEPENDS ON", "dependsOn"),
+        ],
+    }
+
+    /// Where services run: staging, production, ...
+    Environment: EnvironmentSpec {
         singular: "environment",
         plural: "environments",
         short_names: &["env"],
-        validate_spec: validate_typed::<EnvironmentSpec>,
         environment_of: |name, _| Some(name.to_string()),
         references: |spec| {
             typed::<EnvironmentSpec>(spec)
                 .and_then(|s| s.promotion_source)
-                .map(|p| vec![reference("Environment", p, "spec.promotionSource")])
+                .map(|p| vec![reference(Environment::KIND, p, "spec.promotionSource")])
                 .unwrap_or_default()
         },
-        run_finished: None,
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "Artifact",
+        columns: &[
+            Column::text("TIER", "tier"),
+            Column::text("ORDER", "order"),
+            Column::text("PROMOTES FROM", "promotionSource"),
+        ],
+    }
+
+    /// A build of a service.
+    Artifact: ArtifactSpec {
         singular: "artifact",
         plural: "artifacts",
         short_names: &["art"],
-        validate_spec: validate_typed::<ArtifactSpec>,
-        environment_of: no_environment,
         references: |spec| {
             typed::<ArtifactSpec>(spec)
-                .map(|s| vec![reference("Service", s.service, "spec.service")])
+                .map(|s| vec![reference(Service::KIND, s.service, "spec.service")])
                 .unwrap_or_default()
         },
-        run_finished: None,
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "Rollout",
+    }
+
+    /// A deployment of an artifact to an environment.
+    Rollout: RolloutSpec {
         singular: "rollout",
         plural: "rollouts",
         short_names: &["ro"],
-        validate_spec: validate_typed::<RolloutSpec>,
         environment_of: |_, spec| typed::<RolloutSpec>(spec).map(|s| s.environment),
         references: |spec| {
             typed::<RolloutSpec>(spec)
                 .map(|s| {
                     let mut refs = vec![
-                        reference("Service", s.service, "spec.service"),
-                        reference("Environment", s.environment, "spec.environment"),
-                        reference("Artifact", s.artifact, "spec.artifact"),
+                        reference(Service::KIND, s.service, "spec.service"),
+                        reference(Environment::KIND, s.environment, "spec.environment"),
+                        reference(Artifact::KIND, s.artifact, "spec.artifact"),
                     ];
                     if let Some(change) = s.change {
-                        refs.push(reference("ChangeRequest", change, "spec.change"));
+                        refs.push(reference(ChangeRequest::KIND, change, "spec.change"));
                     }
                     refs
                 })
                 .unwrap_or_default()
         },
         run_finished: Some(finished_run),
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "Pipeline",
+    }
+
+    /// A reusable path to production.
+    Pipeline: PipelineSpec {
         singular: "pipeline",
         plural: "pipelines",
         short_names: &["pl"],
-        validate_spec: validate_typed::<PipelineSpec>,
-        environment_of: no_environment,
         references: |spec| {
             typed::<PipelineSpec>(spec)
                 .map(|s| {
@@ -231,7 +344,7 @@ pub static KINDS: &[KindDef] = &[
                         .enumerate()
                         .map(|(i, st)| {
                             reference(
-                                "Environment",
+                                Environment::KIND,
                                 st.environment,
                                 &format!("spec.stages[{i}].environment"),
                             )
@@ -240,74 +353,65 @@ pub static KINDS: &[KindDef] = &[
                 })
                 .unwrap_or_default()
         },
-        run_finished: None,
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "Release",
+    }
+
+    /// One run of a pipeline for a set of builds.
+    Release: ReleaseSpec {
         singular: "release",
         plural: "releases",
         short_names: &["rel"],
-        validate_spec: validate_typed::<ReleaseSpec>,
-        environment_of: no_environment,
         references: |spec| {
             typed::<ReleaseSpec>(spec)
                 .map(|s| {
-                    let mut refs = vec![reference("Pipeline", s.pipeline, "spec.pipeline")];
+                    let mut refs = vec![reference(Pipeline::KIND, s.pipeline, "spec.pipeline")];
                     for (i, a) in s.artifacts.into_iter().enumerate() {
-                        refs.push(reference("Artifact", a, &format!("spec.artifacts[{i}]")));
+                        refs.push(reference(Artifact::KIND, a, &format!("spec.artifacts[{i}]")));
                     }
                     for (i, r) in s.remove.into_iter().enumerate() {
-                        refs.push(reference("Service", r, &format!("spec.remove[{i}]")));
+                        refs.push(reference(Service::KIND, r, &format!("spec.remove[{i}]")));
                     }
                     if let Some(change) = s.change {
-                        refs.push(reference("ChangeRequest", change, "spec.change"));
+                        refs.push(reference(ChangeRequest::KIND, change, "spec.change"));
                     }
                     refs
                 })
                 .unwrap_or_default()
         },
         run_finished: Some(finished_run),
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "ChangeRequest",
+    }
+
+    /// A change request.
+    ChangeRequest: slipway_change::ChangeRequestSpec {
         singular: "changerequest",
         plural: "changerequests",
         short_names: &["change", "changes", "chg", "cr"],
-        validate_spec: validate_typed::<slipway_change::ChangeRequestSpec>,
-        environment_of: no_environment,
         references: |spec| {
             typed::<slipway_change::ChangeRequestSpec>(spec)
                 .map(|s| {
                     let mut refs = Vec::new();
                     for (i, x) in s.services.into_iter().enumerate() {
-                        refs.push(reference("Service", x, &format!("spec.services[{i}]")));
+                        refs.push(reference(Service::KIND, x, &format!("spec.services[{i}]")));
                     }
                     for (i, x) in s.environments.into_iter().enumerate() {
                         refs.push(reference(
-                            "Environment",
+                            Environment::KIND,
                             x,
                             &format!("spec.environments[{i}]"),
                         ));
                     }
                     if let Some(model) = s.model {
-                        refs.push(reference("ChangeModel", model, "spec.model"));
+                        refs.push(reference(ChangeModel::KIND, model, "spec.model"));
                     }
                     refs
                 })
                 .unwrap_or_default()
         },
-        run_finished: None,
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "ChangeModel",
+    }
+
+    /// A change model: how changes of a type are approved.
+    ChangeModel: slipway_change::ChangeModelSpec {
         singular: "changemodel",
         plural: "changemodels",
-        short_names: &[],
-        validate_spec: validate_typed::<slipway_change::ChangeModelSpec>,
-        environment_of: no_environment,
         references: |spec| {
             typed::<slipway_change::ChangeModelSpec>(spec)
                 .map(|s| {
@@ -315,32 +419,25 @@ pub static KINDS: &[KindDef] = &[
                         .into_iter()
                         .enumerate()
                         .map(|(i, r)| {
-                            reference("ApprovalRule", r, &format!("spec.approvalRules[{i}]"))
+                            reference(ApprovalRule::KIND, r, &format!("spec.approvalRules[{i}]"))
                         })
                         .collect()
                 })
                 .unwrap_or_default()
         },
-        run_finished: None,
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "ApprovalRule",
+    }
+
+    /// An approval rule.
+    ApprovalRule: slipway_change::ApprovalRuleSpec {
         singular: "approvalrule",
         plural: "approvalrules",
-        short_names: &[],
-        validate_spec: validate_typed::<slipway_change::ApprovalRuleSpec>,
-        environment_of: no_environment,
-        references: |_| Vec::new(),
-        run_finished: None,
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "Calendar",
+    }
+
+    /// Change windows, freezes and lockdowns.
+    Calendar: slipway_change::CalendarSpec {
         singular: "calendar",
         plural: "calendars",
         short_names: &["cal"],
-        validate_spec: validate_typed::<slipway_change::CalendarSpec>,
         environment_of: |_, spec| {
             typed::<slipway_change::CalendarSpec>(spec).and_then(|s| s.scope.environment)
         },
@@ -349,80 +446,57 @@ pub static KINDS: &[KindDef] = &[
                 .map(|s| {
                     let mut refs = Vec::new();
                     if let Some(e) = s.scope.environment {
-                        refs.push(reference("Environment", e, "spec.scope.environment"));
+                        refs.push(reference(Environment::KIND, e, "spec.scope.environment"));
                     }
                     if let Some(x) = s.scope.service {
-                        refs.push(reference("Service", x, "spec.scope.service"));
+                        refs.push(reference(Service::KIND, x, "spec.scope.service"));
                     }
                     refs
                 })
                 .unwrap_or_default()
         },
-        run_finished: None,
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "RiskPolicy",
+    }
+
+    /// How risk is scored.
+    RiskPolicy: slipway_change::RiskPolicySpec {
         singular: "riskpolicy",
         plural: "riskpolicies",
-        short_names: &[],
-        validate_spec: validate_typed::<slipway_change::RiskPolicySpec>,
-        environment_of: no_environment,
-        references: |_| Vec::new(),
-        run_finished: None,
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "ChangeEvent",
+    }
+
+    /// One action on a change request, as the server recorded it.
+    ChangeEvent: crate::governance_records::ChangeEventSpec {
         singular: "changeevent",
         plural: "changeevents",
-        short_names: &[],
-        validate_spec: validate_typed::<crate::governance_records::ChangeEventSpec>,
-        environment_of: no_environment,
         references: |spec| {
             typed::<crate::governance_records::ChangeEventSpec>(spec)
-                .map(|s| vec![reference("ChangeRequest", s.change, "spec.change")])
+                .map(|s| vec![reference(ChangeRequest::KIND, s.change, "spec.change")])
                 .unwrap_or_default()
         },
-        run_finished: None,
         written_by_server: true,
-    },
-    KindDef {
-        kind: "GateDecision",
+    }
+
+    /// A decision of the deployment gate, as the server recorded it.
+    GateDecision: crate::governance_records::GateDecisionSpec {
         singular: "gatedecision",
         plural: "gatedecisions",
-        short_names: &[],
-        validate_spec: validate_typed::<crate::governance_records::GateDecisionSpec>,
         environment_of: |_, spec| {
             typed::<crate::governance_records::GateDecisionSpec>(spec).map(|s| s.environment)
         },
-        references: |_| Vec::new(),
-        run_finished: None,
         written_by_server: true,
-    },
-    KindDef {
-        kind: "GatePolicy",
+    }
+
+    /// A custom gate policy in Rego.
+    GatePolicy: crate::governance_records::GatePolicySpec {
         singular: "gatepolicy",
         plural: "gatepolicies",
-        short_names: &[],
-        validate_spec: validate_typed::<crate::governance_records::GatePolicySpec>,
-        environment_of: no_environment,
-        references: |_| Vec::new(),
-        run_finished: None,
-        written_by_server: false,
-    },
-    KindDef {
-        kind: "EventSink",
+    }
+
+    /// Where CDEvents are delivered.
+    EventSink: crate::governance_records::EventSinkSpec {
         singular: "eventsink",
         plural: "eventsinks",
-        short_names: &[],
-        validate_spec: validate_typed::<crate::governance_records::EventSinkSpec>,
-        environment_of: no_environment,
-        references: |_| Vec::new(),
-        run_finished: None,
-        written_by_server: false,
-    },
-];
+    }
+}
 
 /// A run has ended when its status says Promoted, RolledBack, Failed or Removed.
 fn finished_run(status: &Value) -> bool {
@@ -449,7 +523,7 @@ pub use slipway_spec::{SpecRules, typed, validate_typed};
 /// Finds a kind by any of its names, case-insensitively (`Service`, `service`, `services`, `svc`).
 pub fn lookup(name: &str) -> Option<&'static KindDef> {
     let lower = name.to_ascii_lowercase();
-    KINDS.iter().find(|k| {
+    KINDS.iter().copied().find(|k| {
         k.kind.eq_ignore_ascii_case(&lower)
             || k.singular == lower
             || k.plural == lower
@@ -459,7 +533,7 @@ pub fn lookup(name: &str) -> Option<&'static KindDef> {
 
 /// Finds a kind by its exact `kind` spelling, as documents must use it.
 pub fn lookup_exact(kind: &str) -> Option<&'static KindDef> {
-    KINDS.iter().find(|k| k.kind == kind)
+    KINDS.iter().copied().find(|k| k.kind == kind)
 }
 
 /// The `kind` names of all registered kinds.
@@ -869,6 +943,61 @@ mod tests {
         }
         assert!(lookup("widget").is_none());
         assert_eq!(lookup_exact("service").map(|k| k.kind), None);
+    }
+
+    #[test]
+    fn every_name_finds_one_kind_and_markers_are_their_entries() {
+        let mut names = std::collections::BTreeMap::new();
+        for def in KINDS {
+            for name in [
+                def.kind.to_ascii_lowercase().as_str(),
+                def.singular,
+                def.plural,
+            ]
+            .into_iter()
+            .chain(def.short_names.iter().copied())
+            {
+                let first = names.entry(name.to_string()).or_insert(def.kind);
+                assert!(
+                    *first == def.kind,
+                    "{name:?} names both {first} and {}",
+                    def.kind
+                );
+            }
+            assert_eq!(lookup_exact(def.kind).map(|d| d.plural), Some(def.plural));
+        }
+        assert_eq!(Artifact::KIND, "Artifact");
+        assert_eq!(
+            lookup_exact("Rollout").map(|d| d.plural),
+            Some(Rollout::DEF.plural)
+        );
+        assert_eq!(KINDS.len(), kind_names().len());
+    }
+
+    #[test]
+    fn columns_show_spec_fields_as_text() {
+        let cells = |def: &KindDef, spec: Value| -> Vec<String> {
+            def.columns.iter().map(|c| c.of(&spec)).collect()
+        };
+        assert_eq!(
+            cells(
+                Service::DEF,
+                json!({"owner": "payments", "tier": "high", "dependsOn": ["a", "b"]})
+            ),
+            ["payments", "high", "a,b"]
+        );
+        assert_eq!(
+            cells(Environment::DEF, json!({"tier": "production", "order": 2})),
+            ["production", "2", ""]
+        );
+        assert_eq!(
+            cells(
+                RoleBinding::DEF,
+                json!({"role": "admin", "subjects": [{"kind": "User", "name": "rita"}, {"kind": "Team", "name": "ops"}]})
+            ),
+            ["admin", "User/rita,Team/ops"]
+        );
+        assert!(Rollout::DEF.columns.is_empty());
     }
 }
 

@@ -5,7 +5,7 @@
 //! applied. They are pure: same inputs, same diagnostics.
 
 use crate::diagnostic::Diagnostic;
-use crate::kinds::{self, ServiceSpec, typed};
+use crate::kinds::{self, Service, ServiceSpec, typed};
 use crate::resource::Resource;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -99,9 +99,24 @@ pub fn service_dependencies<'a>(
 ) -> BTreeMap<String, Vec<String>> {
     services
         .into_iter()
-        .filter(|r| r.kind == "Service")
+        .filter(|r| r.is::<Service>())
         .filter_map(|r| {
             typed::<ServiceSpec>(&r.spec).map(|s| (r.metadata.name.clone(), s.depends_on))
+        })
+        .collect()
+}
+
+/// Builds the team hierarchy from team resources (those that validate): name → its parent.
+/// A cycle in it ([`find_dependency_cycle`]) would make a team its own ancestor.
+pub fn team_parents<'a>(
+    teams: impl IntoIterator<Item = &'a Resource>,
+) -> BTreeMap<String, Vec<String>> {
+    teams
+        .into_iter()
+        .filter(|r| r.is::<kinds::Team>())
+        .filter_map(|r| {
+            typed::<kinds::TeamSpec>(&r.spec)
+                .map(|s| (r.metadata.name.clone(), s.parent.into_iter().collect()))
         })
         .collect()
 }
@@ -166,6 +181,27 @@ mod tests {
         );
         let deps = service_dependencies(&[svc("a", &["b"]), svc("b", &[]), svc("d", &["a", "b"])]);
         assert_eq!(find_dependency_cycle(&deps), None);
+    }
+
+    #[test]
+    fn team_parent_cycles_are_found() {
+        let team = |name: &str, parent: Option<&str>| {
+            parse_document(
+                &json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "Team",
+                "metadata": {"name": name}, "spec": {"parent": parent}}),
+            )
+            .unwrap()
+        };
+        let tree = [team("a", None), team("b", Some("a")), team("c", Some("b"))];
+        assert_eq!(find_dependency_cycle(&team_parents(&tree)), None);
+        let looped = [
+            team("a", Some("c")),
+            team("b", Some("a")),
+            team("c", Some("b")),
+        ];
+        let cycle = find_dependency_cycle(&team_parents(&looped)).unwrap();
+        assert_eq!(cycle.len(), 4, "{cycle:?}");
+        assert_eq!(cycle.first(), cycle.last());
     }
 
     #[test]

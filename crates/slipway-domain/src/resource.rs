@@ -72,6 +72,11 @@ impl Resource {
         value_digest(&self.declared_content())
     }
 
+    /// Whether this resource is of kind `K`.
+    pub fn is<K: kinds::Kind>(&self) -> bool {
+        self.kind == K::KIND
+    }
+
     /// The kind's registry entry; every parsed resource has one.
     pub fn kind_def(&self) -> Option<&'static KindDef> {
         kinds::lookup(&self.kind)

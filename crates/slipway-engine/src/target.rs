@@ -39,6 +39,34 @@ impl InstanceSpec {
     }
 }
 
+/// The search path an instance gets unless its artifact sets `PATH`.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The whole environment of an instance: what its artifact declares, and Slipway's own
+/// variables (`PORT`, `SLIPWAY_*`, a `HOME` in its working directory, a default `PATH`).
+/// Nothing of the server's own environment is inherited: it may hold the database URL, the
+/// CLI token or an event sink's credentials.
+pub fn instance_environment(
+    spec: &InstanceSpec,
+    port: u16,
+    instance_id: &str,
+    dir: &std::path::Path,
+) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::from([
+        ("PATH".to_string(), DEFAULT_PATH.to_string()),
+        ("HOME".to_string(), dir.display().to_string()),
+    ]);
+    env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env.extend([
+        ("PORT".to_string(), port.to_string()),
+        ("SLIPWAY_VERSION".to_string(), spec.version.clone()),
+        ("SLIPWAY_SERVICE".to_string(), spec.service.clone()),
+        ("SLIPWAY_ENVIRONMENT".to_string(), spec.environment.clone()),
+        ("SLIPWAY_INSTANCE".to_string(), instance_id.to_string()),
+    ]);
+    env
+}
+
 /// A started instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
@@ -231,12 +259,8 @@ impl Supervision {
         let spec = &self.spec;
         let mut cmd = tokio::process::Command::new(&spec.program);
         cmd.args(&spec.args)
-            .envs(&spec.env)
-            .env("PORT", self.port.to_string())
-            .env("SLIPWAY_VERSION", &spec.version)
-            .env("SLIPWAY_SERVICE", &spec.service)
-            .env("SLIPWAY_ENVIRONMENT", &spec.environment)
-            .env("SLIPWAY_INSTANCE", &self.id)
+            .env_clear()
+            .envs(instance_environment(spec, self.port, &self.id, &self.dir))
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

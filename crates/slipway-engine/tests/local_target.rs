@@ -91,3 +91,65 @@ async fn instances_run_restart_and_stop() {
     assert!(!probe(&client, a.addr, "/healthz", Duration::from_millis(300)).await);
     assert!(!probe(&client, b.addr, "/healthz", Duration::from_millis(300)).await);
 }
+
+/// Prints the instance's whole environment, one `NAME=value` line each, then stays up.
+const PRINT_ENV: &str = r#"
+import os, sys, time
+for k in sorted(os.environ):
+    print(k + "=" + os.environ[k], flush=True)
+time.sleep(60)
+"#;
+
+#[tokio::test]
+async fn instances_get_only_their_own_environment_not_the_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("env.py");
+    std::fs::write(&script, PRINT_ENV).unwrap();
+    let target = LocalTarget::new(dir.path().join("work"));
+    let instance = target
+        .start(&InstanceSpec {
+            env: BTreeMap::from([("GREETING".to_string(), "hello".to_string())]),
+            program: PathBuf::from("python3"),
+            args: vec![script.display().to_string()],
+            ..spec(dir.path(), "2.0.0")
+        })
+        .await
+        .unwrap();
+    let mut names = Vec::new();
+    for _ in 0..100 {
+        let output = target.last_output(&instance.id).await;
+        if output.iter().any(|l| l.starts_with("SLIPWAY_VERSION=")) {
+            names = output
+                .iter()
+                .filter_map(|l| l.split_once('=').map(|(k, _)| k.to_string()))
+                .collect();
+            assert!(output.contains(&"GREETING=hello".to_string()), "{output:?}");
+            assert!(
+                output.contains(&"SLIPWAY_VERSION=2.0.0".to_string()),
+                "{output:?}"
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    target.stop(&instance.id).await;
+    // This test process has CARGO_* variables (set by cargo for every test run): an instance
+    // that inherited the server's environment would see them, and any secret beside them.
+    assert!(std::env::var("CARGO_MANIFEST_DIR").is_ok());
+    let mut expected: Vec<String> = [
+        "GREETING",
+        "HOME",
+        "PATH",
+        "PORT",
+        "SLIPWAY_ENVIRONMENT",
+        "SLIPWAY_INSTANCE",
+        "SLIPWAY_SERVICE",
+        "SLIPWAY_VERSION",
+    ]
+    .map(String::from)
+    .to_vec();
+    // Python's own start-up may add a locale variable; nothing else may appear.
+    names.retain(|n| n != "LC_CTYPE");
+    expected.sort();
+    assert_eq!(names, expected);
+}

@@ -12,6 +12,8 @@
 //! Prints p50, p99 and max of the decision latency, and (bursts) the baseline: the same number
 //! of plain `Store::get` calls in the same run.
 
+use slipway_domain::kinds::ChangeRequest;
+use slipway_store::TypedStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -197,7 +199,7 @@ async fn main() -> Result<(), BoxError> {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 let started = Instant::now();
-                let _ = store.get("ChangeRequest", "chg-1").await;
+                let _ = store.kind::<ChangeRequest>().resource("chg-1").await;
                 started.elapsed()
             }));
         }

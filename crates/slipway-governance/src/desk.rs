@@ -26,9 +26,12 @@ use slipway_change::{
 };
 use slipway_domain::canonical::value_digest;
 use slipway_domain::governance_records::ChangeEventSpec;
-use slipway_domain::kinds::{EnvironmentSpec, EnvironmentTier, ServiceSpec, typed};
+use slipway_domain::kinds::{
+    self, ApprovalRule, ChangeEvent, ChangeModel, ChangeRequest, Environment, EnvironmentSpec,
+    EnvironmentTier, Kind, RiskPolicy, Rollout, Service, ServiceSpec, typed,
+};
 use slipway_domain::resource::{Resource, parse_document};
-use slipway_store::{Actor, Mutation, Store, StoreError};
+use slipway_store::{Actor, Mutation, Store, StoreError, TypedStore};
 
 /// What someone asks the desk to do with a change request.
 #[derive(Debug, Clone, PartialEq)]
@@ -316,7 +319,7 @@ impl ChangeDesk {
             details: Value::Object(details),
         };
         let event_name = record_name(name, sequence, &[&user, command.name(), &event.at]);
-        let document = json!({"apiVersion": API_VERSION, "kind": "ChangeEvent",
+        let document = json!({"apiVersion": API_VERSION, "kind": ChangeEvent::KIND,
             "metadata": {"name": event_name, "labels": {"slipway.dev/change": name}},
             "spec": event});
         let mut batch = vec![Mutation::Put(parse_document(&document).map_err(|d| {
@@ -342,8 +345,8 @@ impl ChangeDesk {
         }
         self.store.apply(actor, batch, false).await?;
         self.store
+            .kind::<ChangeRequest>()
             .set_status(
-                "ChangeRequest",
                 name,
                 &json!({"state": record.state.as_str(), "risk": record.risk,
                         "impactedServices": record.impacted_services,
@@ -376,7 +379,7 @@ impl ChangeDesk {
         user: &str,
     ) -> Result<(), ChangeError> {
         let spec = &record.spec;
-        let last_editor = self.store.updated_by("ChangeRequest", name).await?;
+        let last_editor = self.store.kind::<ChangeRequest>().updated_by(name).await?;
         let role = if user == spec.requester {
             Some("requested")
         } else if spec.authors.iter().any(|a| a == user) {
@@ -403,7 +406,7 @@ impl ChangeDesk {
     pub async fn records(&self) -> Result<Vec<ChangeRecord>, ChangeError> {
         let events = self.all_events().await?;
         let mut out = Vec::new();
-        for resource in self.store.list("ChangeRequest").await? {
+        for resource in self.store.kind::<ChangeRequest>().resources().await? {
             let Some(spec) = typed::<ChangeRequestSpec>(&resource.spec) else {
                 continue;
             };
@@ -417,16 +420,18 @@ impl ChangeDesk {
     async fn load(&self, name: &str) -> Result<Loaded, ChangeError> {
         let resource = self
             .store
-            .get("ChangeRequest", name)
+            .kind::<ChangeRequest>()
+            .resource(name)
             .await?
             .ok_or_else(|| ChangeError::NotFound(name.to_string()))?;
         let spec = loaded_spec(&resource)?;
         let mut events: Vec<ChangeEventSpec> = self
             .store
-            .list_labelled("ChangeEvent", "slipway.dev/change", name)
+            .kind::<ChangeEvent>()
+            .list_labelled("slipway.dev/change", name)
             .await?
-            .iter()
-            .filter_map(|r| typed::<ChangeEventSpec>(&r.spec))
+            .into_iter()
+            .map(|r| r.spec)
             .filter(|e| e.change == name)
             .collect();
         events.sort_by(|a, b| a.sequence.cmp(&b.sequence).then(a.at.cmp(&b.at)));
@@ -441,7 +446,8 @@ impl ChangeDesk {
     async fn all_events(&self) -> Result<Vec<ChangeEventSpec>, ChangeError> {
         Ok(self
             .store
-            .list("ChangeEvent")
+            .kind::<ChangeEvent>()
+            .resources()
             .await?
             .iter()
             .filter_map(|r| typed::<ChangeEventSpec>(&r.spec))
@@ -450,9 +456,14 @@ impl ChangeDesk {
 
     async fn model_for(&self, spec: &ChangeRequestSpec) -> Result<ChangeModelSpec, ChangeError> {
         if let Some(model) = &spec.model {
-            let resource = self.store.get("ChangeModel", model).await?.ok_or_else(|| {
-                ChangeError::Refused(format!("change model {model} does not exist"))
-            })?;
+            let resource = self
+                .store
+                .kind::<ChangeModel>()
+                .resource(model)
+                .await?
+                .ok_or_else(|| {
+                    ChangeError::Refused(format!("change model {model} does not exist"))
+                })?;
             return typed::<ChangeModelSpec>(&resource.spec)
                 .ok_or_else(|| ChangeError::Refused(format!("change model {model} is invalid")));
         }
@@ -463,7 +474,8 @@ impl ChangeDesk {
     async fn dependency_graph(&self) -> Result<BTreeMap<String, Vec<String>>, ChangeError> {
         Ok(self
             .store
-            .list("Service")
+            .kind::<Service>()
+            .resources()
             .await?
             .into_iter()
             .filter_map(|r| typed::<ServiceSpec>(&r.spec).map(|s| (r.metadata.name, s.depends_on)))
@@ -501,7 +513,8 @@ impl ChangeDesk {
         let model = self.model_for(&record.spec).await?;
         let all: BTreeMap<String, ApprovalRuleSpec> = self
             .store
-            .list("ApprovalRule")
+            .kind::<ApprovalRule>()
+            .resources()
             .await?
             .into_iter()
             .filter(|r| {
@@ -554,7 +567,8 @@ impl ChangeDesk {
         for environment in &record.spec.environments {
             if let Some(spec) = self
                 .store
-                .get("Environment", environment)
+                .kind::<Environment>()
+                .resource(environment)
                 .await?
                 .and_then(|r| typed::<EnvironmentSpec>(&r.spec))
             {
@@ -563,7 +577,8 @@ impl ChangeDesk {
         }
         let policy = self
             .store
-            .list("RiskPolicy")
+            .kind::<RiskPolicy>()
+            .resources()
             .await?
             .first()
             .and_then(|r| typed::<RiskPolicySpec>(&r.spec))
@@ -594,7 +609,7 @@ impl ChangeDesk {
     /// The share of the services' last 20 finished rollouts that rolled back or failed.
     async fn failure_rate(&self, services: &[String]) -> Result<Option<f64>, ChangeError> {
         let mut finished: Vec<(String, bool)> = Vec::new();
-        for rollout in self.store.list("Rollout").await? {
+        for rollout in self.store.kind::<Rollout>().resources().await? {
             let service = rollout.spec.get("service").and_then(Value::as_str);
             if !service.is_some_and(|s| services.iter().any(|x| x == s)) {
                 continue;
@@ -679,7 +694,9 @@ pub fn approvals_of(events: &[ChangeEventSpec]) -> Vec<Approval> {
 
 /// Every Calendar resource as the change-control rules take it.
 pub async fn calendars(store: &dyn Store) -> Result<Vec<Calendar>, StoreError> {
-    Ok(calendars_of(store.list("Calendar").await?))
+    Ok(calendars_of(
+        store.kind::<kinds::Calendar>().resources().await?,
+    ))
 }
 
 /// The valid Calendar resources among `resources`, as calendars.

@@ -14,14 +14,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 use slipway_domain::governance_records::EventSinkSpec;
-use slipway_domain::kinds::typed;
+use slipway_domain::kinds::{EventSink, Rollout, typed};
 use slipway_events::{
     ApprovalClosedContent, ApprovalCreatedContent, ApprovalDecision, ApprovalStatus,
     AttemptOutcome, CdEvent, Content, EncodingMode, EnvironmentRef, EventMeta, NextAction,
     OutboxEntry, RetryPolicy, SecretString, ServiceContent, ServiceRemovedContent, Sink,
     SinkHeader, TicketClosedContent, TicketCreatedContent, TicketUpdatedContent,
 };
-use slipway_store::{OutboxOutcome, Store, StoreError};
+use slipway_store::{OutboxOutcome, Store, StoreError, TypedStore};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
@@ -43,8 +43,8 @@ pub async fn emit(store: &dyn Store, subject: &str, content: Content) -> Result<
     let items: Vec<(String, Value)> = sinks(store)
         .await?
         .into_iter()
-        .filter(|s| s.accepts(event_type))
-        .map(|s| (s.name, json.clone()))
+        .filter(|s| s.sink.accepts(event_type))
+        .map(|s| (s.sink.name, json.clone()))
         .collect();
     if items.is_empty() {
         return Ok(());
@@ -177,32 +177,56 @@ pub fn rollout_event(
     }
 }
 
+/// An EventSink as configured: the sink, or why it cannot be used as it stands.
+struct ConfiguredSink {
+    sink: Sink,
+    /// A header whose `valueFromEnv` variable is not set in the server's environment: the
+    /// sink is not sent anything (an empty credential would be sent silently otherwise).
+    misconfigured: Option<String>,
+}
+
 /// Every EventSink resource as a sink; header values come from the server's environment.
-async fn sinks(store: &dyn Store) -> Result<Vec<Sink>, StoreError> {
+async fn sinks(store: &dyn Store) -> Result<Vec<ConfiguredSink>, StoreError> {
     Ok(store
-        .list("EventSink")
+        .kind::<EventSink>()
+        .resources()
         .await?
         .into_iter()
         .filter_map(|r| {
-            typed::<EventSinkSpec>(&r.spec).map(|s| Sink {
-                name: r.metadata.name,
-                url: s.url,
-                mode: if s.mode == "binary" {
-                    EncodingMode::Binary
-                } else {
-                    EncodingMode::Structured
-                },
-                headers: s
-                    .headers
-                    .into_iter()
-                    .map(|h| SinkHeader {
-                        value: SecretString::new(
-                            std::env::var(&h.value_from_env).unwrap_or_default(),
-                        ),
+            let spec = typed::<EventSinkSpec>(&r.spec)?;
+            let mut misconfigured = None;
+            let headers = spec
+                .headers
+                .into_iter()
+                .map(|h| {
+                    let value = std::env::var(&h.value_from_env).unwrap_or_else(|_| {
+                        misconfigured.get_or_insert_with(|| {
+                            format!(
+                                "sink {}: header {}: environment variable {} is not set in the server's environment",
+                                r.metadata.name, h.name, h.value_from_env
+                            )
+                        });
+                        String::new()
+                    });
+                    SinkHeader {
+                        value: SecretString::new(value),
                         name: h.name,
-                    })
-                    .collect(),
-                event_types: s.event_types,
+                    }
+                })
+                .collect();
+            Some(ConfiguredSink {
+                sink: Sink {
+                    name: r.metadata.name,
+                    url: spec.url,
+                    mode: if spec.mode == "binary" {
+                        EncodingMode::Binary
+                    } else {
+                        EncodingMode::Structured
+                    },
+                    headers,
+                    event_types: spec.event_types,
+                },
+                misconfigured,
             })
         })
         .collect())
@@ -246,7 +270,7 @@ async fn watch_rollouts(
     store: &dyn Store,
     emitted: &mut std::collections::HashSet<String>,
 ) -> Result<(), StoreError> {
-    let rollouts = store.list("Rollout").await?;
+    let rollouts = store.kind::<Rollout>().resources().await?;
     // With no sink there is nobody to tell: remember the outcomes in memory only, so a busy
     // engine's writes are not joined by bookkeeping ones.
     let have_sinks = !sinks(store).await?.is_empty();
@@ -307,8 +331,8 @@ async fn watch_rollouts(
     Ok(())
 }
 
-/// Sends every due item once and records the outcome.
-async fn deliver_due(
+/// Sends every due item once and records the outcome (one pass of the deliverer loop).
+pub async fn deliver_due(
     store: &dyn Store,
     client: &reqwest::Client,
     policy: &RetryPolicy,
@@ -319,7 +343,7 @@ async fn deliver_due(
     }
     let sinks = sinks(store).await?;
     for item in due {
-        let Some(sink) = sinks.iter().find(|s| s.name == item.sink) else {
+        let Some(configured) = sinks.iter().find(|s| s.sink.name == item.sink) else {
             store
                 .settle_outbox(
                     item.id,
@@ -344,9 +368,17 @@ async fn deliver_due(
                 continue;
             }
         };
-        let outcome = match slipway_events::deliver(client, sink, &event).await {
-            Ok(()) => AttemptOutcome::Delivered,
-            Err(e) => e.outcome(),
+        let outcome = if let Some(reason) = &configured.misconfigured {
+            tracing::warn!(reason = %reason, "event not sent");
+            AttemptOutcome::Failed {
+                error: reason.clone(),
+                retryable: true,
+            }
+        } else {
+            match slipway_events::deliver(client, &configured.sink, &event).await {
+                Ok(()) => AttemptOutcome::Delivered,
+                Err(e) => e.outcome(),
+            }
         };
         let entry = OutboxEntry {
             id: item.id.to_string(),

@@ -20,11 +20,13 @@ use serde_json::json;
 use slipway_change::{Calendar, CalendarSet, GateInput, decide_gate_compiled};
 use slipway_domain::diagnostic::Diagnostic;
 use slipway_domain::governance_records::{GateDecisionSpec, GateRuleOutcome};
-use slipway_domain::kinds::{EnvironmentSpec, typed};
+use slipway_domain::kinds::{
+    self, Artifact, Environment, EnvironmentSpec, GateDecision, GatePolicy, Kind, User, typed,
+};
 use slipway_domain::resource::parse_document;
 use slipway_gate::{DecisionRecorded, GateError, GateRequest, GateVerdict, Gatekeeper};
 use slipway_store::fresh::FreshRounds;
-use slipway_store::{Actor, CachedStore, Mutation, Store};
+use slipway_store::{Actor, CachedStore, Mutation, Store, TypedStore};
 
 use serde_json::Value;
 use slipway_domain::governance_records::GatePolicySpec;
@@ -203,7 +205,8 @@ impl GovernanceGate {
         let snapshot: Arc<dyn Store> = Arc::new(pinned);
         let store = snapshot.as_ref();
         let environment = store
-            .get("Environment", &request.environment)
+            .kind::<Environment>()
+            .resource(&request.environment)
             .await
             .map_err(GateError::unavailable)?
             .and_then(|r| typed::<EnvironmentSpec>(&r.spec));
@@ -294,7 +297,8 @@ impl GovernanceGate {
             .and_then(|e| e.promotion_policy.as_ref())
         {
             let supply = store
-                .get("Artifact", &request.artifact)
+                .kind::<Artifact>()
+                .resource(&request.artifact)
                 .await
                 .map_err(GateError::unavailable)?
                 .and_then(|a| a.status)
@@ -396,7 +400,7 @@ impl GovernanceGate {
     /// Every GatePolicy resource, compiled (once per version of the kind).
     async fn policies(&self, store: &CachedStore) -> Result<PolicySet, GateError> {
         let version = store
-            .version("GatePolicy")
+            .version(GatePolicy::KIND)
             .await
             .map_err(GateError::unavailable)?;
         if let Some((cached, set)) = self
@@ -409,7 +413,7 @@ impl GovernanceGate {
             return Ok(set.clone());
         }
         let (version, resources) = store
-            .list_versioned("GatePolicy")
+            .list_versioned(GatePolicy::KIND)
             .await
             .map_err(GateError::unavailable)?;
         let sources: Vec<PolicySource> = resources
@@ -432,7 +436,7 @@ impl GovernanceGate {
     /// Every Calendar, compiled (once per version of the kind).
     async fn calendars(&self, store: &CachedStore) -> Result<Arc<CompiledCalendars>, GateError> {
         let version = store
-            .version("Calendar")
+            .version(kinds::Calendar::KIND)
             .await
             .map_err(GateError::unavailable)?;
         if let Some((cached, set)) = self
@@ -445,7 +449,7 @@ impl GovernanceGate {
             return Ok(set.clone());
         }
         let (version, resources) = store
-            .list_versioned("Calendar")
+            .list_versioned(kinds::Calendar::KIND)
             .await
             .map_err(GateError::unavailable)?;
         let calendars = calendars_of(resources);
@@ -498,7 +502,7 @@ impl GovernanceGate {
             // The review queue of `GET /api/v1/unauthorised-changes`.
             labels[UNAUTHORISED_LABEL] = json!("true");
         }
-        let document = json!({"apiVersion": "slipway.dev/v1alpha1", "kind": "GateDecision",
+        let document = json!({"apiVersion": "slipway.dev/v1alpha1", "kind": GateDecision::KIND,
             "metadata": {"name": name, "labels": labels},
             "spec": decision});
         let resource = parse_document(&document).map_err(|d| GateError::Refused {
@@ -557,7 +561,8 @@ async fn policy_input(
         .and_then(|o| o.keys().next().cloned())
         .unwrap_or_else(|| "direct".into());
     let artifact = store
-        .get("Artifact", &request.artifact)
+        .kind::<Artifact>()
+        .resource(&request.artifact)
         .await
         .map_err(GateError::unavailable)?;
     let version = artifact
@@ -584,7 +589,8 @@ async fn policy_input(
     let window_rule = rule("window");
     let teams = match deployer {
         Some(user) => store
-            .get("User", user)
+            .kind::<User>()
+            .resource(user)
             .await
             .map_err(GateError::unavailable)?
             .and_then(|u| u.spec.get("teams").cloned())

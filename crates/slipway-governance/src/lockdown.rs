@@ -4,9 +4,10 @@
 //! the lockdown resumes exactly the rollouts it paused. New deployments are held at the gate.
 
 use serde_json::Value;
+use slipway_domain::kinds::Rollout;
 use slipway_domain::resource::Resource;
 use slipway_gate::CONTROL_ANNOTATION;
-use slipway_store::{Actor, Mutation, Store, StoreError};
+use slipway_store::{Actor, Mutation, Store, StoreError, TypedStore};
 
 /// Marks a rollout the lockdown paused.
 pub const LOCKDOWN_ANNOTATION: &str = "slipway.dev/paused-by-lockdown";
@@ -51,7 +52,8 @@ pub async fn reconcile(store: &dyn Store) -> Result<(), StoreError> {
         .iter()
         .any(|c| c.spec.lockdown);
     let changes: Vec<Mutation> = store
-        .list("Rollout")
+        .kind::<Rollout>()
+        .resources()
         .await?
         .iter()
         .filter_map(|r| lockdown_step(r, lockdown))

@@ -3,6 +3,8 @@
 //! arriving together share decisions without one of them seeing stale state.
 #![allow(clippy::unwrap_used)] // tests fail loudly on unexpected errors
 
+use slipway_domain::kinds::GateDecision;
+use slipway_store::TypedStore;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -120,7 +122,7 @@ async fn decisions_see_writes_by_another_process_and_identical_requests_agree() 
     }
 
     // Each verdict change was recorded once, not once per request.
-    let records = store.list("GateDecision").await.unwrap();
+    let records = store.kind::<GateDecision>().resources().await.unwrap();
     let verdicts: Vec<&str> = {
         let mut v: Vec<(&str, &str)> = records
             .iter()
@@ -193,7 +195,7 @@ async fn a_deferred_decision_answers_before_its_record_is_durable_and_repeats_wa
     (&mut recorded).await.unwrap().unwrap();
     let verdict = (&mut repeated).await.unwrap().unwrap();
     assert!(matches!(verdict, GateVerdict::Allow { .. }), "{verdict:?}");
-    let records = store.list("GateDecision").await.unwrap();
+    let records = store.kind::<GateDecision>().resources().await.unwrap();
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0].spec["subject"], "r1");
 }

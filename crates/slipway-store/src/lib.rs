@@ -13,6 +13,7 @@ pub mod data_dir;
 pub mod fresh;
 pub mod migrate;
 pub mod sql;
+pub mod typed;
 
 use async_trait::async_trait;
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -25,6 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use cached::CachedStore;
 pub use sql::SqlStore;
+pub use typed::{Object, TypedStore};
 
 /// Who is making a change, and under which request and change reference.
 #[derive(Debug, Clone)]

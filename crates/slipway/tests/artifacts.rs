@@ -1,186 +1,76 @@
-//! End-to-end tests of the artifact store through the `slipway` binary: a real `slipway server`
-//! process on its own data dir, driven by `slipway artifact ...` commands over HTTP. They check
-//! what a user sees (exit codes, messages, bytes pulled) and what is left on disk: pushes are
-//! immutable, the naming policy lists everything missing, legal holds beat retention, garbage
-//! collection frees only what nothing references, and a Rollout of an `oci:` artifact runs it.
-//! (Running the binary and the exit codes are shared with `cli.rs` in `support`.)
-#![allow(clippy::unwrap_used)] // in tests a panic is a failing test, which is the point
+//! The artifact store and the supply chain through the `slipway` binary: pushes are immutable,
+//! the naming policy lists everything missing, legal holds beat retention, garbage collection
+//! frees only what nothing references, a Rollout of an `oci:` artifact runs it, a promotion
+//! policy refuses a vulnerable artifact and allows a clean signed one; offline, `verify-bundle`
+//! passes the sigstore conformance suite and `scan` matches cargo-audit.
 
+use crate::support::snapshot;
+use crate::support::*;
 use serde_json::Value;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-use tempfile::TempDir;
 
-mod support;
-use support::*;
-
-fn http_get(url: &str) -> Option<(u16, String)> {
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .unwrap();
-    let r = client.get(url).send().ok()?;
-    let status = r.status().as_u16();
-    Some((status, r.text().unwrap_or_default()))
+/// A server with the repository's examples applied, and `extra` server arguments.
+fn start(extra: &[&str]) -> Server {
+    Server::builder().args(extra).with_examples().start()
 }
 
-/// A `slipway server` on its own data dir (with the repository's examples applied), stopped
-/// on drop.
-struct Server {
-    root: TempDir,
-    data_dir: PathBuf,
-    url: String,
-    admin_token: String,
-    child: Child,
+/// `artifact push FILE --service payments-api --version V EXTRA... -o json`.
+fn push(server: &Server, file: &Path, version: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "artifact",
+        "push",
+        path_str(file),
+        "--service",
+        "payments-api",
+        "--version",
+        version,
+        "-o",
+        "json",
+    ];
+    args.extend(extra);
+    server.cli(&args)
 }
 
-impl Server {
-    fn start(extra: &[&str]) -> Server {
-        let root = tempfile::Builder::new()
-            .prefix("slipway-artifacts-test-")
-            .tempdir()
-            .unwrap();
-        let data_dir = root.path().join("data");
-        let config = root.path().join("config.json");
-        slipway(&config, &[], &["init", "--data-dir", path_str(&data_dir)]).expect(OK);
-        let admin_token = std::fs::read_to_string(data_dir.join("admin-token"))
-            .unwrap()
-            .trim()
-            .to_string();
-        let listen = format!("127.0.0.1:{}", free_port());
-        let log = File::create(root.path().join("server.log")).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
-        cmd.args([
-            "server",
-            "--data-dir",
-            path_str(&data_dir),
-            "--listen",
-            &listen,
-        ])
-        .args(["--checkpoint-interval", "1h"])
-        .args(extra);
-        for var in INHERITED_VARIABLES {
-            cmd.env_remove(var);
-        }
-        let mut child = cmd
-            .env("SLIPWAY_CONFIG", &config)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap();
-        let url = format!("http://{listen}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while http_get(&format!("{url}/healthz")).map(|r| r.0) != Some(200) {
-            assert!(
-                child.try_wait().unwrap().is_none() && Instant::now() < deadline,
-                "the server did not start:\n{}",
-                std::fs::read_to_string(root.path().join("server.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let server = Server {
-            root,
-            data_dir,
-            url,
-            admin_token,
-            child,
-        };
-        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-        server.cli(&["apply", "-f", path_str(&examples)]).expect(OK);
-        server
-    }
-
-    fn cli(&self, args: &[&str]) -> Run {
-        slipway(
-            &self.root.path().join("config.json"),
-            &[
-                ("SLIPWAY_SERVER", &self.url),
-                ("SLIPWAY_TOKEN", &self.admin_token),
-            ],
-            args,
-        )
-    }
-
-    /// Writes a file in the test's temp dir.
-    fn file(&self, name: &str, content: &[u8]) -> PathBuf {
-        let path = self.root.path().join(name);
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-
-    /// `artifact push FILE --service payments-api --version V EXTRA... -o json`.
-    fn push(&self, file: &Path, version: &str, extra: &[&str]) -> Run {
-        let mut args = vec![
-            "artifact",
-            "push",
-            path_str(file),
-            "--service",
-            "payments-api",
-            "--version",
-            version,
-            "-o",
-            "json",
-        ];
-        args.extend(extra);
-        self.cli(&args)
-    }
-
-    fn blob(&self, digest: &str) -> PathBuf {
-        self.data_dir
-            .join("artifacts/blobs/sha256")
-            .join(digest.trim_start_matches("sha256:"))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Where the store keeps the blob `digest`.
+fn blob(server: &Server, digest: &str) -> PathBuf {
+    server
+        .data_dir()
+        .join("artifacts/blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"))
 }
 
 const GIT_SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
 #[test]
 fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     // Large enough to take several chunks each way.
     let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
-    let file = server.file("payments.bin", &content);
+    let file = server.write("payments.bin", &content);
 
-    let first = server
-        .push(
-            &file,
-            "1.0.0",
-            &["--git-sha", GIT_SHA, "--platform", "linux/amd64"],
-        )
-        .expect(OK)
-        .json();
+    let first = push(
+        &server,
+        &file,
+        "1.0.0",
+        &["--git-sha", GIT_SHA, "--platform", "linux/amd64"],
+    )
+    .expect(OK)
+    .json();
     assert_eq!(first["alreadyPresent"], false, "{first}");
     assert_eq!(first["size"], content.len());
     assert_eq!(first["resource"]["action"], "created", "{first}");
     assert_eq!(first["resource"]["name"], "payments-api-1-0-0");
     assert!(first["signature"]["digest"].is_string(), "{first}");
 
-    let again = server
-        .push(
-            &file,
-            "1.0.0",
-            &["--git-sha", GIT_SHA, "--platform", "linux/amd64"],
-        )
-        .expect(OK)
-        .json();
+    let again = push(
+        &server,
+        &file,
+        "1.0.0",
+        &["--git-sha", GIT_SHA, "--platform", "linux/amd64"],
+    )
+    .expect(OK)
+    .json();
     assert_eq!(again["alreadyPresent"], true, "{again}");
     assert_eq!(again["indexDigest"], first["indexDigest"]);
     assert_eq!(again["resource"]["action"], "unchanged", "{again}");
@@ -203,14 +93,14 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
         .expect(OK);
     assert!(table.stdout.contains("nothing changed"), "{}", table.stdout);
 
-    let other = server.file("other.bin", b"a different build");
-    let refused = server
-        .push(
-            &other,
-            "1.0.0",
-            &["--git-sha", GIT_SHA, "--platform", "linux/amd64"],
-        )
-        .expect(CONFLICT);
+    let other = server.write("other.bin", b"a different build");
+    let refused = push(
+        &server,
+        &other,
+        "1.0.0",
+        &["--git-sha", GIT_SHA, "--platform", "linux/amd64"],
+    )
+    .expect(CONFLICT);
     let layer = first["layerDigest"].as_str().unwrap();
     assert!(refused.stderr.contains(layer), "{}", refused.stderr);
     assert!(
@@ -221,7 +111,7 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
         refused.stderr
     );
 
-    let out = server.root.path().join("pulled.bin");
+    let out = server.path("pulled.bin");
     server
         .cli(&[
             "artifact",
@@ -245,6 +135,7 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
         .expect(NOT_FOUND);
 
     let ls = server.cli(&["artifact", "ls"]).expect(OK);
+    snapshot::assert_table("artifact-ls", &ls);
     assert!(
         ls.stdout.lines().any(|l| l.contains("payments-api")
             && l.contains("1.0.0")
@@ -272,6 +163,7 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
     let table = server
         .cli(&["artifact", "inspect", "payments-api", "1.0.0"])
         .expect(OK);
+    snapshot::assert_output("artifact-inspect", &table);
     assert!(table.stdout.contains(GIT_SHA), "{}", table.stdout);
     assert!(
         table
@@ -288,7 +180,7 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
     assert_eq!(resource["spec"]["location"], "oci:payments-api:1.0.0");
     assert_eq!(resource["spec"]["digest"], first["indexDigest"]);
 
-    let sbom = server.file(
+    let sbom = server.write(
         "sbom.json",
         br#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": []}"#,
     );
@@ -352,7 +244,7 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
         .expect(INVALID);
 
     // Export and import into a second server.
-    let archive = server.root.path().join("export.tar");
+    let archive = server.path("export.tar");
     let exported = server
         .cli(&[
             "artifact",
@@ -367,7 +259,7 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
         "{}",
         exported.stdout
     );
-    let second = Server::start(&[]);
+    let second = start(&[]);
     let imported = second
         .cli(&["artifact", "import", path_str(&archive)])
         .expect(OK);
@@ -376,7 +268,7 @@ fn pushes_are_immutable_and_pull_ls_inspect_and_referrers_show_them() {
         "{}",
         imported.stdout
     );
-    let out2 = second.root.path().join("pulled.bin");
+    let out2 = second.path("pulled.bin");
     second
         .cli(&[
             "artifact",
@@ -404,9 +296,9 @@ fn the_naming_policy_lists_everything_missing() {
         "requireGitSha: true\nrequirePipelineId: true\nrequireBuildTime: true\nrequirePlatform: true\n",
     )
     .unwrap();
-    let server = Server::start(&["--artifact-naming-policy", path_str(&policy)]);
-    let file = server.file("app.bin", b"app");
-    let refused = server.push(&file, "v1", &[]).expect(INVALID);
+    let server = start(&["--artifact-naming-policy", path_str(&policy)]);
+    let file = server.write("app.bin", b"app");
+    let refused = push(&server, &file, "v1", &[]).expect(INVALID);
     for missing in [
         "missing git SHA (--git-sha)",
         "missing pipeline id (--pipeline-id)",
@@ -426,33 +318,32 @@ fn the_naming_policy_lists_everything_missing() {
         serde_json::json!([]),
         "nothing stored"
     );
-    server
-        .push(
-            &file,
-            "1.0.0",
-            &[
-                "--git-sha",
-                GIT_SHA,
-                "--pipeline-id",
-                "build-77",
-                "--build-time",
-                "2024-05-01T10:00:00Z",
-                "--platform",
-                "linux/amd64",
-            ],
-        )
-        .expect(OK);
+    push(
+        &server,
+        &file,
+        "1.0.0",
+        &[
+            "--git-sha",
+            GIT_SHA,
+            "--pipeline-id",
+            "build-77",
+            "--build-time",
+            "2024-05-01T10:00:00Z",
+            "--platform",
+            "linux/amd64",
+        ],
+    )
+    .expect(OK);
 }
 
 #[test]
 fn holds_beat_retention_and_garbage_collection_keeps_shared_blobs() {
-    let server = Server::start(&[]);
-    let shared = server.file("shared.bin", b"the same build twice");
-    let only = server.file("only.bin", b"a build nobody keeps");
-    let newest = server.file("newest.bin", b"the newest build");
+    let server = start(&[]);
+    let shared = server.write("shared.bin", b"the same build twice");
+    let only = server.write("only.bin", b"a build nobody keeps");
+    let newest = server.write("newest.bin", b"the newest build");
     let push = |file: &Path, version: &str, built: &str| {
-        server
-            .push(file, version, &["--build-time", built])
+        push(&server, file, version, &["--build-time", built])
             .expect(OK)
             .json()
     };
@@ -492,13 +383,14 @@ fn holds_beat_retention_and_garbage_collection_keeps_shared_blobs() {
         ])
         .expect(CONFLICT);
 
-    let policy = server.file(
+    let policy = server.write(
         "retention.yaml",
         b"keepLastPerService: 1\nkeepNewerThan: 1d\n",
     );
     let dry = server
         .cli(&["artifact", "retention", "--policy", path_str(&policy)])
         .expect(OK);
+    snapshot::assert_output("artifact-retention-dry-run", &dry);
     let line = |prefix: &str| {
         dry.stdout
             .lines()
@@ -557,14 +449,14 @@ fn holds_beat_retention_and_garbage_collection_keeps_shared_blobs() {
         .collect();
     assert_eq!(left, ["1.1.0", "3.0.0"]);
     assert!(
-        server.blob(v11["layerDigest"].as_str().unwrap()).exists(),
+        blob(&server, v11["layerDigest"].as_str().unwrap()).exists(),
         "shared blob kept"
     );
     assert!(
-        !server.blob(v2["layerDigest"].as_str().unwrap()).exists(),
+        !blob(&server, v2["layerDigest"].as_str().unwrap()).exists(),
         "unused blob freed"
     );
-    let out = server.root.path().join("kept.bin");
+    let out = server.path("kept.bin");
     server
         .cli(&[
             "artifact",
@@ -614,15 +506,15 @@ fn holds_beat_retention_and_garbage_collection_keeps_shared_blobs() {
 
 #[test]
 fn a_rollout_of_an_oci_artifact_runs_it() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let script = format!(
         "#!/bin/sh\nexec {} example-service\n",
         env!("CARGO_BIN_EXE_slipway")
     );
-    let file = server.file("payments-api.sh", script.as_bytes());
-    let pushed = server.push(&file, "7.0.0", &[]).expect(OK).json();
+    let file = server.write("payments-api.sh", script.as_bytes());
+    let pushed = push(&server, &file, "7.0.0", &[]).expect(OK).json();
     let listen = format!("127.0.0.1:{}", free_port());
-    let rollout = server.file(
+    let rollout = server.write(
         "rollout.yaml",
         format!(
             "apiVersion: slipway.dev/v1alpha1\nkind: Rollout\nmetadata: {{name: oci-rollout}}\nspec:\n  service: payments-api\n  environment: staging\n  artifact: payments-api-7-0-0\n  instances: 1\n  listen: \"{listen}\"\n  strategy: {{direct: {{}}}}\n"
@@ -630,12 +522,13 @@ fn a_rollout_of_an_oci_artifact_runs_it() {
         .as_bytes(),
     );
     server.cli(&["apply", "-f", path_str(&rollout)]).expect(OK);
-    let status = finished_rollout(&server, "oci-rollout");
+    let status = server.wait_for_rollout_end("oci-rollout");
     assert_eq!(status["phase"], "Promoted", "{status}");
-    let (code, body) = http_get(&format!("http://{listen}/")).unwrap();
+    let reply = Client::anonymous_at(&format!("http://{listen}")).get("/");
+    let (code, body) = (reply.status, reply.body);
     assert_eq!(code, 200);
     assert!(body.contains("example-service 7.0.0"), "{body}");
-    let copied = server.data_dir.join("work/artifacts").join(
+    let copied = server.data_dir().join("work/artifacts").join(
         pushed["layerDigest"]
             .as_str()
             .unwrap()
@@ -934,26 +827,6 @@ fn scan_of_an_sbom_finds_a_vulnerable_crate() {
     assert_ne!(missing.code, OK, "{}", missing.stderr);
 }
 
-/// Waits for a rollout to end and returns its status.
-fn finished_rollout(server: &Server, name: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = server
-            .cli(&["get", "rollout", name, "-o", "json"])
-            .expect(OK)
-            .json();
-        let phase = r["status"]["phase"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        if ["Promoted", "RolledBack", "Failed"].contains(&phase.as_str()) {
-            return r["status"].clone();
-        }
-        assert!(Instant::now() < deadline, "stuck: {r}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// An environment whose promotion policy requires a signature and nothing above `high`
 /// refuses an artifact whose SBOM holds a critical vulnerability (the rollout fails and `gate
 /// explain` names the rule and the advisory) and allows a clean one; attachments are validated
@@ -961,9 +834,9 @@ fn finished_rollout(server: &Server, name: &str) -> Value {
 /// provenance signed by the server.
 #[test]
 fn a_promotion_policy_refuses_a_vulnerable_artifact_and_allows_a_clean_signed_one() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     // The vulnerability database goes to the server as a ZIP of OSV records.
-    let archive = server.root.path().join("osv.zip");
+    let archive = server.path("osv.zip");
     let mut zip = zip::ZipWriter::new(File::create(&archive).unwrap());
     let crates_dir = Path::new(OSV).join("advisory-db-osv/crates");
     for entry in std::fs::read_dir(&crates_dir).unwrap() {
@@ -986,8 +859,8 @@ fn a_promotion_policy_refuses_a_vulnerable_artifact_and_allows_a_clean_signed_on
         .expect(OK)
         .json();
     assert_eq!(imported["records"], 1193, "{imported}");
-    assert!(server.data_dir.join("vulndb").is_dir());
-    let environment = server.file(
+    assert!(server.data_dir().join("vulndb").is_dir());
+    let environment = server.write(
         "guarded.yaml",
         b"apiVersion: slipway.dev/v1alpha1\nkind: Environment\nmetadata: {name: guarded}\nspec:\n  tier: staging\n  order: 5\n  promotionPolicy: {requireSignature: true, maxSeverity: high}\n",
     );
@@ -1000,9 +873,9 @@ fn a_promotion_policy_refuses_a_vulnerable_artifact_and_allows_a_clean_signed_on
     );
 
     let deploy = |version: &str, sbom: &str, pipeline: &[&str]| {
-        let file = server.file(&format!("payments-{version}.sh"), script.as_bytes());
-        server.push(&file, version, pipeline).expect(OK);
-        let bom = server.file(&format!("bom-{version}.json"), sbom.as_bytes());
+        let file = server.write(&format!("payments-{version}.sh"), script.as_bytes());
+        push(&server, &file, version, pipeline).expect(OK);
+        let bom = server.write(&format!("bom-{version}.json"), sbom.as_bytes());
         server
             .cli(&[
                 "artifact",
@@ -1020,7 +893,7 @@ fn a_promotion_policy_refuses_a_vulnerable_artifact_and_allows_a_clean_signed_on
             .expect(OK)
             .json();
         let rollout_name = format!("guarded-{}", version.replace('.', "-"));
-        let rollout = server.file(
+        let rollout = server.write(
             &format!("{rollout_name}.yaml"),
             format!(
                 "apiVersion: slipway.dev/v1alpha1\nkind: Rollout\nmetadata: {{name: {rollout_name}}}\nspec:\n  service: payments-api\n  environment: guarded\n  artifact: {resource}\n  instances: 1\n  listen: \"127.0.0.1:{}\"\n  strategy: {{direct: {{}}}}\n",
@@ -1031,7 +904,7 @@ fn a_promotion_policy_refuses_a_vulnerable_artifact_and_allows_a_clean_signed_on
         server.cli(&["apply", "-f", path_str(&rollout)]).expect(OK);
         (
             artifact,
-            finished_rollout(&server, &rollout_name),
+            server.wait_for_rollout_end(&rollout_name),
             rollout_name,
         )
     };
@@ -1106,7 +979,7 @@ fn a_promotion_policy_refuses_a_vulnerable_artifact_and_allows_a_clean_signed_on
 
     // Attachments are validated: an SBOM breaking its schema and an unverifiable bundle are
     // refused with the reason.
-    let broken = server.file(
+    let broken = server.write(
         "broken.json",
         br#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": "one"}"#,
     );

@@ -182,6 +182,122 @@ fn free_port() -> Result<u16, std::io::Error> {
     Ok(l.local_addr()?.port())
 }
 
+/// One instance's supervision: its process is run, its output kept, and it is restarted
+/// with backoff whenever it exits, until stopped.
+struct Supervision {
+    spec: InstanceSpec,
+    id: String,
+    port: u16,
+    dir: PathBuf,
+    stop: CancellationToken,
+    output: Arc<Mutex<VecDeque<String>>>,
+    restarts: Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl Supervision {
+    /// Runs the instance until stopped.
+    async fn run(self) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let mut child = match self.spawn().await {
+                Ok(c) => c,
+                Err(e) => {
+                    push_line(
+                        &self.output,
+                        format!(
+                            "[slipway] cannot start {}: {e}",
+                            self.spec.program.display()
+                        ),
+                    );
+                    if !self.pause(&mut backoff).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            self.keep_output(&mut child);
+            if let Some(pid) = child.id() {
+                let _ = std::fs::write(self.dir.join("pid"), pid.to_string());
+            }
+            let started = std::time::Instant::now();
+            tokio::select! {
+                () = self.stop.cancelled() => {
+                    terminate(&mut child).await;
+                    return;
+                }
+                status = child.wait() => {
+                    let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                    push_line(&self.output, format!("[slipway] instance exited: {status}"));
+                    tracing::warn!(instance = %self.id, %status, "instance exited; restarting");
+                }
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                backoff = Duration::from_millis(100);
+            }
+            self.restarts
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if !self.pause(&mut backoff).await {
+                return;
+            }
+        }
+    }
+
+    /// Waits out the backoff (doubling it, up to 5 s); `false` when stopped meanwhile.
+    async fn pause(&self, backoff: &mut Duration) -> bool {
+        tokio::select! {
+            () = self.stop.cancelled() => return false,
+            () = tokio::time::sleep(*backoff) => {}
+        }
+        *backoff = (*backoff * 2).min(Duration::from_secs(5));
+        true
+    }
+
+    /// Starts the process. Forking and exec'ing blocks the calling thread for milliseconds
+    /// (tens with many instances starting at once): off the runtime's workers, which also
+    /// carry the router and the guardrails.
+    async fn spawn(&self) -> std::io::Result<tokio::process::Child> {
+        let spec = &self.spec;
+        let mut cmd = tokio::process::Command::new(&spec.program);
+        cmd.args(&spec.args)
+            .env_clear()
+            .envs(instance_environment(spec, self.port, &self.id, &self.dir))
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        match tokio::task::spawn_blocking(move || cmd.spawn()).await {
+            Ok(spawned) => spawned,
+            Err(e) => Err(std::io::Error::other(format!(
+                "the spawning thread failed: {e}"
+            ))),
+        }
+    }
+
+    /// Keeps the child's last output lines (stdout and stderr).
+    fn keep_output(&self, child: &mut tokio::process::Child) {
+        let streams = [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ];
+        for stream in streams.into_iter().flatten() {
+            let output = self.output.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    push_line(&output, line);
+                }
+            });
+        }
+    }
+}
+
 #[async_trait]
 impl Target for LocalTarget {
     async fn start(&self, spec: &InstanceSpec) -> Result<Instance, EngineError> {
@@ -194,7 +310,6 @@ impl Target for LocalTarget {
             reason,
         };
         let port = free_port().map_err(|e| fail(format!("no free port: {e}")))?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let dir = self
             .work_dir
             .join(&spec.service)
@@ -204,107 +319,27 @@ impl Target for LocalTarget {
             .join(generation.to_string());
         std::fs::create_dir_all(&dir)
             .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
-        let stop = CancellationToken::new();
-        let output = Arc::new(Mutex::new(VecDeque::with_capacity(KEPT_LINES)));
-        let restarts = Arc::new(std::sync::atomic::AtomicU32::new(0));
-        let version = spec.version.clone();
-        let spec = spec.clone();
-        let (stop_task, output_task, restarts_task) =
-            (stop.clone(), output.clone(), restarts.clone());
-        let instance_id = id.clone();
-        let task = tokio::spawn(async move {
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                let mut cmd = tokio::process::Command::new(&spec.program);
-                cmd.args(&spec.args)
-                    .env_clear()
-                    .envs(instance_environment(&spec, port, &instance_id, &dir))
-                    .current_dir(&dir)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .kill_on_drop(true);
-                // Forking and exec'ing blocks the calling thread for milliseconds (tens with
-                // many instances starting at once): off the runtime's workers, which also
-                // carry the router and the guardrails.
-                let spawned = match tokio::task::spawn_blocking(move || cmd.spawn()).await {
-                    Ok(spawned) => spawned,
-                    Err(e) => Err(std::io::Error::other(format!(
-                        "the spawning thread failed: {e}"
-                    ))),
-                };
-                let mut child = match spawned {
-                    Ok(c) => c,
-                    Err(e) => {
-                        push_line(
-                            &output_task,
-                            format!("[slipway] cannot start {}: {e}", spec.program.display()),
-                        );
-                        tokio::select! {
-                            () = stop_task.cancelled() => return,
-                            () = tokio::time::sleep(backoff) => {}
-                        }
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
-                        continue;
-                    }
-                };
-                for stream in [
-                    child
-                        .stdout
-                        .take()
-                        .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-                    child
-                        .stderr
-                        .take()
-                        .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    let output = output_task.clone();
-                    tokio::spawn(async move {
-                        let mut lines = BufReader::new(stream).lines();
-                        while let Ok(Some(line)) = lines.next_line().await {
-                            push_line(&output, line);
-                        }
-                    });
-                }
-                if let Some(pid) = child.id() {
-                    let _ = std::fs::write(dir.join("pid"), pid.to_string());
-                }
-                let started = std::time::Instant::now();
-                tokio::select! {
-                    () = stop_task.cancelled() => {
-                        terminate(&mut child).await;
-                        return;
-                    }
-                    status = child.wait() => {
-                        let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
-                        push_line(&output_task, format!("[slipway] instance exited: {status}"));
-                        tracing::warn!(instance = %instance_id, %status, "instance exited; restarting");
-                    }
-                }
-                if started.elapsed() > Duration::from_secs(30) {
-                    backoff = Duration::from_millis(100);
-                }
-                restarts_task.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tokio::select! {
-                    () = stop_task.cancelled() => return,
-                    () = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-        });
-        self.lock().insert(
-            id.clone(),
-            Supervised {
-                stop,
-                output,
-                restarts,
-                task,
-            },
-        );
-        Ok(Instance { id, version, addr })
+        let supervision = Supervision {
+            spec: spec.clone(),
+            id: id.clone(),
+            port,
+            dir,
+            stop: CancellationToken::new(),
+            output: Arc::new(Mutex::new(VecDeque::with_capacity(KEPT_LINES))),
+            restarts: Arc::new(std::sync::atomic::AtomicU32::new(0)),
+        };
+        let supervised = Supervised {
+            stop: supervision.stop.clone(),
+            output: supervision.output.clone(),
+            restarts: supervision.restarts.clone(),
+            task: tokio::spawn(supervision.run()),
+        };
+        self.lock().insert(id.clone(), supervised);
+        Ok(Instance {
+            id,
+            version: spec.version.clone(),
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        })
     }
 
     async fn stop(&self, id: &str) {

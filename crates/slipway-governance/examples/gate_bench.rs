@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use slipway_domain::resource::parse_document;
-use slipway_engine::gate::{GateRequest, Gatekeeper};
+use slipway_gate::{GateRequest, Gatekeeper};
 use slipway_governance::{ChangeCommand, ChangeDesk, GovernanceGate};
 use slipway_store::{Actor, Mutation, SqlStore, Store};
 

@@ -29,8 +29,7 @@ use slipway_domain::kinds::{
     typed,
 };
 use slipway_domain::resource::parse_document;
-use slipway_engine::EngineError;
-use slipway_engine::gate::{DecisionRecorded, GateRequest, GateVerdict, Gatekeeper};
+use slipway_gate::{DecisionRecorded, GateError, GateRequest, GateVerdict, Gatekeeper};
 use slipway_store::fresh::FreshRounds;
 use slipway_store::{Actor, CachedStore, Mutation, Store, TypedStore};
 
@@ -112,8 +111,8 @@ impl Durable {
     }
 
     /// Waits until the record is durable.
-    async fn wait(mut self) -> Result<(), EngineError> {
-        let refused = |reason: String| EngineError::Gate {
+    async fn wait(mut self) -> Result<(), GateError> {
+        let refused = |reason: String| GateError::Refused {
             reasons: vec![format!("the gate decision could not be recorded: {reason}")],
         };
         let outcome = self
@@ -200,9 +199,12 @@ impl GovernanceGate {
         &self,
         request: &GateRequest,
         now: Timestamp,
-    ) -> Result<GateDecisionSpec, EngineError> {
-        let store_error = |e: slipway_store::StoreError| EngineError::Store(e);
-        let pinned = self.cache.snapshot().await?;
+    ) -> Result<GateDecisionSpec, GateError> {
+        let pinned = self
+            .cache
+            .snapshot()
+            .await
+            .map_err(GateError::unavailable)?;
         let compiled_calendars = self.calendars(&pinned).await?;
         let policies = self.policies(&pinned).await?;
         let snapshot: Arc<dyn Store> = Arc::new(pinned);
@@ -211,7 +213,7 @@ impl GovernanceGate {
             .kind::<Environment>()
             .resource(&request.environment)
             .await
-            .map_err(store_error)?
+            .map_err(GateError::unavailable)?
             .and_then(|r| typed::<EnvironmentSpec>(&r.spec));
         let required = environment
             .as_ref()
@@ -219,7 +221,7 @@ impl GovernanceGate {
         let deployer = store
             .updated_by(&request.subject_kind, &request.subject)
             .await
-            .map_err(store_error)?;
+            .map_err(GateError::unavailable)?;
         let view = match &request.change {
             Some(name) => match ChangeDesk::new(snapshot.clone())
                 .view(name, deployer.as_deref())
@@ -227,9 +229,9 @@ impl GovernanceGate {
             {
                 Ok(view) => Some(view),
                 Err(ChangeError::NotFound(_)) => None,
-                Err(ChangeError::Store(e)) => return Err(EngineError::Store(e)),
+                Err(ChangeError::Store(e)) => return Err(GateError::unavailable(e)),
                 Err(e) => {
-                    return Err(EngineError::Gate {
+                    return Err(GateError::Refused {
                         reasons: vec![e.to_string()],
                     });
                 }
@@ -317,7 +319,7 @@ impl GovernanceGate {
                 .kind::<Artifact>()
                 .resource(&request.artifact)
                 .await
-                .map_err(store_error)?
+                .map_err(GateError::unavailable)?
                 .and_then(|a| a.status)
                 .and_then(|s| s.get("supplyChain").cloned());
             let supply_rules =
@@ -415,8 +417,11 @@ impl GovernanceGate {
     }
 
     /// Every GatePolicy resource, compiled (once per version of the kind).
-    async fn policies(&self, store: &CachedStore) -> Result<PolicySet, EngineError> {
-        let version = store.version(GatePolicy::KIND).await?;
+    async fn policies(&self, store: &CachedStore) -> Result<PolicySet, GateError> {
+        let version = store
+            .version(GatePolicy::KIND)
+            .await
+            .map_err(GateError::unavailable)?;
         if let Some((cached, set)) = self
             .compiled
             .lock()
@@ -426,7 +431,10 @@ impl GovernanceGate {
         {
             return Ok(set.clone());
         }
-        let (version, resources) = store.list_versioned(GatePolicy::KIND).await?;
+        let (version, resources) = store
+            .list_versioned(GatePolicy::KIND)
+            .await
+            .map_err(GateError::unavailable)?;
         let sources: Vec<PolicySource> = resources
             .into_iter()
             .filter_map(|r| {
@@ -436,7 +444,7 @@ impl GovernanceGate {
                 })
             })
             .collect();
-        let set = PolicySet::load(sources).map_err(|e| EngineError::Gate {
+        let set = PolicySet::load(sources).map_err(|e| GateError::Refused {
             reasons: vec![format!("gate policies do not load: {e}")],
         })?;
         *self.compiled.lock().unwrap_or_else(PoisonError::into_inner) =
@@ -445,8 +453,11 @@ impl GovernanceGate {
     }
 
     /// Every Calendar, compiled (once per version of the kind).
-    async fn calendars(&self, store: &CachedStore) -> Result<Arc<CompiledCalendars>, EngineError> {
-        let version = store.version(kinds::Calendar::KIND).await?;
+    async fn calendars(&self, store: &CachedStore) -> Result<Arc<CompiledCalendars>, GateError> {
+        let version = store
+            .version(kinds::Calendar::KIND)
+            .await
+            .map_err(GateError::unavailable)?;
         if let Some((cached, set)) = self
             .calendars
             .lock()
@@ -456,7 +467,10 @@ impl GovernanceGate {
         {
             return Ok(set.clone());
         }
-        let (version, resources) = store.list_versioned(kinds::Calendar::KIND).await?;
+        let (version, resources) = store
+            .list_versioned(kinds::Calendar::KIND)
+            .await
+            .map_err(GateError::unavailable)?;
         let calendars = calendars_of(resources);
         let set = Arc::new(CompiledCalendars {
             compiled: CalendarSet::compile(&calendars),
@@ -471,7 +485,7 @@ impl GovernanceGate {
 
     /// Records `decision` unless it repeats the subject's previous one (then the caller waits
     /// for that one's record instead).
-    fn record(&self, decision: &GateDecisionSpec) -> Result<Durable, EngineError> {
+    fn record(&self, decision: &GateDecisionSpec) -> Result<Durable, GateError> {
         let key = format!(
             "{}/{}/{}/{}",
             decision.subject_kind,
@@ -510,7 +524,7 @@ impl GovernanceGate {
         let document = json!({"apiVersion": "slipway.dev/v1alpha1", "kind": GateDecision::KIND,
             "metadata": {"name": name, "labels": labels},
             "spec": decision});
-        let resource = parse_document(&document).map_err(|d| EngineError::Gate {
+        let resource = parse_document(&document).map_err(|d| GateError::Refused {
             reasons: d.iter().map(ToString::to_string).collect(),
         })?;
         let durable = self
@@ -533,7 +547,7 @@ async fn policy_input(
     deployer: Option<&str>,
     rules: &[GateRuleOutcome],
     now: Timestamp,
-) -> Result<Value, EngineError> {
+) -> Result<Value, GateError> {
     let change = view.map(|v| {
         let r = &v.record;
         let level = match r.risk.as_ref().map(|x| x.level.as_str()) {
@@ -555,14 +569,21 @@ async fn policy_input(
                         "end": r.spec.planned_end.map(|t| t.to_string())},
         })
     });
-    let rollout = store.get(&request.subject_kind, &request.subject).await?;
+    let rollout = store
+        .get(&request.subject_kind, &request.subject)
+        .await
+        .map_err(GateError::unavailable)?;
     let strategy = rollout
         .as_ref()
         .and_then(|r| r.spec.get("strategy"))
         .and_then(Value::as_object)
         .and_then(|o| o.keys().next().cloned())
         .unwrap_or_else(|| "direct".into());
-    let artifact = store.kind::<Artifact>().resource(&request.artifact).await?;
+    let artifact = store
+        .kind::<Artifact>()
+        .resource(&request.artifact)
+        .await
+        .map_err(GateError::unavailable)?;
     let version = artifact
         .as_ref()
         .and_then(|a| a.spec.get("version"))
@@ -589,7 +610,8 @@ async fn policy_input(
         Some(user) => store
             .kind::<User>()
             .resource(user)
-            .await?
+            .await
+            .map_err(GateError::unavailable)?
             .and_then(|u| u.spec.get("teams").cloned())
             .unwrap_or_else(|| json!([])),
         None => json!([]),
@@ -717,7 +739,7 @@ impl GovernanceGate {
     async fn decide_shared(
         &self,
         request: &GateRequest,
-    ) -> Result<(GateVerdict, Durable), EngineError> {
+    ) -> Result<(GateVerdict, Durable), GateError> {
         let key = [
             request.subject_kind.as_str(),
             &request.subject,
@@ -746,10 +768,7 @@ impl GovernanceGate {
 
     /// Evaluates one request and queues its record: the verdict, and what waits for the
     /// record.
-    async fn decide_now(
-        &self,
-        request: &GateRequest,
-    ) -> Result<(GateVerdict, Durable), EngineError> {
+    async fn decide_now(&self, request: &GateRequest) -> Result<(GateVerdict, Durable), GateError> {
         let decision = self.evaluate(request, Timestamp::now()).await?;
         let durable = self.record(&decision)?;
         if decision.verdict == "allow"
@@ -784,7 +803,7 @@ impl GovernanceGate {
 
 #[async_trait]
 impl Gatekeeper for GovernanceGate {
-    async fn decide(&self, request: &GateRequest) -> Result<GateVerdict, EngineError> {
+    async fn decide(&self, request: &GateRequest) -> Result<GateVerdict, GateError> {
         let (verdict, durable) = self.decide_shared(request).await?;
         durable.wait().await?;
         Ok(verdict)
@@ -793,7 +812,7 @@ impl Gatekeeper for GovernanceGate {
     async fn decide_deferred(
         &self,
         request: &GateRequest,
-    ) -> Result<(GateVerdict, DecisionRecorded), EngineError> {
+    ) -> Result<(GateVerdict, DecisionRecorded), GateError> {
         let (verdict, durable) = self.decide_shared(request).await?;
         Ok((verdict, Box::pin(durable.wait())))
     }

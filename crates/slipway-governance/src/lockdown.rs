@@ -6,7 +6,7 @@
 use serde_json::Value;
 use slipway_domain::kinds::Rollout;
 use slipway_domain::resource::Resource;
-use slipway_engine::rollout::CONTROL_ANNOTATION;
+use slipway_gate::CONTROL_ANNOTATION;
 use slipway_store::{Actor, Mutation, Store, StoreError, TypedStore};
 
 /// Marks a rollout the lockdown paused.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use slipway_domain::resource::parse_document;
-use slipway_engine::gate::{GateRequest, GateVerdict, Gatekeeper};
+use slipway_gate::{GateRequest, GateVerdict, Gatekeeper};
 use slipway_governance::GovernanceGate;
 use slipway_store::{Actor, Mutation, SqlStore, Store};
 

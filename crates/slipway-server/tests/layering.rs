@@ -114,6 +114,17 @@ const FORBIDDEN: &[(&str, &[&str], &str)] = &[
         "a gate decision never calls up into the API",
     ),
     (
+        "slipway-governance",
+        &["slipway-engine"],
+        "governance answers the gate through slipway-gate; it knows no engine",
+    ),
+    ("slipway-gate", IO, "the gate contract is data and a trait"),
+    (
+        "slipway-gate",
+        &["slipway-engine", "slipway-governance", "slipway-store"],
+        "the gate contract sits below both the engine and governance",
+    ),
+    (
         "slipway-engine",
         HTTP_SERVER,
         "the engine knows no HTTP request/response shapes",

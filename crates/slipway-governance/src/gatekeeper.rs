@@ -244,8 +244,8 @@ impl GovernanceGate {
                 EmergencyContext::read(snapshot.clone(), record, request)
                     .await
                     .map_err(|e| match e {
-                        ChangeError::Store(e) => EngineError::Store(e),
-                        other => EngineError::Gate {
+                        ChangeError::Store(e) => GateError::unavailable(e),
+                        other => GateError::Refused {
                             reasons: vec![other.to_string()],
                         },
                     })?,
